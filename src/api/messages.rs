@@ -1,0 +1,165 @@
+//! `/api/messages` (api-compat §8): the feed, mark-as-read, and idempotent work logs (fixes D17).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::json::{Body, Checks, Params, leading_int, non_null};
+use crate::app::App;
+use crate::db::events::{self, NewEvent};
+use crate::db::messages::{self, NewMessage};
+use crate::db::projects;
+use crate::db::todos::Filter;
+use crate::domain::{Field, MessageType};
+use crate::error::{AppError, AppResult};
+
+const MAX_CONTENT: usize = 10_000;
+
+pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Value>> {
+    let mut filter = Filter::default();
+    if params.get("unread_only") == Some("true") {
+        filter.raw("read = 0");
+    }
+    if let Some(since) = params.get("since").and_then(leading_int) {
+        filter.int("created_at >= ?", since);
+    }
+    if let Some(project) = params.non_empty("project") {
+        filter.text("project_id = ?", project);
+    }
+    if let Some(session) = params.non_empty("session_id") {
+        filter.text("session_id = ?", session);
+    }
+    let limit = match params.get("limit") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|l| (1..=10_000).contains(l))
+                .ok_or_else(|| AppError::BadRequest("limit must be 1–10000".into()))?,
+        ),
+    };
+    let list = messages::list(&app.db.read, &app.sealer, &filter, limit).await?;
+    Ok(Json(json!({ "messages": list })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MarkReadBody {
+    ids: Vec<String>,
+}
+
+pub async fn mark_read(State(app): State<App>, Body(body): Body<MarkReadBody>) -> AppResult<Json<Value>> {
+    let total = body.ids.len();
+    let ids: Vec<i64> = body.ids.iter().filter_map(|s| leading_int(s)).collect();
+    let now = app.clock.now();
+    let marked = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let marked = messages::mark_read(c, &ids).await?;
+                events::append(c, now, NewEvent::new("message:updated", None, &json!({"ids": ids, "read": true}))).await?;
+                Ok(marked)
+            })
+        })
+        .await?;
+    Ok(Json(json!({"success": true, "marked": marked, "total": total})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Metadata {
+    #[serde(default, deserialize_with = "non_null")]
+    author: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "non_null")]
+    summary_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateBody {
+    #[serde(rename = "type")]
+    kind: MessageType,
+    content: String,
+    #[serde(default)]
+    session_id: Field<String>,
+    #[serde(default)]
+    todo_id: Field<String>,
+    #[serde(default)]
+    project: Field<String>,
+    #[serde(default)]
+    project_id: Field<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    metadata: Option<Metadata>,
+}
+
+/// The stored text: content plus `\n[author:… | tags:… | summary_id:…]` when metadata is given.
+fn with_metadata(content: &str, meta: &Metadata) -> String {
+    let mut parts = Vec::new();
+    if let Some(author) = meta.author.as_deref().filter(|a| !a.is_empty()) {
+        parts.push(format!("author:{author}"));
+    }
+    if let Some(tags) = meta.tags.as_ref().filter(|t| !t.is_empty()) {
+        parts.push(format!("tags:{}", tags.join(",")));
+    }
+    if let Some(id) = meta.summary_id.as_deref().filter(|s| !s.is_empty()) {
+        parts.push(format!("summary_id:{id}"));
+    }
+    if parts.is_empty() { content.to_string() } else { format!("{content}\n[{}]", parts.join(" | ")) }
+}
+
+pub async fn create(State(app): State<App>, Body(body): Body<CreateBody>) -> AppResult<(StatusCode, Json<Value>)> {
+    let length = body.content.encode_utf16().count();
+    Checks::new()
+        .min1("content", &body.content)
+        .require(length <= MAX_CONTENT, "too_big", "content", "must contain at most 10000 characters")
+        .finish()?;
+    let meta = body.metadata.unwrap_or_default();
+    let summary_id = meta.summary_id.clone().filter(|s| !s.is_empty());
+    let project = if body.project_id.is_present() { body.project_id } else { body.project }.empty_as_null().into_option();
+    let new = NewMessage {
+        kind: body.kind.as_str().to_string(),
+        content: with_metadata(&body.content, &meta),
+        todo_id: body.todo_id.into_option(),
+        session_id: body.session_id.into_option(),
+        project_id: project,
+        summary_id,
+    };
+    let sealer = app.sealer.clone();
+    let now = app.clock.now();
+    let (message, deduplicated) = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                if let Some(summary_id) = &new.summary_id
+                    && let Some(existing) = messages::by_summary_id(c, &sealer, summary_id).await?
+                {
+                    return Ok((existing, true));
+                }
+                projects::ensure(c, new.project_id.as_deref(), now).await?;
+                let message = messages::insert(c, &sealer, &new, now).await?;
+                let event = NewEvent::sealed("message:created", message.project_id.as_deref(), &json!({ "message": message }), &sealer);
+                events::append(c, now, event).await?;
+                Ok((message, false))
+            })
+        })
+        .await?;
+    if deduplicated {
+        return Ok((StatusCode::OK, Json(json!({"success": true, "message": message, "deduplicated": true}))));
+    }
+    Ok((StatusCode::CREATED, Json(json!({"success": true, "message": message}))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_suffix_matches_the_original() {
+        let meta = Metadata { author: Some("bot".into()), tags: Some(vec!["a".into(), "b".into()]), summary_id: Some("s1".into()) };
+        assert_eq!(with_metadata("Shipped X", &meta), "Shipped X\n[author:bot | tags:a,b | summary_id:s1]");
+        assert_eq!(with_metadata("x", &Metadata::default()), "x");
+        let empty_parts = Metadata { author: Some("".into()), tags: Some(vec![]), summary_id: None };
+        assert_eq!(with_metadata("x", &empty_parts), "x");
+    }
+}

@@ -1,0 +1,13 @@
+//! JSON handlers, one file per resource; `routes.rs` is the complete route table.
+
+pub mod analytics;
+pub mod events;
+pub mod json;
+pub mod messages;
+pub mod ops;
+pub mod projects;
+pub mod routes;
+pub mod sessions;
+pub mod sprints;
+pub mod todos;
+pub mod v2;

@@ -1,0 +1,34 @@
+//! Every route of the server. The gate's access table (`http/access.rs`) lists the same
+//! routes with their roles; a test keeps the two in step.
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use super::{analytics, events, messages, ops, projects, sessions, sprints, todos, v2};
+use crate::app::App;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/events", post(events::create))
+        .route("/api/todos", get(todos::list).post(todos::upsert).put(todos::batch))
+        .route("/api/todos/{id}/subtasks", get(todos::subtasks).post(todos::create_subtask))
+        .route("/api/todos/{id}/comments", get(todos::comments).post(todos::create_comment))
+        .route("/api/todos/{id}/sprints", get(todos::sprints).post(todos::link_sprint).delete(todos::unlink_sprint))
+        .route("/api/sessions", get(sessions::list).post(sessions::upsert))
+        .route("/api/messages", get(messages::list).post(messages::mark_read))
+        .route("/api/messages/create", post(messages::create))
+        .route("/api/sprints", get(sprints::list).post(sprints::create))
+        .route("/api/sprints/{id}", get(sprints::get).patch(sprints::update))
+        .route("/api/sprints/{id}/velocity", get(sprints::velocity))
+        .route("/api/analytics", get(analytics::get))
+        .route("/api/v2/tasks", get(v2::list).post(v2::create).put(v2::update).delete(v2::delete))
+        .route("/api/v2/tasks/next", get(v2::next))
+        .route("/api/v2/tasks/validate-deps", post(v2::validate_deps))
+        .route(
+            "/api/v2/tasks/{id}/subtasks",
+            get(v2::list_subtasks).post(v2::create_subtask).put(v2::update_subtask).delete(v2::delete_subtask),
+        )
+        .route("/api/settings/projects", get(projects::list))
+}

@@ -1,0 +1,91 @@
+//! Building and serving the application: shared state, router, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::net::TcpListener;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, IpNet};
+use crate::crypto::Sealer;
+use crate::datadir::{BootstrapKey, DataDir};
+use crate::db::Db;
+use crate::http::access::{self, Rule};
+use crate::http::metrics::Metrics;
+use crate::http::principal::Authenticator;
+use crate::http::ratelimit::RateLimiter;
+
+pub struct AppState {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub sealer: Sealer,
+    pub config: Config,
+    pub auth: Authenticator,
+    pub base_path: String,
+    pub allowed_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub limiter: RateLimiter,
+    pub metrics: Metrics,
+    pub routes: Vec<Rule>,
+}
+
+pub type App = Arc<AppState>;
+
+/// A built application, ready to serve.
+pub struct Built {
+    pub app: App,
+    pub bootstrap: BootstrapKey,
+    pub data_dir: DataDir,
+}
+
+impl Built {
+    pub async fn new(config: Config, clock: SharedClock) -> Result<Built, String> {
+        let data_dir =
+            DataDir::open(&config.data_dir()).map_err(|e| format!("cannot use data dir {}: {e}", config.data_dir().display()))?;
+        let key = data_dir.secret_key().map_err(|e| format!("cannot read secret.key: {e}"))?;
+        let bootstrap = data_dir.bootstrap_key(config.dashboard_api_key.as_deref()).map_err(|e| format!("cannot read api.key: {e}"))?;
+        let url = config.database_url.clone().unwrap_or_else(|| data_dir.database_url());
+        let db = Db::connect(&url).await?;
+        let trusted_proxies = config.trusted_proxies()?;
+        let app = Arc::new(AppState {
+            db,
+            clock,
+            sealer: Sealer::new(&key),
+            auth: Authenticator { bootstrap_key: bootstrap.key.clone(), disable_auth: config.disable_auth },
+            base_path: config.base_path(),
+            allowed_origins: config.allowed_origins(),
+            trusted_proxies,
+            limiter: RateLimiter::new(config.rate_limit_window_ms, config.rate_limit_max_requests),
+            metrics: Metrics::default(),
+            routes: access::routes(),
+            config,
+        });
+        Ok(Built { app, bootstrap, data_dir })
+    }
+
+    pub fn router(&self) -> Router {
+        let app = self.app.clone();
+        let routes = crate::api::routes::router().with_state(app.clone());
+        let base = app.base_path.clone();
+        let router = if base.is_empty() { routes } else { Router::new().nest(&base, routes) };
+        router
+            .fallback(|| async { crate::error::AppError::NotFound("Not found".into()) })
+            .layer(DefaultBodyLimit::max(app.config.body_limit_bytes))
+            .layer(axum::middleware::from_fn_with_state(app, crate::http::gate::gate))
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and closes storage.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = self.router();
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+        self.app.db.close().await;
+        result
+    }
+}

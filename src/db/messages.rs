@@ -1,0 +1,100 @@
+//! Messages: the feed of work logs, errors and state changes. Content is sealed at rest.
+
+use serde::Serialize;
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Row};
+
+use super::todos::Filter;
+use crate::crypto::Sealer;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Message {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub content: String,
+    pub todo_id: Option<String>,
+    pub session_id: Option<String>,
+    pub project_id: Option<String>,
+    pub read: i64,
+    pub created_at: i64,
+}
+
+/// A message to store; `summary_id` makes a work log idempotent.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub kind: String,
+    pub content: String,
+    pub todo_id: Option<String>,
+    pub session_id: Option<String>,
+    pub project_id: Option<String>,
+    pub summary_id: Option<String>,
+}
+
+const COLUMNS: &str = "id, type, content, todo_id, session_id, project_id, read, created_at";
+
+/// Shown in place of content that cannot be decrypted (wrong key, corrupt row), so one bad
+/// row never breaks the list (fixes D33).
+pub const UNREADABLE: &str = "[message content could not be decrypted]";
+
+fn decode(row: &sqlx::any::AnyRow, sealer: &Sealer) -> Result<Message, sqlx::Error> {
+    let id: i64 = row.try_get("id")?;
+    let sealed: Vec<u8> = row.try_get("content")?;
+    let content = sealer.open_str(&sealed).unwrap_or_else(|_| {
+        tracing::warn!(message_id = id, "message content could not be decrypted");
+        UNREADABLE.to_string()
+    });
+    Ok(Message {
+        id,
+        kind: row.try_get("type")?,
+        content,
+        todo_id: row.try_get("todo_id")?,
+        session_id: row.try_get("session_id")?,
+        project_id: row.try_get("project_id")?,
+        read: row.try_get("read")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, sealer: &Sealer, m: &NewMessage, now: i64) -> Result<Message, sqlx::Error> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (type, content, todo_id, session_id, project_id, summary_id, read, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING {COLUMNS}"
+    ))
+    .bind(&m.kind)
+    .bind(sealer.seal_str(&m.content))
+    .bind(&m.todo_id)
+    .bind(&m.session_id)
+    .bind(&m.project_id)
+    .bind(&m.summary_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    decode(&row, sealer)
+}
+
+pub async fn by_summary_id(conn: &mut AnyConnection, sealer: &Sealer, summary_id: &str) -> Result<Option<Message>, sqlx::Error> {
+    let row = sqlx::query(sql!("SELECT {COLUMNS} FROM messages WHERE summary_id = $1")).bind(summary_id).fetch_optional(&mut *conn).await?;
+    row.map(|r| decode(&r, sealer)).transpose()
+}
+
+pub async fn list(pool: &AnyPool, sealer: &Sealer, filter: &Filter, limit: Option<i64>) -> Result<Vec<Message>, sqlx::Error> {
+    let limit = limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+    let rows = sqlx::query_with(
+        sql!("SELECT {COLUMNS} FROM messages WHERE {} ORDER BY created_at DESC, id DESC{limit}", filter.sql()),
+        filter.arguments(),
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|r| decode(r, sealer)).collect()
+}
+
+/// Marks messages read; returns how many of `ids` named an existing message.
+pub async fn mark_read(conn: &mut AnyConnection, ids: &[i64]) -> Result<i64, sqlx::Error> {
+    let mut marked = 0;
+    for id in ids {
+        let done = sqlx::query("UPDATE messages SET read = 1 WHERE id = $1").bind(*id).execute(&mut *conn).await?;
+        marked += i64::from(done.rows_affected() > 0);
+    }
+    Ok(marked)
+}

@@ -1,0 +1,139 @@
+//! Storage: a pool of read connections and one group-commit writer, over SQLite or
+//! PostgreSQL through sqlx's `Any` driver. One file per table group.
+
+/// SQL assembled with `format!` from constant fragments and `$n` placeholders only — never
+/// from input, which is always bound.
+macro_rules! sql {
+    ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
+}
+
+pub mod events;
+pub mod messages;
+pub mod projects;
+pub mod sessions;
+pub mod sprints;
+pub mod todos;
+pub mod v2;
+mod writer;
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sqlx::AnyConnection;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+use crate::error::AppResult;
+pub use writer::WriteStats;
+use writer::Writer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub read: AnyPool,
+    pub backend: Backend,
+    writer: Writer,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Db {
+    /// Connects, applies pending migrations and starts the writer.
+    pub async fn connect(url: &str) -> Result<Db, String> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url).ok_or_else(|| "DATABASE_URL must start with sqlite: or postgres://".to_string())?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_string(),
+        };
+        let write_pool = pool_options(backend, 1).connect(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+        migrate(&write_pool, backend).await?;
+        let readers = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        let read = pool_options(backend, readers).connect(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+        Ok(Db { read, backend, writer: Writer::start(write_pool, backend) })
+    }
+
+    /// Runs `unit` inside the writer's transaction under its own savepoint and answers once
+    /// the group it joined has committed (K17, K26). A failing unit is rolled back alone.
+    pub async fn write<T, F>(&self, unit: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
+    {
+        self.writer.write(unit).await
+    }
+
+    pub fn write_stats(&self) -> WriteStats {
+        self.writer.stats()
+    }
+
+    /// Resolves when a group that appended events has committed (the stream's wake-up).
+    pub fn subscribe_commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writer.subscribe()
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.read).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.writer.close().await;
+    }
+}
+
+fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10));
+    match backend {
+        // WAL with synchronous=NORMAL: a committed write survives a process crash (design.md).
+        Backend::Sqlite => options.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
+                    .await
+                    .map(|_| ())
+            })
+        }),
+        Backend::Postgres => options,
+    }
+}
+
+async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), String> {
+    let migrator = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator.run(pool).await.map_err(|e| format!("database migration failed: {e}"))
+}
+
+/// Placeholder list `$from, $from+1, …` for `IN (…)` clauses.
+pub fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}

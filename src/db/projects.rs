@@ -1,0 +1,41 @@
+//! Projects: rows appear when an agent first reports a project (fixes D30).
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::events::{self, NewEvent};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub color: Option<String>,
+    pub created_at: i64,
+}
+
+/// Records `id` as a project if it is new (and announces it); empty ids are ignored.
+pub async fn ensure(conn: &mut AnyConnection, id: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+    let Some(id) = id.filter(|id| !id.is_empty()) else {
+        return Ok(());
+    };
+    let created = sqlx::query_as::<_, Project>(
+        "INSERT INTO projects (id, name, created_at, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING \
+         RETURNING id, name, description, color, created_at",
+    )
+    .bind(id)
+    .bind(id)
+    .bind(now)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(project) = created {
+        events::append(conn, now, NewEvent::new("project:updated", Some(id), &json!({"project": project, "action": "created"}))).await?;
+    }
+    Ok(())
+}
+
+pub async fn list(pool: &sqlx::AnyPool) -> Result<Vec<Project>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, description, color, created_at FROM projects ORDER BY created_at DESC, id DESC").fetch_all(pool).await
+}

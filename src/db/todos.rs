@@ -1,0 +1,427 @@
+//! Todos, their status history, comments and sprint links.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::AnyConnection;
+use sqlx::any::AnyArguments;
+use sqlx::{AnyPool, Arguments, Row};
+
+use super::events::{self, NewEvent};
+use super::{placeholders, projects, sprints};
+use crate::domain::hierarchy::{self, HierarchyError, MAX_DEPTH, ParentChain};
+use crate::domain::todos::{self as rules, StatusChange, Todo, TodoPatch};
+use crate::domain::{ids, velocity::PointsTodo};
+use crate::error::{AppError, AppResult};
+
+pub const COLUMNS: &str =
+    "id, name, session_id, content, status, priority, agent, project, parent_id, completed_at, created_at, updated_at";
+
+/// A todo write: the patch plus where it goes.
+#[derive(Debug, Clone, Default)]
+pub struct TodoWrite {
+    pub id: Option<String>,
+    pub patch: TodoPatch,
+    pub sprint_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Upserted {
+    pub todo: Todo,
+    #[serde(skip)]
+    pub created: bool,
+    pub auto_sprint_id: Option<String>,
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Todo>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {COLUMNS} FROM todos WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
+}
+
+pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<Todo>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {COLUMNS} FROM todos WHERE id = $1")).bind(id).fetch_optional(pool).await
+}
+
+/// Creates or updates one todo (K9) with hierarchy checks, history, sprint links, the
+/// project record and its event. `auto_sprint` links new todos to the active sprint.
+pub async fn upsert(conn: &mut AnyConnection, write: TodoWrite, now_ms: i64) -> AppResult<Upserted> {
+    let now = now_ms.div_euclid(1000);
+    let existing = match &write.id {
+        Some(id) => get(conn, id).await?,
+        None => None,
+    };
+    let parent_changed = write.patch.parent_id.is_present();
+    let (todo, change, created) = match &existing {
+        Some(old) => {
+            let (todo, change) = rules::update(old, write.patch, now);
+            (todo, change, false)
+        }
+        None => {
+            let id = write.id.clone().unwrap_or_else(|| ids::generate("todo", now_ms));
+            let (todo, change) = rules::create(id, write.patch, now)
+                .map_err(|_| AppError::field("invalid_type", "content", "content is required to create a todo"))?;
+            (todo, Some(change), true)
+        }
+    };
+    if parent_changed
+        && let Some(parent) = &todo.parent_id
+        && existing.as_ref().and_then(|t| t.parent_id.as_ref()) != Some(parent)
+    {
+        check_parent(conn, &todo.id, parent, !created).await?;
+    }
+    if created {
+        insert(conn, &todo).await?;
+    } else {
+        update(conn, &todo).await?;
+    }
+    if let Some(change) = change {
+        record_status(conn, &todo.id, &change, now).await?;
+    }
+    let mut auto_sprint_id = None;
+    if let Some(sprint_id) = &write.sprint_id {
+        link_sprint(conn, &todo.id, sprint_id).await?;
+    } else if created && let Some(active) = sprints::active(conn, now).await? {
+        link_sprint(conn, &todo.id, &active).await?;
+        auto_sprint_id = Some(active);
+    }
+    projects::ensure(conn, todo.project.as_deref(), now).await?;
+    let name = if created { "todo:created" } else { "todo:updated" };
+    events::append(conn, now, NewEvent::new(name, todo.project.as_deref(), &json!({ "todo": todo }))).await?;
+    Ok(Upserted { todo, created, auto_sprint_id })
+}
+
+/// Rejects a parent that is missing, would close a cycle, or makes the tree too deep.
+pub async fn check_parent(conn: &mut AnyConnection, todo_id: &str, parent_id: &str, has_subtree: bool) -> AppResult<()> {
+    let chain = parent_chain(conn, parent_id).await?;
+    let height = if has_subtree { subtree_height(conn, todo_id).await? } else { 0 };
+    hierarchy::check_parent(todo_id, parent_id, &chain, height).map_err(hierarchy_error)
+}
+
+pub fn hierarchy_error(e: HierarchyError) -> AppError {
+    AppError::BadRequest(e.to_string())
+}
+
+async fn parent_chain(conn: &mut AnyConnection, parent_id: &str) -> Result<ParentChain, sqlx::Error> {
+    let mut chain = Vec::new();
+    let mut seen = HashSet::new();
+    let mut next = Some(parent_id.to_string());
+    while let Some(id) = next {
+        if !seen.insert(id.clone()) {
+            return Ok(ParentChain { chain: Some(chain), looped: true });
+        }
+        if chain.len() > MAX_DEPTH + 1 {
+            // Already deeper than any allowed tree: enough to refuse.
+            break;
+        }
+        let row = sqlx::query("SELECT parent_id FROM todos WHERE id = $1").bind(&id).fetch_optional(&mut *conn).await?;
+        let Some(row) = row else {
+            return Ok(ParentChain { chain: if chain.is_empty() { None } else { Some(chain) }, looped: false });
+        };
+        chain.push(id);
+        next = row.try_get::<Option<String>, _>(0)?;
+    }
+    Ok(ParentChain { chain: Some(chain), looped: false })
+}
+
+/// Levels below `id` (0 for a leaf), counted up to one more than the limit allows.
+async fn subtree_height(conn: &mut AnyConnection, id: &str) -> Result<usize, sqlx::Error> {
+    let mut level = vec![id.to_string()];
+    let mut height = 0;
+    while height <= MAX_DEPTH {
+        let sql = format!("SELECT id FROM todos WHERE parent_id IN ({})", placeholders(1, level.len()));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in &level {
+            query = query.bind(id.clone());
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        if rows.is_empty() {
+            break;
+        }
+        level = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+        height += 1;
+    }
+    Ok(height)
+}
+
+pub async fn depth(conn: &mut AnyConnection, id: &str) -> Result<usize, sqlx::Error> {
+    let chain = parent_chain(conn, id).await?;
+    Ok(chain.chain.map_or(0, |c| c.len().saturating_sub(1)))
+}
+
+async fn insert(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Error> {
+    sqlx::query(sql!("INSERT INTO todos ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(&t.session_id)
+        .bind(&t.content)
+        .bind(&t.status)
+        .bind(&t.priority)
+        .bind(&t.agent)
+        .bind(&t.project)
+        .bind(&t.parent_id)
+        .bind(t.completed_at)
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn insert_new(conn: &mut AnyConnection, t: &Todo, change: &StatusChange) -> Result<(), sqlx::Error> {
+    insert(conn, t).await?;
+    record_status(conn, &t.id, change, t.created_at).await
+}
+
+async fn update(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE todos SET name = $2, session_id = $3, content = $4, status = $5, priority = $6, agent = $7, project = $8, \
+         parent_id = $9, completed_at = $10, updated_at = $11 WHERE id = $1",
+    )
+    .bind(&t.id)
+    .bind(&t.name)
+    .bind(&t.session_id)
+    .bind(&t.content)
+    .bind(&t.status)
+    .bind(&t.priority)
+    .bind(&t.agent)
+    .bind(&t.project)
+    .bind(&t.parent_id)
+    .bind(t.completed_at)
+    .bind(t.updated_at)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// Writes a full todo row that already exists (status changes must be recorded separately).
+pub async fn save(conn: &mut AnyConnection, t: &Todo, change: Option<&StatusChange>) -> Result<(), sqlx::Error> {
+    update(conn, t).await?;
+    if let Some(change) = change {
+        record_status(conn, &t.id, change, t.updated_at).await?;
+    }
+    Ok(())
+}
+
+async fn record_status(conn: &mut AnyConnection, todo_id: &str, c: &StatusChange, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO todo_status_history (todo_id, old_status, new_status, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(todo_id)
+        .bind(&c.old)
+        .bind(&c.new)
+        .bind(&c.by)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM todos WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
+}
+
+/// Links a todo to a sprint (idempotent); unknown sprint → 404.
+pub async fn link_sprint(conn: &mut AnyConnection, todo_id: &str, sprint_id: &str) -> AppResult<()> {
+    if sprints::get(conn, sprint_id).await?.is_none() {
+        return Err(AppError::not_found("Sprint"));
+    }
+    sqlx::query("INSERT INTO todo_sprints (todo_id, sprint_id) VALUES ($1, $2) ON CONFLICT (todo_id, sprint_id) DO NOTHING")
+        .bind(todo_id)
+        .bind(sprint_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn unlink_sprint(conn: &mut AnyConnection, todo_id: &str, sprint_id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM todo_sprints WHERE todo_id = $1 AND sprint_id = $2")
+        .bind(todo_id)
+        .bind(sprint_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A dynamic WHERE clause with its bound values.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+impl Filter {
+    /// Adds `template` where `?` stands for the next placeholder.
+    fn push(&mut self, template: &str, arg: Arg) {
+        self.args.push(arg);
+        self.clauses.push(template.replace('?', &format!("${}", self.args.len())));
+    }
+
+    pub fn text(&mut self, template: &str, value: &str) {
+        self.push(template, Arg::Text(value.to_string()));
+    }
+
+    pub fn int(&mut self, template: &str, value: i64) {
+        self.push(template, Arg::Int(value));
+    }
+
+    /// `column IN (…)` over `values` (an empty list matches nothing).
+    pub fn any_of(&mut self, column: &str, values: &[&str]) {
+        if values.is_empty() {
+            self.clauses.push("1 = 0".into());
+            return;
+        }
+        let start = self.args.len() + 1;
+        self.args.extend(values.iter().map(|v| Arg::Text(v.to_string())));
+        self.clauses.push(format!("{column} IN ({})", placeholders(start, values.len())));
+    }
+
+    pub fn raw(&mut self, clause: &str) {
+        self.clauses.push(clause.to_string());
+    }
+
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() { "1 = 1".into() } else { self.clauses.join(" AND ") }
+    }
+
+    pub fn arguments(&self) -> AnyArguments {
+        let mut args = AnyArguments::default();
+        for arg in &self.args {
+            // Adding a text or integer to Any arguments cannot fail.
+            let _ = match arg {
+                Arg::Text(s) => args.add(s.clone()),
+                Arg::Int(i) => args.add(*i),
+            };
+        }
+        args
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SprintRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedTodo {
+    #[serde(flatten)]
+    pub todo: Todo,
+    pub comment_count: i64,
+    pub sprints: Vec<SprintRef>,
+}
+
+/// Todos matching `filter` (over the `todos` table), newest first, with comment counts and sprints.
+pub async fn list(pool: &AnyPool, filter: &Filter) -> Result<Vec<ListedTodo>, sqlx::Error> {
+    let todos: Vec<Todo> = sqlx::query_as_with(
+        sql!("SELECT {COLUMNS} FROM todos WHERE {} ORDER BY created_at DESC, id DESC", filter.sql()),
+        filter.arguments(),
+    )
+    .fetch_all(pool)
+    .await?;
+    if todos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scope = format!("SELECT id FROM todos WHERE {}", filter.sql());
+    let counts = sqlx::query_with(
+        sql!("SELECT todo_id, COUNT(*) FROM todo_comments WHERE todo_id IN ({scope}) GROUP BY todo_id"),
+        filter.arguments(),
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut count_of = std::collections::HashMap::new();
+    for row in counts {
+        count_of.insert(row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?);
+    }
+    let links = sqlx::query_with(
+        sql!(
+            "SELECT ts.todo_id, s.id, s.name FROM todo_sprints ts JOIN sprints s ON s.id = ts.sprint_id \
+             WHERE ts.todo_id IN ({scope}) ORDER BY s.start_date DESC, s.created_at DESC"
+        ),
+        filter.arguments(),
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut sprints_of: std::collections::HashMap<String, Vec<SprintRef>> = std::collections::HashMap::new();
+    for row in links {
+        sprints_of.entry(row.try_get(0)?).or_default().push(SprintRef { id: row.try_get(1)?, name: row.try_get(2)? });
+    }
+    Ok(todos
+        .into_iter()
+        .map(|todo| ListedTodo {
+            comment_count: count_of.get(&todo.id).copied().unwrap_or(0),
+            sprints: sprints_of.remove(&todo.id).unwrap_or_default(),
+            todo,
+        })
+        .collect())
+}
+
+/// Raw rows matching `filter`, newest first.
+pub async fn rows(pool: &AnyPool, filter: &Filter) -> Result<Vec<Todo>, sqlx::Error> {
+    sqlx::query_as_with(sql!("SELECT {COLUMNS} FROM todos WHERE {} ORDER BY created_at DESC, id DESC", filter.sql()), filter.arguments())
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn children(pool: &AnyPool, parent_id: &str) -> Result<Vec<Todo>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {COLUMNS} FROM todos WHERE parent_id = $1 ORDER BY created_at DESC, id DESC"))
+        .bind(parent_id)
+        .fetch_all(pool)
+        .await
+}
+
+/// Status-history rows of the todos matching `filter`.
+pub async fn history(pool: &AnyPool, filter: &Filter) -> Result<Vec<crate::domain::analytics::HistoryRow>, sqlx::Error> {
+    sqlx::query_as_with(
+        sql!("SELECT id, todo_id, new_status, changed_at FROM todo_status_history WHERE todo_id IN (SELECT id FROM todos WHERE {}) ORDER BY id", filter.sql()),
+        filter.arguments(),
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Priority, status and completion time of a sprint's todos.
+pub async fn points_of_sprint(pool: &AnyPool, sprint_id: &str) -> Result<Vec<PointsTodo>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.priority, t.status, t.completed_at FROM todos t JOIN todo_sprints ts ON ts.todo_id = t.id WHERE ts.sprint_id = $1",
+    )
+    .bind(sprint_id)
+    .fetch_all(pool)
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Comment {
+    pub id: i64,
+    pub todo_id: String,
+    pub body: String,
+    pub author: String,
+    pub project_id: Option<String>,
+    pub created_at: i64,
+}
+
+pub async fn comments(pool: &AnyPool, todo_id: &str) -> Result<Vec<Comment>, sqlx::Error> {
+    sqlx::query_as("SELECT id, todo_id, body, author, project_id, created_at FROM todo_comments WHERE todo_id = $1 ORDER BY created_at, id")
+        .bind(todo_id)
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn add_comment(conn: &mut AnyConnection, todo: &Todo, body: &str, author: &str, now: i64) -> Result<Comment, sqlx::Error> {
+    let comment: Comment = sqlx::query_as(
+        "INSERT INTO todo_comments (todo_id, body, author, project_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id, todo_id, body, author, project_id, created_at",
+    )
+    .bind(&todo.id)
+    .bind(body)
+    .bind(author)
+    .bind(&todo.project)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    events::append(conn, now, NewEvent::new("comment:created", todo.project.as_deref(), &json!({ "comment": comment }))).await?;
+    Ok(comment)
+}

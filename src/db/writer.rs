@@ -1,0 +1,170 @@
+//! The group-commit writer (design.md, K17): one task owns the write connection, drains the
+//! queued units, runs each under its own SAVEPOINT inside one transaction, commits once and
+//! answers every caller after the commit.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Connection};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::Backend;
+use crate::error::{AppError, AppResult};
+
+/// Called with the group's commit outcome.
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Unit = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
+
+const QUEUE: usize = 8192;
+const MAX_GROUP: usize = 512;
+/// Key of the advisory lock that makes PostgreSQL assign event ids in commit order (K16).
+pub const EVENTS_LOCK_KEY: i64 = 0x6f63_645f_6576;
+
+#[derive(Clone, Debug)]
+pub struct Writer {
+    queue: mpsc::Sender<Unit>,
+    stats: Arc<Counters>,
+    commits: watch::Receiver<u64>,
+    task: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    groups: AtomicU64,
+    units: AtomicU64,
+    /// Histogram of group sizes: buckets 1, 2, 4, … 512.
+    size_buckets: [AtomicU64; 10],
+}
+
+/// Figures for `/metrics`.
+#[derive(Debug, Clone)]
+pub struct WriteStats {
+    pub groups: u64,
+    pub units: u64,
+    /// (upper bound, cumulative count)
+    pub size_buckets: Vec<(u64, u64)>,
+}
+
+impl Writer {
+    pub fn start(pool: AnyPool, backend: Backend) -> Writer {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let (commit_tx, commits) = watch::channel(0);
+        let stats = Arc::new(Counters::default());
+        let task = tokio::spawn(run(pool, backend, rx, stats.clone(), commit_tx));
+        Writer { queue, stats, commits, task: Arc::new(tokio::sync::Mutex::new(Some(task))) }
+    }
+
+    pub async fn write<T, F>(&self, unit: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
+    {
+        let (done, answer) = oneshot::channel::<AppResult<T>>();
+        let boxed: Unit = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = unit(conn).await;
+                let ok = result.is_ok();
+                let completion: Completion = Box::new(move |commit| {
+                    let outcome = match (result, commit) {
+                        (Ok(value), Ok(())) => Ok(value),
+                        (Err(e), _) => Err(e),
+                        (Ok(_), Err(cause)) => Err(AppError::Internal(cause)),
+                    };
+                    let _ = done.send(outcome);
+                });
+                (ok, completion)
+            })
+        });
+        self.queue.send(boxed).await.map_err(|_| AppError::Unavailable)?;
+        answer.await.map_err(|_| AppError::internal("the write was abandoned (database failure, see the log)"))?
+    }
+
+    pub fn stats(&self) -> WriteStats {
+        let mut cumulative = 0;
+        let size_buckets = self
+            .stats
+            .size_buckets
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                cumulative += c.load(Ordering::Relaxed);
+                (1u64 << i, cumulative)
+            })
+            .collect();
+        WriteStats { groups: self.stats.groups.load(Ordering::Relaxed), units: self.stats.units.load(Ordering::Relaxed), size_buckets }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.commits.clone()
+    }
+
+    /// Stops the task; call after the server has drained its requests, so nothing is queued.
+    pub async fn close(&self) {
+        if let Some(task) = self.task.lock().await.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+async fn run(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Unit>, stats: Arc<Counters>, commits: watch::Sender<u64>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = rx.recv().await {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(unit) => group.push(unit),
+                Err(_) => break,
+            }
+        }
+        let size = group.len() as u64;
+        let mut completions = Vec::with_capacity(group.len());
+        let outcome = run_group(&pool, backend, &mut group, &mut completions).await;
+        // Units that never ran (the transaction failed before them) are dropped: their
+        // callers get an error, and nothing of theirs was written.
+        group.clear();
+        let commit = outcome.map_err(|e| {
+            tracing::error!(error = %e, "group commit failed");
+            format!("group commit failed: {e}")
+        });
+        if commit.is_ok() {
+            stats.groups.fetch_add(1, Ordering::Relaxed);
+            stats.units.fetch_add(size, Ordering::Relaxed);
+            let bucket = (64 - (size.max(1) - 1).leading_zeros()) as usize;
+            stats.size_buckets[bucket.min(9)].fetch_add(1, Ordering::Relaxed);
+            commits.send_modify(|n| *n += 1);
+        }
+        for completion in completions {
+            completion(commit.clone());
+        }
+    }
+}
+
+async fn run_group(pool: &AnyPool, backend: Backend, group: &mut Vec<Unit>, completions: &mut Vec<Completion>) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENTS_LOCK_KEY).execute(&mut *tx).await?;
+    }
+    for unit in group.drain(..) {
+        let mut savepoint = Connection::begin(&mut *tx).await?;
+        match AssertUnwindSafe(unit(&mut savepoint)).catch_unwind().await {
+            Ok((true, completion)) => {
+                savepoint.commit().await?;
+                completions.push(completion);
+            }
+            Ok((false, completion)) => {
+                savepoint.rollback().await?;
+                completions.push(completion);
+            }
+            Err(_) => {
+                tracing::error!("a write unit panicked; it was rolled back");
+                savepoint.rollback().await?;
+            }
+        }
+    }
+    tx.commit().await
+}

@@ -1,0 +1,155 @@
+//! Pure rules: no I/O, time passed in. Each file holds one group of rules.
+
+pub mod analytics;
+pub mod calendar;
+pub mod hierarchy;
+pub mod ids;
+pub mod todos;
+pub mod v2;
+pub mod velocity;
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a closed set of lowercase string values with serde and `as_str`.
+macro_rules! string_enum {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(TodoStatus {
+    Pending => "pending",
+    InProgress => "in_progress",
+    Blocked => "blocked",
+    Completed => "completed",
+    Cancelled => "cancelled",
+    Icebox => "icebox",
+});
+
+string_enum!(Priority {
+    Low => "low",
+    Medium => "medium",
+    High => "high",
+});
+
+string_enum!(MessageType {
+    TaskComplete => "task_complete",
+    Error => "error",
+    StateChange => "state_change",
+    Custom => "custom",
+    Worklog => "worklog",
+});
+
+string_enum!(EventType {
+    TodoUpdate => "todo_update",
+    Error => "error",
+    StateChange => "state_change",
+});
+
+string_enum!(SprintStatus {
+    Planning => "planning",
+    Active => "active",
+    Completed => "completed",
+});
+
+string_enum!(TaskStatus {
+    Pending => "pending",
+    InProgress => "in_progress",
+    Done => "done",
+    Blocked => "blocked",
+    Deferred => "deferred",
+    Cancelled => "cancelled",
+    Review => "review",
+});
+
+string_enum!(SubtaskStatus {
+    Pending => "pending",
+    InProgress => "in_progress",
+    Done => "done",
+    Blocked => "blocked",
+    Cancelled => "cancelled",
+});
+
+impl Priority {
+    /// Story points for velocity and burndown: low 1, medium 3, high 5.
+    pub fn points(self) -> i64 {
+        match self {
+            Priority::Low => 1,
+            Priority::Medium => 3,
+            Priority::High => 5,
+        }
+    }
+}
+
+/// A body field that distinguishes "absent" from an explicit `null` (for partial updates).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Field<T> {
+    #[default]
+    Absent,
+    Null,
+    Value(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Option::<T>::deserialize(d)?.map_or(Field::Null, Field::Value))
+    }
+}
+
+impl<T> Field<T> {
+    pub fn is_present(&self) -> bool {
+        !matches!(self, Field::Absent)
+    }
+
+    /// The new value for a nullable column: `Some(new)` when the field was sent.
+    pub fn update(self) -> Option<Option<T>> {
+        match self {
+            Field::Absent => None,
+            Field::Null => Some(None),
+            Field::Value(v) => Some(Some(v)),
+        }
+    }
+
+    pub fn into_option(self) -> Option<T> {
+        match self {
+            Field::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl Field<String> {
+    /// `""` counts as null (the original's normalisation for agent, session and project keys).
+    pub fn empty_as_null(self) -> Field<String> {
+        match self {
+            Field::Value(v) if v.is_empty() => Field::Null,
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The one application error type. 4xx carry a clear JSON message; 5xx are logged with
+//! their cause and answered with an opaque body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// One problem found in a request body, shaped like the original's validation issues.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Issue {
+    pub code: &'static str,
+    pub path: Vec<Value>,
+    pub message: String,
+}
+
+impl Issue {
+    pub fn new(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        let path = if field.is_empty() { vec![] } else { vec![Value::from(field)] };
+        Issue { code, path, message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid request body")]
+    InvalidBody(Vec<Issue>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("service unavailable")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// A body that failed validation on one field.
+    pub fn field(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        AppError::InvalidBody(vec![Issue::new(code, field, message)])
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        AppError::Internal(cause.to_string())
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        AppError::NotFound(format!("{what} not found"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::InvalidBody(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Internal(format!("database: {e}"))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match &self {
+            AppError::InvalidBody(issues) => json!({"error": "Invalid request body", "details": issues}),
+            AppError::BadRequest(m) | AppError::NotFound(m) | AppError::Conflict(m) => json!({"error": m}),
+            AppError::Unauthorized => json!({"error": "Unauthorized"}),
+            AppError::Forbidden => json!({"error": "Forbidden"}),
+            AppError::MethodNotAllowed => json!({"error": "Method not allowed"}),
+            AppError::PayloadTooLarge => json!({"error": "Request body too large"}),
+            AppError::RateLimited { .. } => json!({"error": "Too many requests"}),
+            AppError::Unavailable => json!({"error": "Service unavailable"}),
+            AppError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                json!({"error": "Internal server error"})
+            }
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let AppError::RateLimited { retry_after_secs } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}

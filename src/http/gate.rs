@@ -1,0 +1,136 @@
+//! The gate: one middleware in front of every route. It matches the request against the
+//! access table, answers OPTIONS and unknown routes, resolves the principal (K1), checks its
+//! role (K2), rate-limits writes (S3), and adds CORS (S2), security headers and metrics.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::access::{self, Access};
+use crate::app::App;
+use crate::config::IpNet;
+use crate::error::AppError;
+
+pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketAddr>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let route_path = path.strip_prefix(app.base_path.as_str()).filter(|p| p.starts_with('/')).unwrap_or(&path);
+    let rules = access::matching(&app.routes, route_path);
+    let allow = if rules.is_empty() { "GET, POST, OPTIONS".to_string() } else { access::allow_methods(&rules) };
+    let pattern = rules.first().map_or("unmatched", |r| r.path);
+
+    let mut response = if rules.is_empty() {
+        AppError::NotFound("Not found".into()).into_response()
+    } else if method == Method::OPTIONS {
+        StatusCode::OK.into_response()
+    } else if let Some(rule) = rules.iter().find(|r| r.method == method || (method == Method::HEAD && r.method == Method::GET)) {
+        let query_token = query_token(req.uri().query(), rule.path);
+        let principal = app.auth.resolve(req.headers(), query_token.as_deref());
+        match principal.authorize(rule.access) {
+            Err(e) => {
+                if rule.access != Access::Public {
+                    tracing::info!(path = %route_path, ip = %client_ip(peer.ip(), req.headers(), &app.trusted_proxies), "refused: {e}");
+                }
+                e.into_response()
+            }
+            Ok(()) => {
+                let ip = client_ip(peer.ip(), req.headers(), &app.trusted_proxies);
+                let limited = if rule.rate_limited { app.limiter.check(&principal.rate_key(ip), app.clock.now_ms()) } else { Ok(()) };
+                match limited {
+                    Err(retry_after_secs) => {
+                        tracing::warn!(path = %route_path, %ip, "rate limit hit");
+                        AppError::RateLimited { retry_after_secs }.into_response()
+                    }
+                    Ok(()) => {
+                        req.extensions_mut().insert(principal);
+                        next.run(req).await
+                    }
+                }
+            }
+        }
+    } else {
+        AppError::MethodNotAllowed.into_response()
+    };
+
+    let headers = response.headers_mut();
+    add_cors(headers, origin.as_ref(), &app.allowed_origins, &allow);
+    add_security_headers(headers);
+    app.metrics.record(pattern, method.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}
+
+/// `?token=` is accepted only by the stream (the original's EventSource clients).
+fn query_token(query: Option<&str>, pattern: &str) -> Option<String> {
+    if pattern != "/api/stream" {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query?).ok()?;
+    pairs.into_iter().find(|(k, _)| k == "token").map(|(_, v)| v)
+}
+
+fn add_cors(headers: &mut HeaderMap, origin: Option<&HeaderValue>, allowed: &[String], allow_methods: &str) {
+    if let Ok(methods) = HeaderValue::from_str(allow_methods) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, methods);
+    }
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type, Authorization, Last-Event-ID"));
+    if let Some(origin) = origin
+        && allowed.iter().any(|a| a.as_bytes() == origin.as_bytes())
+    {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+fn add_security_headers(headers: &mut HeaderMap) {
+    let fixed: [(HeaderName, &str); 4] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+    ];
+    for (name, value) in fixed {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+}
+
+/// The caller's address: the peer, or — only when the peer is a trusted proxy — the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let chain: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    chain.into_iter().rev().find(|ip| !is_trusted(*ip)).unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_trusted_only_from_proxies() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 203.0.113.9, 10.0.0.2"));
+        let proxies = vec![IpNet::parse("10.0.0.0/8").unwrap()];
+        let direct: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(client_ip(direct, &headers, &proxies), direct);
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(client_ip(proxy, &headers, &proxies), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &proxies), proxy);
+    }
+}

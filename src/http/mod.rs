@@ -1,0 +1,8 @@
+//! The request gate in front of every route: routing table lookup, CORS, authentication,
+//! role checks, rate limiting, security headers and metrics.
+
+pub mod access;
+pub mod gate;
+pub mod metrics;
+pub mod principal;
+pub mod ratelimit;

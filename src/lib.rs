@@ -1,0 +1,13 @@
+//! ocd: a self-hosted, real-time dashboard for AI coding agents.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod datadir;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;

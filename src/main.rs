@@ -1,0 +1,84 @@
+//! The `ocd` binary: parse configuration, then serve (default) or migrate.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use ocd::app::Built;
+use ocd::clock::SystemClock;
+use ocd::config::{Command, Config, LogFormat};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Config::load();
+    init_logging(cli.config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => migrate(cli.config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ocd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn migrate(config: Config) -> Result<(), String> {
+    let built = Built::new(config, Arc::new(SystemClock)).await?;
+    built.app.db.close().await;
+    println!("ocd: database is up to date");
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let addr = std::net::SocketAddr::new(config.host, config.port);
+    let built = Built::new(config, Arc::new(SystemClock)).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let base = built.app.config.public_url(port);
+    // Printed to stdout once, for the person starting ocd; never written to the log (K8).
+    println!("ocd is running at {base}{}/", built.app.base_path);
+    println!("database: {}", built.app.db.backend.name());
+    match (&built.bootstrap.stored_at, built.bootstrap.generated) {
+        (Some(path), true) => println!("API key (generated, shown once; kept in {}):\n  {}", path.display(), built.bootstrap.key),
+        (Some(path), false) => println!("API key: in {}", path.display()),
+        (None, _) => println!("API key: from DASHBOARD_API_KEY"),
+    }
+    if built.app.config.disable_auth {
+        println!("warning: DISABLE_AUTH=true: anyone who can reach this port is the owner");
+    }
+    built.serve(listener, shutdown_signal()).await.map_err(|e| e.to_string())?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing in-flight requests");
+}
