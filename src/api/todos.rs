@@ -15,7 +15,7 @@ use crate::db::{projects, sprints};
 use crate::domain::hierarchy::MAX_DEPTH;
 use crate::domain::todos::{self as rules, TodoPatch};
 use crate::domain::{Field, Priority, TodoStatus, ids};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Issue};
 
 /// The fields of a todo write, as POST and PUT accept them.
 #[derive(Debug, Deserialize)]
@@ -109,11 +109,17 @@ pub struct BatchBody {
 
 /// Batch upsert, all or nothing (K9).
 pub async fn batch(State(app): State<App>, Body(body): Body<BatchBody>) -> AppResult<Json<Value>> {
-    let mut checks = Checks::new();
-    for (i, item) in body.todos.iter().enumerate() {
-        checks.require(item.id.is_some(), "invalid_type", &format!("todos.{i}.id"), "is required");
+    let missing_ids: Vec<Issue> = (body.todos.iter().enumerate())
+        .filter(|(_, item)| item.id.is_none())
+        .map(|(i, _)| Issue {
+            code: "invalid_type",
+            path: vec![json!("todos"), json!(i), json!("id")],
+            message: format!("todos.{i}.id: is required"),
+        })
+        .collect();
+    if !missing_ids.is_empty() {
+        return Err(AppError::InvalidBody(missing_ids));
     }
-    checks.finish()?;
     let writes: Vec<TodoWrite> = body.todos.into_iter().map(TodoBody::into_write).collect();
     let now_ms = app.clock.now_ms();
     let results = app

@@ -1,0 +1,12 @@
+//! The integration suite: the real server over HTTP, on SQLite and on PostgreSQL (K22).
+
+mod harness;
+
+mod analytics;
+mod events_messages;
+mod hooks;
+mod ops;
+mod security;
+mod sprints;
+mod todos;
+mod v2;

@@ -1,0 +1,169 @@
+//! The gate: authentication, the route table, CORS, limits and headers.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::harness::{Backend, TestApp};
+
+crate::on_both_backends!(every_protected_route_refuses_missing_or_wrong_keys, every_route_in_the_table_is_served);
+
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "1")
+}
+
+async fn every_protected_route_refuses_missing_or_wrong_keys(app: TestApp) {
+    let routes = ocd::http::access::routes();
+    for rule in routes.iter().filter(|r| r.access != ocd::http::access::Access::Public) {
+        for auth in [None, Some("wrong-key"), Some("")] {
+            let r = app.request(rule.method.clone(), &concrete(rule.path), Some(&json!({"content": "x"})), auth).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{} {} with {auth:?}", rule.method, rule.path);
+            assert_eq!(r.body, json!({"error": "Unauthorized"}));
+        }
+    }
+    // a refused call writes nothing
+    assert_eq!(app.count("events").await, 0);
+    assert_eq!(app.count("todos").await, 0);
+    // a key with different case or extra spaces is a different key
+    let upper = app.key.to_uppercase();
+    assert_eq!(app.request(Method::GET, "/api/todos", None, Some(&upper)).await.status, StatusCode::UNAUTHORIZED);
+    let spaced = app.send(app.raw(Method::GET, "/api/todos").header("authorization", format!("Bearer  {}", app.key))).await;
+    assert_eq!(spaced.status, StatusCode::UNAUTHORIZED);
+    let basic = app.send(app.raw(Method::GET, "/api/todos").header("authorization", format!("Basic {}", app.key))).await;
+    assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn every_route_in_the_table_is_served(app: TestApp) {
+    // Routes listed in the access table must exist in the router: the gate lets the call
+    // through and the handler answers (never the router's own 404/405).
+    for rule in ocd::http::access::routes() {
+        let r = app.request(rule.method.clone(), &concrete(rule.path), Some(&json!({})), Some(&app.key.clone())).await;
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{} {}", rule.method, rule.path);
+        assert_ne!(r.body, json!({"error": "Not found"}), "{} {} is not routed", rule.method, rule.path);
+        assert!(r.status.as_u16() < 500, "{} {} failed: {}", rule.method, rule.path, r.body);
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let r = app.get("/api/nothing-here").await;
+    assert_eq!((r.status, r.body.clone()), (StatusCode::NOT_FOUND, json!({"error": "Not found"})));
+    let r = app.request(Method::PATCH, "/api/todos", Some(&json!({})), Some(&app.key.clone())).await;
+    assert_eq!((r.status, r.body.clone()), (StatusCode::METHOD_NOT_ALLOWED, json!({"error": "Method not allowed"})));
+}
+
+#[tokio::test]
+async fn cors_reflects_only_allowed_origins() {
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |c| c.allowed_origins = "https://dash.example, http://localhost:3000".into()).await.unwrap();
+    let allowed = app.send(app.raw(Method::GET, "/api/todos").bearer_auth(&app.key).header("origin", "https://dash.example")).await;
+    assert_eq!(allowed.header("access-control-allow-origin"), Some("https://dash.example"));
+    assert_eq!(allowed.header("vary"), Some("Origin"));
+    let denied = app.send(app.raw(Method::GET, "/api/todos").bearer_auth(&app.key).header("origin", "https://evil.example")).await;
+    assert_eq!(denied.status, StatusCode::OK, "the request is served; the browser withholds it");
+    assert_eq!(denied.header("access-control-allow-origin"), None);
+    // never a wildcard, also on errors
+    let refused = app.send(app.raw(Method::GET, "/api/todos").header("origin", "https://dash.example")).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.header("access-control-allow-origin"), Some("https://dash.example"));
+    // OPTIONS needs no credentials and lists the path's methods
+    let pre = app
+        .send(
+            app.raw(Method::OPTIONS, "/api/todos").header("origin", "https://dash.example").header("access-control-request-method", "PUT"),
+        )
+        .await;
+    assert_eq!(pre.status, StatusCode::OK);
+    assert_eq!(pre.header("access-control-allow-methods"), Some("GET, POST, PUT, OPTIONS"));
+    assert!(pre.header("access-control-allow-headers").unwrap().contains("Authorization"));
+    let pre = app.send(app.raw(Method::OPTIONS, "/api/sprints/x")).await;
+    assert_eq!(pre.header("access-control-allow-methods"), Some("GET, PATCH, OPTIONS"));
+}
+
+#[tokio::test]
+async fn security_headers_are_set() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    for r in [app.get("/api/todos").await, app.get("/nope").await, app.request(Method::GET, "/api/todos", None, None).await] {
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+        assert!(r.header("content-security-policy").is_some());
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.body_limit_bytes = 1024).await.unwrap();
+    let big = json!({"content": "x".repeat(2048)});
+    let r = app.post("/api/todos", big).await;
+    assert_eq!((r.status, r.body["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("Request body too large")));
+    assert_eq!(app.count("todos").await, 0);
+    assert_eq!(app.post("/api/todos", json!({"content": "small"})).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn writes_are_rate_limited_per_principal() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.rate_limit_max_requests = 3;
+        c.rate_limit_window_ms = 60_000;
+    })
+    .await
+    .unwrap();
+    for i in 0..3 {
+        assert_eq!(app.post("/api/todos", json!({"content": format!("{i}")})).await.status, StatusCode::OK);
+    }
+    let r = app.post("/api/todos", json!({"content": "one too many"})).await;
+    assert_eq!((r.status, r.body.clone()), (StatusCode::TOO_MANY_REQUESTS, json!({"error": "Too many requests"})));
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(app.count("todos").await, 3, "the refused write was not stored");
+    // reads are never limited; the limit covers every write route together
+    assert_eq!(app.get("/api/todos").await.status, StatusCode::OK);
+    assert_eq!(app.post("/api/sessions", json!({"id": "s"})).await.status, StatusCode::TOO_MANY_REQUESTS);
+    // two windows later the budget is back
+    app.clock.advance_secs(120);
+    assert_eq!(app.post("/api/todos", json!({"content": "again"})).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn forwarded_for_counts_only_behind_trusted_proxies() {
+    let limited = |trusted: &'static str| {
+        move |c: &mut ocd::config::Config| {
+            c.disable_auth = true;
+            c.rate_limit_max_requests = 1;
+            c.trusted_proxies = trusted.into();
+        }
+    };
+    let behind_proxy = TestApp::spawn_with(Backend::Sqlite, limited("127.0.0.1")).await.unwrap();
+    for ip in ["203.0.113.1", "203.0.113.2"] {
+        let r =
+            behind_proxy.send(behind_proxy.raw(Method::POST, "/api/todos").header("x-forwarded-for", ip).body(r#"{"content":"x"}"#)).await;
+        assert_eq!(r.status, StatusCode::OK, "{ip} has its own bucket");
+    }
+    let r = behind_proxy
+        .send(behind_proxy.raw(Method::POST, "/api/todos").header("x-forwarded-for", "203.0.113.1").body(r#"{"content":"x"}"#))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+
+    let direct = TestApp::spawn_with(Backend::Sqlite, limited("")).await.unwrap();
+    direct.send(direct.raw(Method::POST, "/api/todos").header("x-forwarded-for", "203.0.113.1").body(r#"{"content":"x"}"#)).await;
+    let r = direct.send(direct.raw(Method::POST, "/api/todos").header("x-forwarded-for", "203.0.113.2").body(r#"{"content":"x"}"#)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "a spoofed X-Forwarded-For does not buy a new bucket");
+}
+
+#[tokio::test]
+async fn disable_auth_opens_header_less_requests_only() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.disable_auth = true).await.unwrap();
+    assert_eq!(app.request(Method::POST, "/api/todos", Some(&json!({"content": "x"})), None).await.status, StatusCode::OK);
+    assert_eq!(app.request(Method::GET, "/api/todos", None, Some("wrong")).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn base_path_prefixes_every_route() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.base_path = "/opencode".into()).await.unwrap();
+    assert!(app.base.ends_with("/opencode"));
+    assert_eq!(app.post("/api/todos", json!({"content": "x"})).await.status, StatusCode::OK);
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+    let unprefixed = app.base.trim_end_matches("/opencode").to_string();
+    let r = reqwest::Client::new().get(format!("{unprefixed}/api/todos")).bearer_auth(&app.key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
