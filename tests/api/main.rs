@@ -6,6 +6,7 @@ mod analytics;
 mod events_messages;
 mod hooks;
 mod ops;
+mod process;
 mod security;
 mod sprints;
 mod todos;

@@ -34,9 +34,13 @@ async fn every_protected_route_refuses_missing_or_wrong_keys(app: TestApp) {
 
 async fn every_route_in_the_table_is_served(app: TestApp) {
     // Routes listed in the access table must exist in the router: the gate lets the call
-    // through and the handler answers (never the router's own 404/405).
+    // through and the handler answers (never the router's own 404/405). Each answer also
+    // carries CORS headers for an allowed origin.
     for rule in ocd::http::access::routes() {
-        let r = app.request(rule.method.clone(), &concrete(rule.path), Some(&json!({})), Some(&app.key.clone())).await;
+        let req =
+            app.raw(rule.method.clone(), &concrete(rule.path)).bearer_auth(&app.key).header("origin", "http://localhost:3000").body("{}");
+        let r = app.send(req).await;
+        assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:3000"), "{} {}", rule.method, rule.path);
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{} {}", rule.method, rule.path);
         assert_ne!(r.body, json!({"error": "Not found"}), "{} {} is not routed", rule.method, rule.path);
         assert!(r.status.as_u16() < 500, "{} {} failed: {}", rule.method, rule.path, r.body);
@@ -166,4 +170,24 @@ async fn base_path_prefixes_every_route() {
     let unprefixed = app.base.trim_end_matches("/opencode").to_string();
     let r = reqwest::Client::new().get(format!("{unprefixed}/api/todos")).bearer_auth(&app.key).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn every_write_route_is_rate_limited() {
+    let writes: Vec<_> = ocd::http::access::routes().into_iter().filter(|r| r.rate_limited).collect();
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.rate_limit_max_requests = writes.len() as u64).await.unwrap();
+    for rule in &writes {
+        let r = app.request(rule.method.clone(), &concrete(rule.path), Some(&json!({})), Some(&app.key.clone())).await;
+        assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS, "{} {}", rule.method, rule.path);
+    }
+    for rule in &writes {
+        let r = app.request(rule.method.clone(), &concrete(rule.path), Some(&json!({})), Some(&app.key.clone())).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{} {} is not limited", rule.method, rule.path);
+        assert!(r.header("retry-after").is_some());
+    }
+    let reads = ocd::http::access::routes().into_iter().filter(|r| !r.rate_limited);
+    for rule in reads {
+        let r = app.request(rule.method.clone(), &concrete(rule.path), None, Some(&app.key.clone())).await;
+        assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS, "{} {} must not be limited", rule.method, rule.path);
+    }
 }
