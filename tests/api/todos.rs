@@ -16,6 +16,7 @@ crate::on_both_backends!(
     comments_round_trip,
     sprint_links_and_auto_assignment,
     bad_bodies_name_the_field,
+    concurrent_writes_fail_alone,
 );
 
 async fn create_then_read_back(app: TestApp) {
@@ -242,4 +243,26 @@ async fn bad_bodies_name_the_field(app: TestApp) {
     let raw = app.send(app.raw(reqwest::Method::POST, "/api/todos").bearer_auth(&app.key).body("{not json")).await;
     assert_eq!((raw.status, raw.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("Invalid request body")));
     assert_eq!(app.count("todos").await, 0);
+}
+
+async fn concurrent_writes_fail_alone(app: TestApp) {
+    // Writes that share a commit group: the invalid ones (unknown parent) are rolled back
+    // alone; every acknowledged one is stored with its event.
+    let requests = (0..120).map(|i| {
+        let body = if i % 3 == 0 {
+            json!({"id": format!("bad{i}"), "content": "x", "parent_id": "missing"})
+        } else {
+            json!({"id": format!("ok{i}"), "content": "x"})
+        };
+        app.post("/api/todos", body)
+    });
+    let replies = futures_util::future::join_all(requests).await;
+    let ok = replies.iter().filter(|r| r.status == StatusCode::OK).count();
+    let bad = replies.iter().filter(|r| r.status == StatusCode::BAD_REQUEST).count();
+    assert_eq!((ok, bad), (80, 40));
+    assert_eq!(app.count("todos").await, 80);
+    assert_eq!(app.count("todo_status_history").await, 80);
+    assert_eq!(app.events().await.iter().filter(|e| e.name == "todo:created").count(), 80);
+    let ids: Vec<i64> = app.events().await.iter().map(|e| e.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
 }
