@@ -6,12 +6,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::clock::SharedClock;
 use crate::config::{Config, IpNet};
 use crate::crypto::Sealer;
 use crate::datadir::{BootstrapKey, DataDir};
 use crate::db::Db;
+use crate::events::hub::Hub;
 use crate::http::access::{self, Rule};
 use crate::http::metrics::Metrics;
 use crate::http::principal::Authenticator;
@@ -29,6 +31,9 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub metrics: Metrics,
     pub routes: Vec<Rule>,
+    pub hub: Arc<Hub>,
+    /// Turns true when the server starts shutting down: streams and jobs end.
+    pub shutdown: watch::Sender<bool>,
 }
 
 pub type App = Arc<AppState>;
@@ -48,11 +53,15 @@ impl Built {
         let bootstrap = data_dir.bootstrap_key(config.dashboard_api_key.as_deref()).map_err(|e| format!("cannot read api.key: {e}"))?;
         let url = config.database_url.clone().unwrap_or_else(|| data_dir.database_url());
         let db = Db::connect(&url).await?;
+        let sealer = Sealer::new(&key);
+        let hub = Hub::start(db.clone(), sealer.clone(), Some(url.clone()), config.stream_buffer_events as usize).await?;
         let trusted_proxies = config.trusted_proxies()?;
         let app = Arc::new(AppState {
             db,
             clock,
-            sealer: Sealer::new(&key),
+            sealer,
+            hub,
+            shutdown: watch::channel(false).0,
             auth: Authenticator { bootstrap_key: bootstrap.key.clone(), disable_auth: config.disable_auth },
             base_path: config.base_path(),
             allowed_origins: config.allowed_origins(),
@@ -62,6 +71,7 @@ impl Built {
             routes: access::routes(),
             config,
         });
+        crate::events::prune::spawn(app.clone());
         Ok(Built { app, bootstrap, data_dir })
     }
 
@@ -84,6 +94,12 @@ impl Built {
     ) -> std::io::Result<()> {
         let router = self.router();
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let app = self.app.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Streams and background jobs end, so the graceful drain can finish.
+            app.shutdown.send_replace(true);
+        };
         let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
         self.app.db.close().await;
         result

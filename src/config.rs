@@ -79,6 +79,9 @@ pub struct Config {
     /// Seconds between keep-alive pings on the live stream.
     #[arg(long, env = "STREAM_PING_SECONDS", default_value_t = 30)]
     pub stream_ping_seconds: u64,
+    /// Events a live stream may fall behind by before it is disconnected (it can resume).
+    #[arg(long, env = "STREAM_BUFFER_EVENTS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(16..=1_000_000))]
+    pub stream_buffer_events: u64,
     /// A working agent without real progress for this long is stalled.
     #[arg(long, env = "STALL_AFTER_SECONDS", default_value_t = 600)]
     pub stall_after_seconds: u64,

@@ -10,4 +10,5 @@ pub mod datadir;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod http;

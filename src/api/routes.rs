@@ -31,4 +31,5 @@ pub fn router() -> Router<App> {
             get(v2::list_subtasks).post(v2::create_subtask).put(v2::update_subtask).delete(v2::delete_subtask),
         )
         .route("/api/settings/projects", get(projects::list))
+        .route("/api/stream", get(crate::events::stream::stream))
 }

@@ -2,8 +2,8 @@
 //! (design.md, K13). Payloads of events that carry message content are sealed (K15).
 
 use serde_json::Value;
-use sqlx::AnyConnection;
-use sqlx::Row;
+
+use sqlx::{AnyConnection, Row};
 
 use crate::crypto::Sealer;
 
@@ -71,4 +71,58 @@ pub async fn after(pool: &sqlx::AnyPool, sealer: &Sealer, after: i64, limit: i64
             })
         })
         .collect()
+}
+
+/// Id of the newest event (0 when the log is empty).
+pub async fn latest_id(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events").fetch_one(pool).await
+}
+
+const PRUNED_KEY: &str = "events_pruned_through";
+
+/// Every event with an id up to this one has been pruned (0: none yet). A client resuming
+/// from an older id has missed events and must reload (K16).
+pub async fn pruned_through(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
+    let value: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(PRUNED_KEY).fetch_optional(pool).await?;
+    Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// Deletes up to `limit` events with `id <= through` and raises the pruned watermark.
+/// Returns how many rows went.
+pub async fn delete_through(conn: &mut AnyConnection, through: i64, limit: i64, now: i64) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= $1 ORDER BY id LIMIT $2)")
+        .bind(through)
+        .bind(limit)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(PRUNED_KEY).fetch_optional(&mut *conn).await?;
+    let current = current.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    if through > current {
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $4, updated_at = $5",
+        )
+        .bind(PRUNED_KEY)
+        .bind(through.to_string())
+        .bind(now)
+        .bind(through.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(deleted)
+}
+
+/// The id up to which events fall outside the retention: older than `max_age_secs` or
+/// beyond the newest `max_rows`. 0 when nothing is due.
+pub async fn prune_point(pool: &sqlx::AnyPool, now: i64, max_age_secs: i64, max_rows: i64) -> Result<i64, sqlx::Error> {
+    let by_age: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events WHERE created_at < $1")
+        .bind(now - max_age_secs)
+        .fetch_one(pool)
+        .await?;
+    let by_count: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET $1").bind(max_rows).fetch_optional(pool).await?;
+    Ok(by_age.max(by_count.unwrap_or(0)))
 }

@@ -64,6 +64,7 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::PUT, "/api/v2/tasks/{id}/subtasks", Admin, true),
         rule(Method::DELETE, "/api/v2/tasks/{id}/subtasks", Admin, true),
         rule(Method::GET, "/api/settings/projects", Viewer, false),
+        rule(Method::GET, "/api/stream", Viewer, false),
     ]
 }
 

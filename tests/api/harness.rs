@@ -235,3 +235,70 @@ fn database_urls_are_rewritten_to_the_test_database() {
     assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }
+
+/// One server-sent event as a client sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sse {
+    pub id: Option<i64>,
+    pub event: String,
+    pub data: Value,
+}
+
+/// A live `/api/stream` connection.
+pub struct StreamClient {
+    response: reqwest::Response,
+    buffer: String,
+    pub ended: bool,
+}
+
+impl StreamClient {
+    pub async fn connect(base: &str, key: &str, query: &str, last_event_id: Option<i64>) -> StreamClient {
+        let mut req = reqwest::Client::new().get(format!("{base}/api/stream{query}")).bearer_auth(key);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let response = req.send().await.expect("stream request");
+        assert_eq!(response.status(), StatusCode::OK, "stream refused");
+        assert_eq!(response.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("text/event-stream"));
+        StreamClient { response, buffer: String::new(), ended: false }
+    }
+
+    /// The next event, or `None` when the server ended the stream or nothing came for 10 s
+    /// (a failure guard only: events normally arrive within milliseconds).
+    pub async fn next(&mut self) -> Option<Sse> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut sse = Sse { id: None, event: "message".into(), data: Value::Null };
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id: ") {
+                        sse.id = v.parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        sse.event = v.to_string();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        sse.data = serde_json::from_str(v).unwrap_or(Value::String(v.to_string()));
+                    }
+                }
+                return Some(sse);
+            }
+            if self.ended {
+                return None;
+            }
+            match tokio::time::timeout(std::time::Duration::from_secs(10), self.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(_) => self.ended = true,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// The next event other than `ping`.
+    pub async fn next_event(&mut self) -> Option<Sse> {
+        loop {
+            let e = self.next().await?;
+            if e.event != "ping" {
+                return Some(e);
+            }
+        }
+    }
+}

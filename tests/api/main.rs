@@ -9,5 +9,6 @@ mod ops;
 mod process;
 mod security;
 mod sprints;
+mod stream;
 mod todos;
 mod v2;

@@ -1,0 +1,6 @@
+//! The live side of the event log: one tailer per process reads committed events in id
+//! order and fans them out to every stream (design.md, K13–K16).
+
+pub mod hub;
+pub mod prune;
+pub mod stream;

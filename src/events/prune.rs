@@ -1,0 +1,49 @@
+//! Event retention: events older than `EVENT_RETENTION_HOURS` or beyond the newest
+//! `EVENT_RETENTION_ROWS` are deleted in small batches through the writer, so pruning
+//! never holds up other writes for long.
+
+use std::time::Duration;
+
+use crate::app::App;
+use crate::db::events;
+use crate::error::AppResult;
+
+const BATCH: i64 = 5_000;
+const EVERY: Duration = Duration::from_secs(60);
+
+/// Prunes what is due now; returns the number of events deleted.
+pub async fn prune(app: &App) -> AppResult<u64> {
+    let now = app.clock.now();
+    let max_age = i64::try_from(app.config.event_retention_hours.saturating_mul(3600)).unwrap_or(i64::MAX);
+    let max_rows = i64::try_from(app.config.event_retention_rows).unwrap_or(i64::MAX);
+    let through = events::prune_point(&app.db.read, now, max_age, max_rows).await?;
+    if through == 0 {
+        return Ok(0);
+    }
+    let mut total = 0;
+    loop {
+        let deleted = app.db.write(move |c| Box::pin(async move { Ok(events::delete_through(c, through, BATCH, now).await?) })).await?;
+        total += deleted;
+        if deleted < BATCH as u64 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Runs `prune` every minute until the app shuts down.
+pub fn spawn(app: App) {
+    tokio::spawn(async move {
+        let mut shutdown = app.shutdown.subscribe();
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                () = tokio::time::sleep(EVERY) => {},
+            }
+            match prune(&app).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "pruned old events"),
+                Err(e) => tracing::warn!(error = %e, "event pruning failed"),
+            }
+        }
+    });
+}

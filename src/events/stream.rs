@@ -1,0 +1,136 @@
+//! `GET /api/stream`: Server-Sent Events (R1, R2). `connected` first; with `Last-Event-ID`
+//! (header or `?last_event_id=`) the missed events are replayed from the log and the stream
+//! continues live with nothing lost or repeated; `reset` when that id is no longer in the
+//! log; `ping` keeps the connection alive; `?project=` narrows it to one project (K14).
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use bytes::Bytes;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+
+use super::hub::{Frame, frame};
+use crate::api::json::Params;
+use crate::app::App;
+use crate::db::events;
+use crate::error::{AppError, AppResult};
+
+const PAGE: i64 = 500;
+
+pub async fn stream(State(app): State<App>, params: Params, headers: HeaderMap) -> AppResult<Response> {
+    let resume = last_event_id(&headers, &params)?;
+    let project = params.non_empty("project").map(String::from);
+    // Subscribe before reading the log, so whatever commits from here on arrives live.
+    let live = app.hub.subscribe();
+    let latest = events::latest_id(&app.db.read).await?;
+    let mut pending = VecDeque::from([frame(None, "connected", r#"{"connected":true}"#)]);
+    let (last, replaying) = match resume {
+        None => (latest, false),
+        Some(id) => {
+            let pruned = events::pruned_through(&app.db.read).await?;
+            if id < pruned || id > latest {
+                let reason = if id > latest { "unknown event id" } else { "events since that id were pruned" };
+                pending.push_back(frame(Some(latest), "reset", &serde_json::json!({ "reason": reason }).to_string()));
+                (latest, false)
+            } else {
+                (id, true)
+            }
+        }
+    };
+    let period = Duration::from_secs(app.config.stream_ping_seconds.max(1));
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let state = StreamState { shutdown: app.shutdown.subscribe(), app, live, last, project, replaying, pending, ping };
+    let body = futures_util::stream::unfold(state, |mut s| async move { s.next().await.map(|b| (Ok::<Bytes, Infallible>(b), s)) });
+    let mut response = Response::new(Body::from_stream(body));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+fn last_event_id(headers: &HeaderMap, params: &Params) -> AppResult<Option<i64>> {
+    let raw = headers.get("last-event-id").and_then(|v| v.to_str().ok()).or_else(|| params.get("last_event_id"));
+    match raw.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id >= 0)
+            .map(Some)
+            .ok_or_else(|| AppError::BadRequest("Last-Event-ID must be an event id".into())),
+    }
+}
+
+struct StreamState {
+    app: App,
+    live: broadcast::Receiver<Arc<Frame>>,
+    /// Newest event id this stream has passed (sent or filtered out).
+    last: i64,
+    project: Option<String>,
+    replaying: bool,
+    pending: VecDeque<Bytes>,
+    ping: tokio::time::Interval,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl StreamState {
+    fn wants(&self, project: Option<&str>) -> bool {
+        match &self.project {
+            None => true,
+            Some(p) => project == Some(p.as_str()),
+        }
+    }
+
+    /// The next bytes to send, or `None` to end the stream.
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(bytes) = self.pending.pop_front() {
+                return Some(bytes);
+            }
+            if *self.shutdown.borrow() {
+                return None;
+            }
+            if self.replaying {
+                let page = events::after(&self.app.db.read, &self.app.sealer, self.last, PAGE).await.ok()?;
+                self.replaying = page.len() as i64 == PAGE;
+                for event in &page {
+                    self.last = event.id;
+                    if self.wants(event.project.as_deref()) {
+                        self.pending.push_back(Frame::of(event).bytes);
+                    }
+                }
+                continue;
+            }
+            tokio::select! {
+                biased;
+                _ = self.shutdown.changed() => return None,
+                received = self.live.recv() => match received {
+                    Ok(f) => {
+                        if f.id > self.last {
+                            self.last = f.id;
+                            if self.wants(f.project.as_deref()) {
+                                return Some(f.bytes.clone());
+                            }
+                        }
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        // Too slow: end the stream; the client resumes from its last id.
+                        tracing::info!(missed, last = self.last, "stream fell behind and was disconnected");
+                        return None;
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = self.ping.tick() => return Some(frame(None, "ping", "{}")),
+            }
+        }
+    }
+}
