@@ -27,8 +27,46 @@ pub struct TestApp {
     pub app: App,
     client: reqwest::Client,
     data_dir: PathBuf,
-    pg_database: Option<(String, String)>,
+    _database: Option<PgDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A fresh PostgreSQL database on the `TEST_DATABASE_URL` server, dropped with this value.
+pub struct PgDatabase {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// `None` when no test PostgreSQL is configured (outside CI).
+    pub async fn create() -> Option<PgDatabase> {
+        let admin = pg_admin_url()?;
+        let name = format!("ocd_test_{}", random_suffix());
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+        let _ = conn.close().await;
+        Some(PgDatabase { url: with_database(&admin, &name), admin, name })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Dropped on a thread of its own: Drop cannot await, and the test's runtime may be ending.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async move {
+                if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
+                    let _ =
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 /// A response: status, headers and the body parsed as JSON (`Null` if it is not JSON).
@@ -86,17 +124,12 @@ impl TestApp {
         config.port = 0;
         config.data_dir = Some(data_dir.clone());
         config.dashboard_api_key = Some(format!("test-key-{}", random_suffix()));
-        let pg_database = match backend {
+        let database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
-                let admin = pg_admin_url()?;
-                let name = format!("ocd_test_{}", random_suffix());
-                sqlx::any::install_default_drivers();
-                let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
-                let _ = conn.close().await;
-                config.database_url = Some(with_database(&admin, &name));
-                Some((admin, name))
+                let db = PgDatabase::create().await?;
+                config.database_url = Some(db.url.clone());
+                Some(db)
             }
         };
         configure(&mut config);
@@ -122,7 +155,7 @@ impl TestApp {
             app,
             client: reqwest::Client::new(),
             data_dir,
-            pg_database,
+            _database: database,
             shutdown: Some(tx),
         })
     }
@@ -188,21 +221,6 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
-        if let Some((admin, name)) = self.pg_database.take() {
-            // Dropped on a thread of its own: Drop cannot await, and the test's runtime may be ending.
-            let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-                rt.block_on(async move {
-                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                            .execute(&mut conn)
-                            .await;
-                        let _ = conn.close().await;
-                    }
-                });
-            })
-            .join();
-        }
     }
 }
 

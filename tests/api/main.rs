@@ -7,6 +7,8 @@ mod events_messages;
 mod hooks;
 mod ops;
 mod process;
+mod procs;
+mod replicas;
 mod security;
 mod sprints;
 mod stream;
