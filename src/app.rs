@@ -8,6 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::api::list_cache::ListCache;
 use crate::clock::SharedClock;
 use crate::config::{Config, IpNet};
 use crate::crypto::Sealer;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub routes: Vec<Rule>,
     pub hub: Arc<Hub>,
+    pub list_cache: ListCache,
     /// Turns true when the server starts shutting down: streams and jobs end.
     pub shutdown: watch::Sender<bool>,
 }
@@ -61,6 +63,7 @@ impl Built {
             clock,
             sealer,
             hub,
+            list_cache: ListCache::default(),
             shutdown: watch::channel(false).0,
             auth: Authenticator { bootstrap_key: bootstrap.key.clone(), disable_auth: config.disable_auth },
             base_path: config.base_path(),

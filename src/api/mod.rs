@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod events;
 pub mod json;
+pub mod list_cache;
 pub mod messages;
 pub mod ops;
 pub mod projects;

@@ -2,8 +2,10 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -61,10 +63,10 @@ impl TodoBody {
     }
 }
 
-pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Value>> {
+pub async fn list(State(app): State<App>, RawQuery(query): RawQuery, params: Params) -> AppResult<Response> {
     if let Some(id) = params.get("id") {
         let todo = todos::find(&app.db.read, id).await?.ok_or_else(|| AppError::not_found("Todo"))?;
-        return Ok(Json(json!({"id": todo.id, "content": todo.content, "status": todo.status, "priority": todo.priority})));
+        return Ok(Json(json!({"id": todo.id, "content": todo.content, "status": todo.status, "priority": todo.priority})).into_response());
     }
     let mut filter = Filter::default();
     if let Some(v) = params.non_empty("session_id") {
@@ -88,8 +90,19 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
     if let Some(since) = params.get("since").and_then(leading_int) {
         filter.int("updated_at >= ?", since);
     }
-    let todos = todos::list(&app.db.read, &filter).await?;
-    Ok(Json(json!({ "todos": todos })))
+    // The key must include everything that shapes the answer (today: the query string).
+    let key = query.unwrap_or_default();
+    let generation = (app.db.commit_count(), app.hub.last_id());
+    let body = match app.list_cache.get(&key, generation) {
+        Some(body) => body,
+        None => {
+            let todos = todos::list_json(&app.db.read, app.db.backend, &filter).await?;
+            let body = Bytes::from(format!(r#"{{"todos":{todos}}}"#));
+            app.list_cache.put(key, generation, body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub async fn upsert(State(app): State<App>, Body(body): Body<TodoBody>) -> AppResult<Json<Value>> {

@@ -71,14 +71,15 @@ impl Db {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_string(),
         };
-        let write_pool = pool_options(backend, 1).connect(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
-        migrate(&write_pool, backend).await?;
+        // The writer owns its connection on a thread of its own (see writer.rs) and applies
+        // the migrations before anything reads.
+        let writer = Writer::start(url.clone(), backend).await?;
         let readers = match backend {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,
         };
         let read = pool_options(backend, readers).connect(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
-        Ok(Db { read, backend, writer: Writer::start(write_pool, backend) })
+        Ok(Db { read, backend, writer })
     }
 
     /// Runs `unit` inside the writer's transaction under its own savepoint and answers once
@@ -89,6 +90,11 @@ impl Db {
         F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
     {
         self.writer.write(unit).await
+    }
+
+    /// Number of groups committed by this process's writer so far.
+    pub fn commit_count(&self) -> u64 {
+        *self.writer.subscribe().borrow()
     }
 
     pub fn write_stats(&self) -> WriteStats {
@@ -110,7 +116,7 @@ impl Db {
     }
 }
 
-fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+pub(crate) fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
     let options = AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10));
     match backend {
         // WAL with synchronous=NORMAL: a committed write survives a process crash (design.md).
@@ -125,7 +131,7 @@ fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
     }
 }
 
-async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), String> {
+pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), String> {
     let migrator = match backend {
         Backend::Sqlite => &SQLITE_MIGRATIONS,
         Backend::Postgres => &POSTGRES_MIGRATIONS,

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use sqlx::AnyConnection;
-use sqlx::{AnyPool, Connection};
+use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Backend;
@@ -29,7 +29,8 @@ pub struct Writer {
     queue: mpsc::Sender<Unit>,
     stats: Arc<Counters>,
     commits: watch::Receiver<u64>,
-    task: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    stop: Arc<watch::Sender<bool>>,
+    thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 #[derive(Debug, Default)]
@@ -50,12 +51,47 @@ pub struct WriteStats {
 }
 
 impl Writer {
-    pub fn start(pool: AnyPool, backend: Backend) -> Writer {
+    /// Opens the write connection, applies migrations, and runs the writer on a dedicated
+    /// thread with its own single-threaded runtime: each unit is a chain of statement
+    /// round-trips, and on the shared runtime every wake-up would queue behind the request
+    /// tasks (measured: about half the throughput).
+    pub async fn start(url: String, backend: Backend) -> Result<Writer, String> {
         let (queue, rx) = mpsc::channel(QUEUE);
         let (commit_tx, commits) = watch::channel(0);
+        let (stop, stopped) = watch::channel(false);
         let stats = Arc::new(Counters::default());
-        let task = tokio::spawn(run(pool, backend, rx, stats.clone(), commit_tx));
-        Writer { queue, stats, commits, task: Arc::new(tokio::sync::Mutex::new(Some(task))) }
+        let (ready_tx, ready) = oneshot::channel::<Result<(), String>>();
+        let thread_stats = stats.clone();
+        let thread = std::thread::Builder::new()
+            .name("ocd-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("cannot start the writer: {e}")));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let pool = match super::pool_options(backend, 1).connect(&url).await {
+                        Ok(pool) => pool,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(format!("cannot open the database: {e}")));
+                            return;
+                        }
+                    };
+                    if let Err(e) = super::migrate(&pool, backend).await {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                    let _ = ready_tx.send(Ok(()));
+                    run(&pool, backend, rx, thread_stats, commit_tx, stopped).await;
+                    pool.close().await;
+                });
+            })
+            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+        ready.await.map_err(|_| "the writer thread ended during start-up".to_string())??;
+        Ok(Writer { queue, stats, commits, stop: Arc::new(stop), thread: Arc::new(std::sync::Mutex::new(Some(thread))) })
     }
 
     pub async fn write<T, F>(&self, unit: F) -> AppResult<T>
@@ -102,18 +138,36 @@ impl Writer {
         self.commits.clone()
     }
 
-    /// Stops the task; call after the server has drained its requests, so nothing is queued.
+    /// Stops the writer; call after the server has drained its requests, so nothing is queued.
     pub async fn close(&self) {
-        if let Some(task) = self.task.lock().await.take() {
-            task.abort();
-            let _ = task.await;
+        self.stop.send_replace(true);
+        let thread = match self.thread.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
     }
 }
 
-async fn run(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Unit>, stats: Arc<Counters>, commits: watch::Sender<u64>) {
+async fn run(
+    pool: &AnyPool,
+    backend: Backend,
+    mut rx: mpsc::Receiver<Unit>,
+    stats: Arc<Counters>,
+    commits: watch::Sender<u64>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while let Some(first) = rx.recv().await {
+    loop {
+        let first = tokio::select! {
+            unit = rx.recv() => match unit {
+                Some(unit) => unit,
+                None => return,
+            },
+            _ = stop.changed() => return,
+        };
         group.push(first);
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -123,7 +177,7 @@ async fn run(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Unit>, stat
         }
         let size = group.len() as u64;
         let mut completions = Vec::with_capacity(group.len());
-        let outcome = run_group(&pool, backend, &mut group, &mut completions).await;
+        let outcome = run_group(pool, backend, &mut group, &mut completions).await;
         // Units that never ran (the transaction failed before them) are dropped: their
         // callers get an error, and nothing of theirs was written.
         group.clear();
@@ -149,21 +203,38 @@ async fn run_group(pool: &AnyPool, backend: Backend, group: &mut Vec<Unit>, comp
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENTS_LOCK_KEY).execute(&mut *tx).await?;
     }
-    for unit in group.drain(..) {
-        let mut savepoint = Connection::begin(&mut *tx).await?;
-        match AssertUnwindSafe(unit(&mut savepoint)).catch_unwind().await {
-            Ok((true, completion)) => {
-                savepoint.commit().await?;
-                completions.push(completion);
+    if group.len() == 1 {
+        // Alone in its group: the transaction itself isolates the unit, no savepoint needed.
+        if let Some(unit) = group.pop() {
+            match AssertUnwindSafe(unit(&mut tx)).catch_unwind().await {
+                Ok((true, completion)) => completions.push(completion),
+                Ok((false, completion)) => {
+                    completions.push(completion);
+                    return tx.rollback().await;
+                }
+                Err(_) => {
+                    tracing::error!("a write unit panicked; it was rolled back");
+                    return tx.rollback().await;
+                }
             }
-            Ok((false, completion)) => {
-                savepoint.rollback().await?;
-                completions.push(completion);
+        }
+    } else {
+        // Each unit under its own savepoint; releasing one and opening the next is one
+        // round-trip (savepoint names are unique within the transaction).
+        for (i, unit) in group.drain(..).enumerate() {
+            let open = if i == 0 { format!("SAVEPOINT u{i}") } else { format!("RELEASE SAVEPOINT u{}; SAVEPOINT u{i}", i - 1) };
+            sqlx::raw_sql(sqlx::AssertSqlSafe(open)).execute(&mut *tx).await?;
+            let (ok, completion) = match AssertUnwindSafe(unit(&mut tx)).catch_unwind().await {
+                Ok(done) => (done.0, Some(done.1)),
+                Err(_) => {
+                    tracing::error!("a write unit panicked; it was rolled back");
+                    (false, None)
+                }
+            };
+            if !ok {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ROLLBACK TO SAVEPOINT u{i}"))).execute(&mut *tx).await?;
             }
-            Err(_) => {
-                tracing::error!("a write unit panicked; it was rolled back");
-                savepoint.rollback().await?;
-            }
+            completions.extend(completion);
         }
     }
     if backend == Backend::Postgres {

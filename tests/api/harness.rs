@@ -179,6 +179,12 @@ impl TestApp {
         Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
     }
 
+    /// Sends `req` and returns status and headers without reading the body (for streams).
+    pub async fn send_head(&self, req: reqwest::RequestBuilder) -> Reply {
+        let res = req.send().await.expect("request");
+        Reply { status: res.status(), headers: res.headers().clone(), body: Value::Null }
+    }
+
     /// A raw request builder for `path` (no credentials).
     pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))

@@ -73,11 +73,19 @@ async fn three_replicas_stream_every_event_exactly_once_and_survive_a_kill() {
     for base in bases.iter().chain(bases.iter()) {
         streams.push((connected(base, None).await, Vec::new()));
     }
+    let list_len = |base: String| async move {
+        let body: serde_json::Value =
+            reqwest::Client::new().get(format!("{base}/api/todos")).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
+        body["todos"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(list_len(bases[1].clone()).await, 0);
     let first = write_many(bases.clone(), 40, "a").await;
     for (stream, seen) in streams.iter_mut() {
         collect(stream, seen, first).await;
         assert_eq!(seen.len(), first);
     }
+    // A list rendered (and cached) before the writes reflects writes made on other replicas.
+    assert_eq!(list_len(bases[1].clone()).await, first);
 
     // Kill replica 2 while the others keep writing; its clients resume on replica 0.
     replicas[2].kill9();

@@ -39,7 +39,7 @@ async fn every_route_in_the_table_is_served(app: TestApp) {
     for rule in ocd::http::access::routes() {
         let req =
             app.raw(rule.method.clone(), &concrete(rule.path)).bearer_auth(&app.key).header("origin", "http://localhost:3000").body("{}");
-        let r = app.send(req).await;
+        let r = if rule.path == "/api/stream" { app.send_head(req).await } else { app.send(req).await };
         assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:3000"), "{} {}", rule.method, rule.path);
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{} {}", rule.method, rule.path);
         assert_ne!(r.body, json!({"error": "Not found"}), "{} {} is not routed", rule.method, rule.path);
@@ -187,7 +187,7 @@ async fn every_write_route_is_rate_limited() {
     }
     let reads = ocd::http::access::routes().into_iter().filter(|r| !r.rate_limited);
     for rule in reads {
-        let r = app.request(rule.method.clone(), &concrete(rule.path), None, Some(&app.key.clone())).await;
+        let r = app.send_head(app.raw(rule.method.clone(), &concrete(rule.path)).bearer_auth(&app.key)).await;
         assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS, "{} {} must not be limited", rule.method, rule.path);
     }
 }
