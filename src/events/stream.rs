@@ -12,8 +12,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
-use bytes::Bytes;
-use tokio::sync::broadcast::error::RecvError;
+use bytes::{Bytes, BytesMut};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, watch};
 
 use super::hub::{Frame, frame};
@@ -23,6 +23,8 @@ use crate::db::events;
 use crate::error::{AppError, AppResult};
 
 const PAGE: i64 = 500;
+/// Live frames sent together at most, when several are already waiting.
+const BATCH: usize = 64;
 
 pub async fn stream(State(app): State<App>, params: Params, headers: HeaderMap) -> AppResult<Response> {
     let resume = last_event_id(&headers, &params)?;
@@ -90,6 +92,16 @@ impl StreamState {
         }
     }
 
+    /// Queues a live frame unless it was already passed or belongs to another project.
+    fn accept(&mut self, f: &Frame) {
+        if f.id > self.last {
+            self.last = f.id;
+            if self.wants(f.project.as_deref()) {
+                self.pending.push_back(f.bytes.clone());
+            }
+        }
+    }
+
     /// The next bytes to send, or `None` to end the stream.
     async fn next(&mut self) -> Option<Bytes> {
         loop {
@@ -115,11 +127,24 @@ impl StreamState {
                 _ = self.shutdown.changed() => return None,
                 received = self.live.recv() => match received {
                     Ok(f) => {
-                        if f.id > self.last {
-                            self.last = f.id;
-                            if self.wants(f.project.as_deref()) {
-                                return Some(f.bytes.clone());
+                        self.accept(&f);
+                        // Whatever else is already waiting goes out in the same write.
+                        while self.pending.len() < BATCH {
+                            match self.live.try_recv() {
+                                Ok(f) => self.accept(&f),
+                                Err(TryRecvError::Lagged(missed)) => {
+                                    tracing::info!(missed, last = self.last, "stream fell behind and was disconnected");
+                                    return None;
+                                }
+                                Err(_) => break,
                             }
+                        }
+                        if !self.pending.is_empty() {
+                            let mut out = BytesMut::new();
+                            for bytes in self.pending.drain(..) {
+                                out.extend_from_slice(&bytes);
+                            }
+                            return Some(out.freeze());
                         }
                     }
                     Err(RecvError::Lagged(missed)) => {
