@@ -68,6 +68,18 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
     Ok(Json(json!({ "tasks": tasks })))
 }
 
+/// Checks shared by tasks and subtasks: a non-empty title when given, and dependencies of
+/// the accepted shapes.
+fn check_common(title: Option<&str>, dependencies: &Field<Value>) -> Checks {
+    let deps_ok = match dependencies {
+        Field::Value(v) => dependencies_shape_ok(v),
+        _ => true,
+    };
+    let mut checks = Checks::new();
+    checks.min1_opt("title", title).require(deps_ok, "invalid_union", "dependencies", "must be a string, an array of positive integers, or null");
+    checks
+}
+
 /// The fields shared by create and update; on update every one is optional.
 #[derive(Debug, Deserialize)]
 pub struct TaskFields {
@@ -97,15 +109,7 @@ pub struct TaskFields {
 
 impl TaskFields {
     fn check(&self) -> AppResult<()> {
-        let deps_ok = match &self.dependencies {
-            Field::Value(v) => dependencies_shape_ok(v),
-            _ => true,
-        };
-        Checks::new()
-            .min1_opt("title", self.title.as_deref())
-            .min1_opt("tag", self.tag.as_deref())
-            .require(deps_ok, "invalid_union", "dependencies", "must be a string, an array of positive integers, or null")
-            .finish()
+        check_common(self.title.as_deref(), &self.dependencies).min1_opt("tag", self.tag.as_deref()).finish()
     }
 
     /// Applies the present fields to `t`.
@@ -308,14 +312,7 @@ pub struct SubtaskFields {
 
 impl SubtaskFields {
     fn check(&self) -> AppResult<()> {
-        let deps_ok = match &self.dependencies {
-            Field::Value(v) => dependencies_shape_ok(v),
-            _ => true,
-        };
-        Checks::new()
-            .min1_opt("title", self.title.as_deref())
-            .require(deps_ok, "invalid_union", "dependencies", "must be a string, an array of positive integers, or null")
-            .finish()
+        check_common(self.title.as_deref(), &self.dependencies).finish()
     }
 
     fn apply(self, s: &mut Subtask) {
