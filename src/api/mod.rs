@@ -1,5 +1,8 @@
 //! JSON handlers, one file per resource; `routes.rs` is the complete route table.
 
+pub mod agent_actions;
+pub mod agent_tasks;
+pub mod agents;
 pub mod analytics;
 pub mod events;
 pub mod json;

@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::{analytics, events, messages, ops, projects, sessions, sprints, todos, v2};
+use super::{agent_actions, agent_tasks, agents, analytics, events, messages, ops, projects, sessions, sprints, todos, v2};
 use crate::app::App;
 
 pub fn router() -> Router<App> {
@@ -32,4 +32,14 @@ pub fn router() -> Router<App> {
         )
         .route("/api/settings/projects", get(projects::list))
         .route("/api/stream", get(crate::events::stream::stream))
+        .route("/api/agents", get(agents::list).post(agents::register))
+        .route("/api/agents/{id}", get(agents::detail).patch(agents::patch).delete(agents::delete))
+        .route("/api/agents/{id}/actions", post(agent_actions::action))
+        .route("/api/agents/{id}/assign", post(agent_actions::assign))
+        .route("/api/agents/{id}/block", post(agent_actions::block))
+        .route("/api/agents/{id}/complete", post(agent_actions::complete))
+        .route("/api/agents/{id}/error", post(agent_actions::error))
+        .route("/api/agents/{id}/heartbeat", post(agent_actions::heartbeat))
+        .route("/api/agents/{id}/tasks", get(agent_tasks::list).post(agent_tasks::create))
+        .route("/api/agents/{id}/tasks/{task_id}", axum::routing::patch(agent_tasks::patch))
 }

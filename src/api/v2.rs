@@ -76,7 +76,12 @@ fn check_common(title: Option<&str>, dependencies: &Field<Value>) -> Checks {
         _ => true,
     };
     let mut checks = Checks::new();
-    checks.min1_opt("title", title).require(deps_ok, "invalid_union", "dependencies", "must be a string, an array of positive integers, or null");
+    checks.min1_opt("title", title).require(
+        deps_ok,
+        "invalid_union",
+        "dependencies",
+        "must be a string, an array of positive integers, or null",
+    );
     checks
 }
 

@@ -7,7 +7,10 @@ macro_rules! sql {
     ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
 }
 
+pub mod agents;
+pub mod alerts;
 pub mod events;
+pub mod lifecycle;
 pub mod messages;
 pub mod projects;
 pub mod sessions;

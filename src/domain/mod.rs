@@ -1,6 +1,5 @@
 //! Pure rules: no I/O, time passed in. Each file holds one group of rules.
 
-pub mod analytics;
 pub mod calendar;
 pub mod hierarchy;
 pub mod ids;
@@ -42,6 +41,9 @@ macro_rules! string_enum {
         }
     };
 }
+
+pub mod agents;
+pub mod analytics;
 
 string_enum!(TodoStatus {
     Pending => "pending",

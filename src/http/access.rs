@@ -65,6 +65,20 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::DELETE, "/api/v2/tasks/{id}/subtasks", Admin, true),
         rule(Method::GET, "/api/settings/projects", Viewer, false),
         rule(Method::GET, "/api/stream", Viewer, false),
+        rule(Method::GET, "/api/agents", Viewer, false),
+        rule(Method::POST, "/api/agents", Admin, true),
+        rule(Method::GET, "/api/agents/{id}", Viewer, false),
+        rule(Method::PATCH, "/api/agents/{id}", Admin, true),
+        rule(Method::DELETE, "/api/agents/{id}", Admin, true),
+        rule(Method::POST, "/api/agents/{id}/actions", Admin, true),
+        rule(Method::POST, "/api/agents/{id}/assign", Admin, true),
+        rule(Method::POST, "/api/agents/{id}/block", Admin, true),
+        rule(Method::POST, "/api/agents/{id}/complete", Admin, true),
+        rule(Method::POST, "/api/agents/{id}/error", Admin, true),
+        rule(Method::POST, "/api/agents/{id}/heartbeat", Admin, true),
+        rule(Method::GET, "/api/agents/{id}/tasks", Viewer, false),
+        rule(Method::POST, "/api/agents/{id}/tasks", Admin, true),
+        rule(Method::PATCH, "/api/agents/{id}/tasks/{task_id}", Admin, true),
     ]
 }
 

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod agents;
 mod analytics;
 mod events_messages;
 mod hooks;

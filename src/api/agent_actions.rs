@@ -1,0 +1,248 @@
+//! What agents report and what people do to them: `/api/agents/{id}/actions`, `assign`,
+//! `block`, `complete`, `error`, `heartbeat` (api-compat §12, §16; K10, K11).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::json::{Body, Checks, non_null, parse};
+use crate::app::App;
+use crate::db::agents::{self, Agent, AgentTask};
+use crate::db::lifecycle::{self, announce};
+use crate::db::projects;
+use crate::domain::agents::{AgentAction, AgentStatus, AgentTaskStatus, BlockSource};
+use crate::domain::{Priority, ids};
+use crate::error::{AppError, AppResult};
+
+/// The agent and one of its tasks, or the 404 the contract names.
+async fn agent_and_task(c: &mut sqlx::AnyConnection, agent_id: &str, task_id: &str) -> AppResult<(Agent, AgentTask)> {
+    let agent = agents::get(c, agent_id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+    let task = agents::get_task(c, task_id).await?.filter(|t| t.agent_id == agent.id).ok_or_else(|| AppError::not_found("Task"))?;
+    Ok((agent, task))
+}
+
+async fn require_agent(app: &App, id: &str) -> AppResult<()> {
+    agents::find(&app.db.read, id).await?.map(|_| ()).ok_or_else(|| AppError::not_found("Agent"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionBody {
+    action: AgentAction,
+}
+
+pub async fn action(State(app): State<App>, Path(id): Path<String>, Body(body): Body<ActionBody>) -> AppResult<Json<Value>> {
+    let now_ms = app.clock.now_ms();
+    let now = now_ms.div_euclid(1000);
+    let action = body.action;
+    let agent = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let mut agent = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+                match action {
+                    AgentAction::Sleep => {
+                        agent.status = AgentStatus::Sleeping.as_str().into();
+                        agents::save(c, &agent).await?;
+                        agents::set_sleep_reason(c, &agent.id, Some("manual")).await?;
+                    }
+                    AgentAction::Wake => {
+                        lifecycle::wake(c, &mut agent, "manual", now).await?;
+                    }
+                    AgentAction::Stop => {
+                        for mut task in agents::tasks_in(c, &agent.id, AgentTaskStatus::InProgress.as_str()).await? {
+                            task.status = AgentTaskStatus::Cancelled.as_str().into();
+                            task.completed_at = Some(now);
+                            task.updated_at = now;
+                            agents::save_task(c, &task).await?;
+                        }
+                        agent.status = AgentStatus::Offline.as_str().into();
+                        agent.current_task_id = None;
+                        agents::save(c, &agent).await?;
+                    }
+                    AgentAction::Unblock => {
+                        let mut task = agents::newest_task_in(c, &agent.id, &[AgentTaskStatus::Blocked.as_str()])
+                            .await?
+                            .ok_or_else(|| AppError::BadRequest("No blocked task found for agent".into()))?;
+                        lifecycle::resume(c, &mut agent, &mut task, now).await?;
+                    }
+                    AgentAction::Restart => {
+                        // Durable without any workflow engine (fixes D35): the newest unfinished
+                        // task is taken up again; with none the agent is simply idle.
+                        let statuses =
+                            [AgentTaskStatus::InProgress.as_str(), AgentTaskStatus::Blocked.as_str(), AgentTaskStatus::Pending.as_str()];
+                        match agents::newest_task_in(c, &agent.id, &statuses).await? {
+                            Some(mut task) => lifecycle::resume(c, &mut agent, &mut task, now).await?,
+                            None => {
+                                agent.status = AgentStatus::Idle.as_str().into();
+                                agent.current_task_id = None;
+                                agents::save(c, &agent).await?;
+                            }
+                        }
+                        agents::set_sleep_reason(c, &agent.id, None).await?;
+                    }
+                }
+                announce(c, None, json!({"agent": agent, "action": action}), now).await?;
+                Ok(agent)
+            })
+        })
+        .await?;
+    Ok(Json(json!({"agent": agent, "action": action})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    #[serde(rename = "taskId")]
+    task_id: String,
+    title: String,
+    #[serde(default, deserialize_with = "non_null")]
+    priority: Option<Priority>,
+    #[serde(default, rename = "linearIssueId", deserialize_with = "non_null")]
+    linear_issue_id: Option<String>,
+    #[serde(default, rename = "projectId", deserialize_with = "non_null")]
+    project_id: Option<String>,
+}
+
+/// assignTask: a new pending task; the agent works on it — unless it sleeps and the task is
+/// not high priority, in which case the task waits (K11).
+pub async fn assign(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<(StatusCode, Json<Value>)> {
+    require_agent(&app, &id).await?;
+    let body: AssignBody = parse(&body)?;
+    Checks::new().min1("taskId", &body.task_id).min1("title", &body.title).finish()?;
+    let now = app.clock.now();
+    let task = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let mut agent = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+                if agents::get_task(c, &body.task_id).await?.is_some() {
+                    return Err(AppError::Conflict(format!("Task {} already exists", body.task_id)));
+                }
+                let priority = body.priority.unwrap_or(Priority::Medium);
+                let task = AgentTask {
+                    id: body.task_id,
+                    agent_id: agent.id.clone(),
+                    linear_issue_id: body.linear_issue_id,
+                    project_id: body.project_id,
+                    title: body.title,
+                    status: AgentTaskStatus::Pending.as_str().into(),
+                    priority: priority.as_str().into(),
+                    blocked_reason: None,
+                    blocked_at: None,
+                    started_at: None,
+                    completed_at: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                agents::insert_task(c, &task).await?;
+                projects::ensure(c, task.project_id.as_deref(), now).await?;
+                let asleep = agent.status == AgentStatus::Sleeping.as_str();
+                if asleep && priority == Priority::High {
+                    lifecycle::wake(c, &mut agent, "high_priority_task", now).await?;
+                }
+                if agent.status != AgentStatus::Sleeping.as_str() {
+                    agent.status = AgentStatus::Working.as_str().into();
+                    agent.current_task_id = Some(task.id.clone());
+                    agent.last_heartbeat = Some(now);
+                    agents::save(c, &agent).await?;
+                }
+                announce(c, task.project_id.as_deref(), json!({"agentId": agent.id, "action": "task_assigned", "taskId": task.id}), now)
+                    .await?;
+                Ok(task)
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "task": task }))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockBody {
+    #[serde(rename = "taskId")]
+    task_id: String,
+    source: BlockSource,
+    reason: String,
+}
+
+pub async fn block(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
+    require_agent(&app, &id).await?;
+    let body: BlockBody = parse(&body)?;
+    Checks::new().min1("taskId", &body.task_id).min1("reason", &body.reason).finish()?;
+    let now = app.clock.now();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let (mut agent, mut task) = agent_and_task(c, &id, &body.task_id).await?;
+                lifecycle::block(c, &mut agent, &mut task, body.source, &body.reason, now).await
+            })
+        })
+        .await?;
+    Ok(Json(json!({"success": true})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskRef {
+    #[serde(rename = "taskId")]
+    task_id: String,
+}
+
+pub async fn complete(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
+    require_agent(&app, &id).await?;
+    let body: TaskRef = parse(&body)?;
+    Checks::new().min1("taskId", &body.task_id).finish()?;
+    let now = app.clock.now();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let (mut agent, mut task) = agent_and_task(c, &id, &body.task_id).await?;
+                lifecycle::complete(c, &mut agent, &mut task, now).await
+            })
+        })
+        .await?;
+    Ok(Json(json!({"success": true})))
+}
+
+pub async fn error(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
+    require_agent(&app, &id).await?;
+    let body: TaskRef = parse(&body)?;
+    Checks::new().min1("taskId", &body.task_id).finish()?;
+    let now = app.clock.now();
+    let triggered = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let (mut agent, mut task) = agent_and_task(c, &id, &body.task_id).await?;
+                lifecycle::record_error(c, &mut agent, &mut task, now).await
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "triggered": triggered })))
+}
+
+/// `last_heartbeat = now`; the status is not changed (a sleeping agent stays asleep). The
+/// body is not read: the hook sends `{}`.
+pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let now = app.clock.now();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let updated =
+                    sqlx::query("UPDATE agents SET last_heartbeat = $1 WHERE id = $2").bind(now).bind(&id).execute(&mut *c).await?;
+                if updated.rows_affected() == 0 {
+                    return Err(AppError::not_found("Agent"));
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(Json(json!({"success": true})))
+}
+
+/// A generated agent task id in the original's format.
+pub fn new_task_id(now_ms: i64) -> String {
+    ids::generate("task", now_ms)
+}

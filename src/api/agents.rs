@@ -1,0 +1,291 @@
+//! `/api/agents` and `/api/agents/{id}`: the agent registry (api-compat §12, K9).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::json::{Body, Checks, Int, Params, non_null};
+use crate::app::App;
+use crate::db::agents::{self, Agent};
+use crate::db::lifecycle::announce;
+use crate::db::todos::Filter;
+use crate::domain::Field;
+use crate::domain::agents::{AgentStatus, AgentType};
+use crate::error::{AppError, AppResult};
+
+/// `skills` / `config` arrive as a string (stored verbatim), JSON (stored as its text) or null.
+fn stored_text(value: Option<Value>) -> Option<String> {
+    match value {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+/// The stored text decoded for the detail view: JSON when it parses, else the raw string.
+fn decoded(text: &Option<String>) -> Value {
+    match text.as_deref() {
+        None | Some("") => Value::Null,
+        Some(t) => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string())),
+    }
+}
+
+fn skills_ok(v: &Value) -> bool {
+    matches!(v, Value::Null | Value::String(_)) || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+}
+
+fn config_ok(v: &Value) -> bool {
+    matches!(v, Value::Null | Value::String(_) | Value::Object(_))
+}
+
+fn age(agent: &Agent, now: i64) -> i64 {
+    (now - agent.created_at).max(0)
+}
+
+pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Value>> {
+    let mut filter = Filter::default();
+    for (key, column) in [("status", "status"), ("type", "type"), ("parent_agent_id", "parent_agent_id")] {
+        if let Some(v) = params.non_empty(key) {
+            filter.text(&format!("{column} = ?"), v);
+        }
+    }
+    let list = agents::list(&app.db.read, &filter).await?;
+    let ids: Vec<String> = list.iter().map(|a| a.id.clone()).collect();
+    let mut current: HashMap<String, agents::AgentTask> =
+        agents::current_tasks(&app.db.read, &ids).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
+    let counts: HashMap<String, i64> = agents::sub_agent_counts(&app.db.read).await?.into_iter().collect();
+    let now = app.clock.now();
+    let enriched: Vec<Value> = list
+        .into_iter()
+        .map(|a| {
+            let mut v = json!(a);
+            v["current_task"] = a.current_task_id.as_ref().and_then(|id| current.remove(id)).map_or(Value::Null, |t| json!(t));
+            v["sub_agent_count"] = Value::from(counts.get(&a.id).copied().unwrap_or(0));
+            v["age_seconds"] = Value::from(age(&a, now));
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "agents": enriched })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RegisterBody {
+    id: String,
+    name: String,
+    #[serde(default, rename = "type", deserialize_with = "non_null")]
+    kind: Option<AgentType>,
+    #[serde(default)]
+    parent_agent_id: Field<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    status: Option<AgentStatus>,
+    #[serde(default)]
+    soul_md: Field<String>,
+    #[serde(default)]
+    skills: Field<Value>,
+    #[serde(default)]
+    config: Field<Value>,
+}
+
+/// Registers an agent (201) or, for a known id, updates what was sent (200; K9).
+pub async fn register(State(app): State<App>, Body(body): Body<RegisterBody>) -> AppResult<(StatusCode, Json<Value>)> {
+    let skills_valid = match &body.skills {
+        Field::Value(v) => skills_ok(v),
+        _ => true,
+    };
+    let config_valid = match &body.config {
+        Field::Value(v) => config_ok(v),
+        _ => true,
+    };
+    Checks::new()
+        .min1("id", &body.id)
+        .min1("name", &body.name)
+        .require(skills_valid, "invalid_union", "skills", "must be a string, an array of strings, or null")
+        .require(config_valid, "invalid_union", "config", "must be a string, an object, or null")
+        .finish()?;
+    let now = app.clock.now();
+    let (agent, created) = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let parent = body.parent_agent_id.clone().into_option();
+                if let Some(parent) = &parent
+                    && (parent == &body.id || agents::get(c, parent).await?.is_none())
+                {
+                    return Err(AppError::field(
+                        "custom",
+                        "parent_agent_id",
+                        format!("parent_agent_id: no agent `{parent}` is registered"),
+                    ));
+                }
+                let (agent, created) = match agents::get(c, &body.id).await? {
+                    Some(mut a) => {
+                        a.name = body.name;
+                        if let Some(kind) = body.kind {
+                            a.kind = kind.as_str().into();
+                        }
+                        if let Some(p) = body.parent_agent_id.update() {
+                            a.parent_agent_id = p;
+                        }
+                        if let Some(status) = body.status {
+                            a.status = status.as_str().into();
+                        }
+                        if let Some(soul) = body.soul_md.update() {
+                            a.soul_md = soul;
+                        }
+                        if let Some(skills) = body.skills.update() {
+                            a.skills = stored_text(skills);
+                        }
+                        if let Some(config) = body.config.update() {
+                            a.config = stored_text(config);
+                        }
+                        agents::save(c, &a).await?;
+                        (a, false)
+                    }
+                    None => {
+                        let a = Agent {
+                            id: body.id,
+                            name: body.name,
+                            kind: body.kind.unwrap_or(AgentType::SubAgent).as_str().into(),
+                            parent_agent_id: parent,
+                            status: body.status.unwrap_or(AgentStatus::Idle).as_str().into(),
+                            soul_md: body.soul_md.into_option(),
+                            skills: stored_text(body.skills.into_option()),
+                            current_task_id: None,
+                            created_at: now,
+                            last_heartbeat: None,
+                            config: stored_text(body.config.into_option()),
+                        };
+                        agents::insert(c, &a).await?;
+                        (a, true)
+                    }
+                };
+                let action = if created { "registered" } else { "updated" };
+                announce(c, None, json!({"agent": agent, "action": action}), now).await?;
+                Ok((agent, created))
+            })
+        })
+        .await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(json!({ "agent": agent }))))
+}
+
+pub async fn detail(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let agent = agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+    let history = agents::tasks(&app.db.read, &id).await?;
+    let subs = agents::sub_agents(&app.db.read, &id).await?;
+    let mut v = json!(agent);
+    v["age_seconds"] = Value::from(age(&agent, app.clock.now()));
+    v["skills"] = decoded(&agent.skills);
+    v["config"] = decoded(&agent.config);
+    Ok(Json(json!({"agent": v, "task_history": history, "sub_agents": subs})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    #[serde(default, deserialize_with = "non_null")]
+    name: Option<String>,
+    #[serde(default, rename = "type", deserialize_with = "non_null")]
+    kind: Option<AgentType>,
+    #[serde(default)]
+    parent_agent_id: Field<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    status: Option<AgentStatus>,
+    #[serde(default)]
+    soul_md: Field<String>,
+    #[serde(default)]
+    skills: Field<Value>,
+    #[serde(default)]
+    current_task_id: Field<String>,
+    #[serde(default)]
+    last_heartbeat: Field<Int>,
+    #[serde(default)]
+    config: Field<Value>,
+}
+
+pub async fn patch(State(app): State<App>, Path(id): Path<String>, Body(body): Body<PatchBody>) -> AppResult<Json<Value>> {
+    let skills_valid = match &body.skills {
+        Field::Value(v) => skills_ok(v),
+        _ => true,
+    };
+    let config_valid = match &body.config {
+        Field::Value(v) => config_ok(v),
+        _ => true,
+    };
+    Checks::new()
+        .min1_opt("name", body.name.as_deref())
+        .require(skills_valid, "invalid_union", "skills", "must be a string, an array of strings, or null")
+        .require(config_valid, "invalid_union", "config", "must be a string, an object, or null")
+        .finish()?;
+    let now = app.clock.now();
+    let agent = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let mut a = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+                if let Field::Value(parent) = &body.parent_agent_id
+                    && (parent == &id || agents::get(c, parent).await?.is_none())
+                {
+                    return Err(AppError::field(
+                        "custom",
+                        "parent_agent_id",
+                        format!("parent_agent_id: no agent `{parent}` can be the parent"),
+                    ));
+                }
+                if let Some(name) = body.name {
+                    a.name = name;
+                }
+                if let Some(kind) = body.kind {
+                    a.kind = kind.as_str().into();
+                }
+                if let Some(p) = body.parent_agent_id.update() {
+                    a.parent_agent_id = p;
+                }
+                if let Some(status) = body.status {
+                    a.status = status.as_str().into();
+                }
+                if let Some(soul) = body.soul_md.update() {
+                    a.soul_md = soul;
+                }
+                if let Some(skills) = body.skills.update() {
+                    a.skills = stored_text(skills);
+                }
+                if let Some(task) = body.current_task_id.update() {
+                    a.current_task_id = task;
+                }
+                if let Some(beat) = body.last_heartbeat.update() {
+                    a.last_heartbeat = beat.map(|i| i.0);
+                }
+                if let Some(config) = body.config.update() {
+                    a.config = stored_text(config);
+                }
+                agents::save(c, &a).await?;
+                announce(c, None, json!({"agent": a, "action": "updated"}), now).await?;
+                Ok(a)
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "agent": agent })))
+}
+
+/// Deletes the agent and its tasks in one transaction; refused while sub-agents point at it (fixes D25).
+pub async fn delete(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let now = app.clock.now();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+                if agents::count_sub_agents(c, &id).await? > 0 {
+                    return Err(AppError::Conflict("Agent has sub-agents; delete or re-parent them first".into()));
+                }
+                agents::delete(c, &id).await?;
+                announce(c, None, json!({"agent_id": id, "action": "deleted"}), now).await?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(Json(json!({"success": true})))
+}

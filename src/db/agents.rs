@@ -1,0 +1,223 @@
+//! Agents and their tasks.
+
+use serde::Serialize;
+use sqlx::{AnyConnection, AnyPool};
+
+pub const AGENT_COLUMNS: &str =
+    "id, name, type, parent_agent_id, status, soul_md, skills, current_task_id, created_at, last_heartbeat, config";
+pub const TASK_COLUMNS: &str = "id, agent_id, linear_issue_id, project_id, title, status, priority, blocked_reason, blocked_at, started_at, completed_at, created_at, updated_at";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub parent_agent_id: Option<String>,
+    pub status: String,
+    pub soul_md: Option<String>,
+    pub skills: Option<String>,
+    pub current_task_id: Option<String>,
+    pub created_at: i64,
+    pub last_heartbeat: Option<i64>,
+    pub config: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AgentTask {
+    pub id: String,
+    pub agent_id: String,
+    pub linear_issue_id: Option<String>,
+    pub project_id: Option<String>,
+    pub title: String,
+    pub status: String,
+    pub priority: String,
+    pub blocked_reason: Option<String>,
+    pub blocked_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Agent>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
+}
+
+pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<Agent>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1")).bind(id).fetch_optional(pool).await
+}
+
+pub async fn list(pool: &AnyPool, filter: &super::todos::Filter) -> Result<Vec<Agent>, sqlx::Error> {
+    sqlx::query_as_with(
+        sql!("SELECT {AGENT_COLUMNS} FROM agents WHERE {} ORDER BY created_at DESC, id DESC", filter.sql()),
+        filter.arguments(),
+    )
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn sub_agents(pool: &AnyPool, id: &str) -> Result<Vec<Agent>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {AGENT_COLUMNS} FROM agents WHERE parent_agent_id = $1 ORDER BY created_at DESC, id DESC"))
+        .bind(id)
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn insert(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Error> {
+    sqlx::query(sql!("INSERT INTO agents ({AGENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
+        .bind(&a.id)
+        .bind(&a.name)
+        .bind(&a.kind)
+        .bind(&a.parent_agent_id)
+        .bind(&a.status)
+        .bind(&a.soul_md)
+        .bind(&a.skills)
+        .bind(&a.current_task_id)
+        .bind(a.created_at)
+        .bind(a.last_heartbeat)
+        .bind(&a.config)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn save(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE agents SET name = $2, type = $3, parent_agent_id = $4, status = $5, soul_md = $6, skills = $7, current_task_id = $8, \
+         last_heartbeat = $9, config = $10 WHERE id = $1",
+    )
+    .bind(&a.id)
+    .bind(&a.name)
+    .bind(&a.kind)
+    .bind(&a.parent_agent_id)
+    .bind(&a.status)
+    .bind(&a.soul_md)
+    .bind(&a.skills)
+    .bind(&a.current_task_id)
+    .bind(a.last_heartbeat)
+    .bind(&a.config)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// Why a sleeping agent sleeps (`schedule`, `error_threshold`, `manual`), for the wake rules.
+pub async fn set_sleep_reason(conn: &mut AnyConnection, id: &str, reason: Option<&str>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE agents SET sleep_reason = $2 WHERE id = $1").bind(id).bind(reason).execute(&mut *conn).await.map(|_| ())
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM agent_error_windows WHERE agent_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM agent_tasks WHERE agent_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM agents WHERE id = $1").bind(id).execute(&mut *conn).await.map(|_| ())
+}
+
+pub async fn count_sub_agents(conn: &mut AnyConnection, id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE parent_agent_id = $1").bind(id).fetch_one(&mut *conn).await
+}
+
+pub async fn get_task(conn: &mut AnyConnection, id: &str) -> Result<Option<AgentTask>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {TASK_COLUMNS} FROM agent_tasks WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
+}
+
+pub async fn tasks(pool: &AnyPool, agent_id: &str) -> Result<Vec<AgentTask>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {TASK_COLUMNS} FROM agent_tasks WHERE agent_id = $1 ORDER BY created_at DESC, id DESC"))
+        .bind(agent_id)
+        .fetch_all(pool)
+        .await
+}
+
+/// The agent's newest task in one of `statuses`.
+pub async fn newest_task_in(conn: &mut AnyConnection, agent_id: &str, statuses: &[&str]) -> Result<Option<AgentTask>, sqlx::Error> {
+    let mut query = sqlx::query_as(sql!(
+        "SELECT {TASK_COLUMNS} FROM agent_tasks WHERE agent_id = $1 AND status IN ({}) ORDER BY created_at DESC, id DESC LIMIT 1",
+        super::placeholders(2, statuses.len())
+    ))
+    .bind(agent_id.to_string());
+    for s in statuses {
+        query = query.bind(s.to_string());
+    }
+    query.fetch_optional(&mut *conn).await
+}
+
+pub async fn has_pending_tasks(conn: &mut AnyConnection, agent_id: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM agent_tasks WHERE agent_id = $1 AND status = 'pending'")
+        .bind(agent_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n > 0)
+}
+
+pub async fn insert_task(conn: &mut AnyConnection, t: &AgentTask) -> Result<(), sqlx::Error> {
+    sqlx::query(sql!("INSERT INTO agent_tasks ({TASK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
+        .bind(&t.id)
+        .bind(&t.agent_id)
+        .bind(&t.linear_issue_id)
+        .bind(&t.project_id)
+        .bind(&t.title)
+        .bind(&t.status)
+        .bind(&t.priority)
+        .bind(&t.blocked_reason)
+        .bind(t.blocked_at)
+        .bind(t.started_at)
+        .bind(t.completed_at)
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn save_task(conn: &mut AnyConnection, t: &AgentTask) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE agent_tasks SET linear_issue_id = $2, project_id = $3, title = $4, status = $5, priority = $6, blocked_reason = $7, \
+         blocked_at = $8, started_at = $9, completed_at = $10, updated_at = $11 WHERE id = $1",
+    )
+    .bind(&t.id)
+    .bind(&t.linear_issue_id)
+    .bind(&t.project_id)
+    .bind(&t.title)
+    .bind(&t.status)
+    .bind(&t.priority)
+    .bind(&t.blocked_reason)
+    .bind(t.blocked_at)
+    .bind(t.started_at)
+    .bind(t.completed_at)
+    .bind(t.updated_at)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// In-progress tasks of an agent.
+pub async fn tasks_in(conn: &mut AnyConnection, agent_id: &str, status: &str) -> Result<Vec<AgentTask>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {TASK_COLUMNS} FROM agent_tasks WHERE agent_id = $1 AND status = $2 ORDER BY created_at DESC, id DESC"))
+        .bind(agent_id)
+        .bind(status)
+        .fetch_all(&mut *conn)
+        .await
+}
+
+/// Current tasks (by `current_task_id`) of the listed agents, and their sub-agent counts.
+pub async fn current_tasks(pool: &AnyPool, ids: &[String]) -> Result<Vec<AgentTask>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::query_as(sql!(
+        "SELECT {} FROM agent_tasks t JOIN agents a ON a.current_task_id = t.id WHERE a.id IN ({})",
+        TASK_COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
+        super::placeholders(1, ids.len())
+    ));
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    query.fetch_all(pool).await
+}
+
+pub async fn sub_agent_counts(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT parent_agent_id, COUNT(*) FROM agents WHERE parent_agent_id IS NOT NULL GROUP BY parent_agent_id")
+        .fetch_all(pool)
+        .await
+}

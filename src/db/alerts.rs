@@ -1,0 +1,52 @@
+//! Candidate alerts (K19): rows the lifecycle rules raise, each announced as `alert:raised`,
+//! deduplicated by key so a retried rule never raises twice.
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::events::{self, NewEvent};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NewAlert {
+    #[serde(rename = "trigger")]
+    pub kind: &'static str,
+    pub agent_id: String,
+    pub task_id: Option<String>,
+    pub title: Option<String>,
+    pub priority: String,
+    pub reason: Option<String>,
+    pub project: Option<String>,
+}
+
+/// Records the alert unless one with `dedupe_key` exists; returns whether it was new.
+pub async fn raise(conn: &mut AnyConnection, alert: &NewAlert, dedupe_key: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO alert_events (kind, agent_id, task_id, title, priority, reason, project, dedupe_key, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+    )
+    .bind(alert.kind)
+    .bind(&alert.agent_id)
+    .bind(&alert.task_id)
+    .bind(&alert.title)
+    .bind(&alert.priority)
+    .bind(&alert.reason)
+    .bind(&alert.project)
+    .bind(dedupe_key)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(id) = id else { return Ok(false) };
+    events::append(conn, now, NewEvent::new("alert:raised", alert.project.as_deref(), &json!({"alert": alert, "id": id}))).await?;
+    Ok(true)
+}
+
+/// Cancels the task's alerts that were not delivered yet (unblock or completion, fixes D22).
+pub async fn cancel_pending(conn: &mut AnyConnection, agent_id: &str, task_id: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("UPDATE alert_events SET status = 'cancelled' WHERE agent_id = $1 AND task_id = $2 AND status = 'pending'")
+        .bind(agent_id)
+        .bind(task_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,214 @@
+//! The agent lifecycle rules of api-compat §16 applied inside a write unit: every state a
+//! rule reads or keeps (error windows, sleep reasons, the schedule) is in the database, so
+//! restarts and replicas change nothing (design.md; fixes D21).
+
+use serde_json::{Value, json};
+use sqlx::AnyConnection;
+
+use super::agents::{self, Agent, AgentTask};
+use super::alerts::{self, NewAlert};
+use super::events::{self, NewEvent};
+use crate::domain::agents::{AfterCompletion, AgentStatus, AgentTaskStatus, BlockSource, ErrorVerdict, ErrorWindow, SleepSchedule};
+use crate::domain::agents::{after_completion, record_error as count_error};
+use crate::error::AppResult;
+
+const SCHEDULE_KEY: &str = "sleep_schedule";
+
+pub async fn sleep_schedule(conn: &mut AnyConnection) -> Result<SleepSchedule, sqlx::Error> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(SCHEDULE_KEY).fetch_optional(&mut *conn).await?;
+    Ok(stored.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
+}
+
+pub async fn save_sleep_schedule(conn: &mut AnyConnection, schedule: &SleepSchedule, now: i64) -> Result<(), sqlx::Error> {
+    let value = serde_json::to_string(schedule).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $4, updated_at = $5",
+    )
+    .bind(SCHEDULE_KEY)
+    .bind(&value)
+    .bind(now)
+    .bind(&value)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// Publishes `agent:status` with `payload`, under the project of `task` if any.
+pub async fn announce(conn: &mut AnyConnection, project: Option<&str>, payload: Value, now: i64) -> Result<(), sqlx::Error> {
+    events::append(conn, now, NewEvent::new("agent:status", project, &payload)).await.map(|_| ())
+}
+
+/// Blocks `task` (detectBlocked): the task and its agent become blocked and one `blocked`
+/// alert is raised per blocked episode.
+pub async fn block(
+    conn: &mut AnyConnection,
+    agent: &mut Agent,
+    task: &mut AgentTask,
+    source: BlockSource,
+    reason: &str,
+    now: i64,
+) -> AppResult<()> {
+    let already_blocked = task.status == AgentTaskStatus::Blocked.as_str();
+    task.status = AgentTaskStatus::Blocked.as_str().into();
+    task.blocked_reason = Some(format!("[{}] {reason}", source.as_str()));
+    if !already_blocked || task.blocked_at.is_none() {
+        task.blocked_at = Some(now);
+    }
+    task.updated_at = now;
+    agents::save_task(conn, task).await?;
+    agent.status = AgentStatus::Blocked.as_str().into();
+    agent.current_task_id = Some(task.id.clone());
+    agents::save(conn, agent).await?;
+    let alert = NewAlert {
+        kind: "blocked",
+        agent_id: agent.id.clone(),
+        task_id: Some(task.id.clone()),
+        title: Some(task.title.clone()),
+        priority: task.priority.clone(),
+        reason: Some(reason.to_string()),
+        project: task.project_id.clone(),
+    };
+    let episode = task.blocked_at.unwrap_or(now);
+    alerts::raise(conn, &alert, &format!("blocked:{}:{}:{episode}", agent.id, task.id), now).await?;
+    let payload = json!({"agentId": agent.id, "action": "blocked", "taskId": task.id, "reason": reason, "source": source});
+    announce(conn, task.project_id.as_deref(), payload, now).await?;
+    Ok(())
+}
+
+/// Puts the agent to sleep (triggerSleep) unless it is already asleep or offline.
+pub async fn sleep(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, detail: Option<&str>, now: i64) -> AppResult<()> {
+    if agent.status == AgentStatus::Sleeping.as_str() || agent.status == AgentStatus::Offline.as_str() {
+        return Ok(());
+    }
+    agent.status = AgentStatus::Sleeping.as_str().into();
+    agents::save(conn, agent).await?;
+    agents::set_sleep_reason(conn, &agent.id, Some(reason)).await?;
+    let mut payload = json!({"agentId": agent.id, "action": "sleep", "reason": reason});
+    if let Some(detail) = detail {
+        payload["detail"] = Value::from(detail);
+    }
+    announce(conn, None, payload, now).await?;
+    Ok(())
+}
+
+/// Wakes a sleeping agent (K11); others are left alone. Returns whether it woke.
+pub async fn wake(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, now: i64) -> AppResult<bool> {
+    if agent.status != AgentStatus::Sleeping.as_str() {
+        return Ok(false);
+    }
+    agent.status = AgentStatus::Idle.as_str().into();
+    agent.last_heartbeat = Some(now);
+    agents::save(conn, agent).await?;
+    agents::set_sleep_reason(conn, &agent.id, None).await?;
+    announce(conn, None, json!({"agentId": agent.id, "action": "wake", "reason": reason}), now).await?;
+    Ok(true)
+}
+
+/// Counts an error of `task` (recordError) and raises an `error` alert (fixes D29). Returns
+/// whether the error blocked the task.
+pub async fn record_error(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<bool> {
+    let stored: Option<(i64, i64)> =
+        sqlx::query_as("SELECT first_error_at, count FROM agent_error_windows WHERE agent_id = $1 AND task_id = $2")
+            .bind(&agent.id)
+            .bind(&task.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let current = stored.map(|(first_error_at, count)| ErrorWindow { first_error_at, count });
+    let (window, verdict) = count_error(current, now);
+    sqlx::query(
+        "INSERT INTO agent_error_windows (agent_id, task_id, first_error_at, count) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (agent_id, task_id) DO UPDATE SET first_error_at = $5, count = $6",
+    )
+    .bind(&agent.id)
+    .bind(&task.id)
+    .bind(window.first_error_at)
+    .bind(window.count)
+    .bind(window.first_error_at)
+    .bind(window.count)
+    .execute(&mut *conn)
+    .await?;
+    let alert = NewAlert {
+        kind: "error",
+        agent_id: agent.id.clone(),
+        task_id: Some(task.id.clone()),
+        title: Some(task.title.clone()),
+        priority: task.priority.clone(),
+        reason: Some(format!("error {} in the window that started at {}", window.count, window.first_error_at)),
+        project: task.project_id.clone(),
+    };
+    let key = format!("error:{}:{}:{}:{}", agent.id, task.id, window.first_error_at, window.count);
+    alerts::raise(conn, &alert, &key, now).await?;
+    match verdict {
+        ErrorVerdict::Counted => Ok(false),
+        ErrorVerdict::Block { reason } => {
+            block(conn, agent, task, BlockSource::RepeatedErrors, &reason, now).await?;
+            Ok(true)
+        }
+        ErrorVerdict::BlockAndSleep { reason, detail } => {
+            block(conn, agent, task, BlockSource::RepeatedErrors, &reason, now).await?;
+            sleep(conn, agent, "error_threshold", Some(&detail), now).await?;
+            Ok(true)
+        }
+    }
+}
+
+/// Completes `task` (completeTask, K10). Completing a completed task changes nothing (D32).
+pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<()> {
+    if task.status == AgentTaskStatus::Completed.as_str() {
+        return Ok(());
+    }
+    task.status = AgentTaskStatus::Completed.as_str().into();
+    task.completed_at = Some(now);
+    task.updated_at = now;
+    agents::save_task(conn, task).await?;
+    alerts::cancel_pending(conn, &agent.id, &task.id).await?;
+    sqlx::query("DELETE FROM agent_error_windows WHERE agent_id = $1 AND task_id = $2")
+        .bind(&agent.id)
+        .bind(&task.id)
+        .execute(&mut *conn)
+        .await?;
+    let pending_left = agents::has_pending_tasks(conn, &agent.id).await?;
+    let in_window = sleep_schedule(conn).await?.contains(now);
+    agent.current_task_id = None;
+    match after_completion(pending_left, in_window) {
+        AfterCompletion::ClearCurrent => agents::save(conn, agent).await?,
+        AfterCompletion::Idle => {
+            agent.status = AgentStatus::Idle.as_str().into();
+            agents::save(conn, agent).await?;
+        }
+        AfterCompletion::Sleep => {
+            agents::save(conn, agent).await?;
+            sleep(conn, agent, "schedule", Some("Sleep window active, no pending tasks"), now).await?;
+        }
+    }
+    let alert = NewAlert {
+        kind: "completed",
+        agent_id: agent.id.clone(),
+        task_id: Some(task.id.clone()),
+        title: Some(task.title.clone()),
+        priority: task.priority.clone(),
+        reason: None,
+        project: task.project_id.clone(),
+    };
+    alerts::raise(conn, &alert, &format!("completed:{}:{}", agent.id, task.id), now).await?;
+    announce(conn, task.project_id.as_deref(), json!({"agentId": agent.id, "action": "task_completed", "taskId": task.id}), now).await?;
+    Ok(())
+}
+
+/// Back to work on a blocked task: the task is in progress again and its pending alerts
+/// are cancelled (fixes D22).
+pub async fn resume(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<()> {
+    task.status = AgentTaskStatus::InProgress.as_str().into();
+    task.blocked_reason = None;
+    task.blocked_at = None;
+    task.started_at = task.started_at.or(Some(now));
+    task.updated_at = now;
+    agents::save_task(conn, task).await?;
+    alerts::cancel_pending(conn, &agent.id, &task.id).await?;
+    agent.status = AgentStatus::Working.as_str().into();
+    agent.current_task_id = Some(task.id.clone());
+    agents::save(conn, agent).await?;
+    Ok(())
+}

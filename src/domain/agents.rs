@@ -1,0 +1,213 @@
+//! Agent lifecycle rules (A4, api-compat §16), pure and given `now`: the repeated-errors
+//! window, the sleep window, and what completing a task does to its agent (K10).
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+
+string_enum!(AgentType {
+    Primary => "primary",
+    SubAgent => "sub-agent",
+});
+
+string_enum!(AgentStatus {
+    Idle => "idle",
+    Working => "working",
+    Blocked => "blocked",
+    Sleeping => "sleeping",
+    Offline => "offline",
+});
+
+string_enum!(AgentTaskStatus {
+    Pending => "pending",
+    InProgress => "in_progress",
+    Blocked => "blocked",
+    Completed => "completed",
+    Cancelled => "cancelled",
+});
+
+string_enum!(BlockSource {
+    Explicit => "explicit",
+    Question => "question",
+    RepeatedErrors => "repeated_errors",
+    Idle => "idle",
+    ResourceDenied => "resource_denied",
+});
+
+string_enum!(AgentAction {
+    Sleep => "sleep",
+    Stop => "stop",
+    Unblock => "unblock",
+    Restart => "restart",
+    Wake => "wake",
+});
+
+/// Errors counted from the first one; the window does not slide.
+pub const ERROR_WINDOW_SECS: i64 = 600;
+pub const BLOCK_AT_ERRORS: i64 = 3;
+pub const SLEEP_AT_ERRORS: i64 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorWindow {
+    pub first_error_at: i64,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorVerdict {
+    /// Counted, nothing else happens.
+    Counted,
+    /// Block the task with this reason.
+    Block { reason: String },
+    /// Block the task, then put the agent to sleep with this detail.
+    BlockAndSleep { reason: String, detail: String },
+}
+
+/// Counts one error of (agent, task) at `now` against the stored window.
+pub fn record_error(current: Option<ErrorWindow>, now: i64) -> (ErrorWindow, ErrorVerdict) {
+    let window = match current {
+        Some(w) if now - w.first_error_at <= ERROR_WINDOW_SECS => ErrorWindow { first_error_at: w.first_error_at, count: w.count + 1 },
+        _ => return (ErrorWindow { first_error_at: now, count: 1 }, ErrorVerdict::Counted),
+    };
+    let reason = format!("{} consecutive errors in {}s", window.count, now - window.first_error_at);
+    let verdict = if window.count >= SLEEP_AT_ERRORS {
+        ErrorVerdict::BlockAndSleep { reason, detail: format!("{} errors in 10 minutes", window.count) }
+    } else if window.count >= BLOCK_AT_ERRORS {
+        ErrorVerdict::Block { reason }
+    } else {
+        ErrorVerdict::Counted
+    };
+    (window, verdict)
+}
+
+/// The nightly window in which idle agents sleep (K12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SleepSchedule {
+    #[serde(rename = "startHour")]
+    pub start_hour: u8,
+    #[serde(rename = "endHour")]
+    pub end_hour: u8,
+    pub timezone: String,
+    pub enabled: bool,
+}
+
+impl Default for SleepSchedule {
+    fn default() -> Self {
+        SleepSchedule { start_hour: 2, end_hour: 6, timezone: "America/Los_Angeles".into(), enabled: false }
+    }
+}
+
+impl SleepSchedule {
+    /// Whether `now` falls inside the window: `start ≤ hour < end`, wrapping past midnight
+    /// when start > end. A zone that cannot be found never matches.
+    pub fn contains(&self, now: i64) -> bool {
+        if !self.enabled || self.start_hour == self.end_hour {
+            return false;
+        }
+        let Ok(tz) = TimeZone::get(&self.timezone) else { return false };
+        let Ok(instant) = Timestamp::from_second(now) else { return false };
+        let hour = instant.to_zoned(tz).hour() as u8;
+        if self.start_hour < self.end_hour {
+            self.start_hour <= hour && hour < self.end_hour
+        } else {
+            hour >= self.start_hour || hour < self.end_hour
+        }
+    }
+}
+
+/// What happens to an agent when one of its tasks completes (K10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCompletion {
+    /// Other tasks are pending: only the current task is cleared; the next is not started.
+    ClearCurrent,
+    Idle,
+    /// Nothing pending and inside the sleep window.
+    Sleep,
+}
+
+pub fn after_completion(pending_left: bool, in_sleep_window: bool) -> AfterCompletion {
+    match (pending_left, in_sleep_window) {
+        (true, _) => AfterCompletion::ClearCurrent,
+        (false, true) => AfterCompletion::Sleep,
+        (false, false) => AfterCompletion::Idle,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_errors_in_ten_minutes_block_and_five_sleep() {
+        let (w1, v1) = record_error(None, 1000);
+        assert_eq!((w1, v1), (ErrorWindow { first_error_at: 1000, count: 1 }, ErrorVerdict::Counted));
+        let (w2, v2) = record_error(Some(w1), 1100);
+        assert_eq!(v2, ErrorVerdict::Counted);
+        let (w3, v3) = record_error(Some(w2), 1200);
+        assert_eq!(v3, ErrorVerdict::Block { reason: "3 consecutive errors in 200s".into() });
+        let (w4, _) = record_error(Some(w3), 1300);
+        let (_, v5) = record_error(Some(w4), 1600);
+        assert_eq!(
+            v5,
+            ErrorVerdict::BlockAndSleep { reason: "5 consecutive errors in 600s".into(), detail: "5 errors in 10 minutes".into() }
+        );
+    }
+
+    #[test]
+    fn the_window_is_anchored_at_the_first_error() {
+        let (w, _) = record_error(None, 0);
+        let (w, _) = record_error(Some(w), 500);
+        // 601 s after the first error a new window starts, however recent the last one was.
+        let (w, v) = record_error(Some(w), 601);
+        assert_eq!((w, v), (ErrorWindow { first_error_at: 601, count: 1 }, ErrorVerdict::Counted));
+    }
+
+    fn schedule(start: u8, end: u8) -> SleepSchedule {
+        SleepSchedule { start_hour: start, end_hour: end, timezone: "America/Los_Angeles".into(), enabled: true }
+    }
+
+    // 2026-01-15 10:00 UTC = 02:00 PST (UTC-8).
+    const PST_2AM: i64 = 1_768_471_200;
+
+    #[test]
+    fn sleep_window_uses_the_local_hour() {
+        let s = schedule(2, 6);
+        assert!(s.contains(PST_2AM));
+        assert!(s.contains(PST_2AM + 4 * 3600 - 1));
+        assert!(!s.contains(PST_2AM + 4 * 3600));
+        assert!(!s.contains(PST_2AM - 1));
+        assert!(!SleepSchedule { enabled: false, ..s.clone() }.contains(PST_2AM));
+        assert!(!SleepSchedule { timezone: "Mars/Olympus".into(), ..s }.contains(PST_2AM));
+    }
+
+    #[test]
+    fn sleep_window_across_midnight() {
+        let s = schedule(22, 6);
+        assert!(s.contains(PST_2AM)); // 02:00
+        assert!(s.contains(PST_2AM - 4 * 3600)); // 22:00 the day before
+        assert!(!s.contains(PST_2AM - 5 * 3600)); // 21:00
+        assert!(!s.contains(PST_2AM + 4 * 3600)); // 06:00
+    }
+
+    #[test]
+    fn sleep_window_across_a_dst_change() {
+        // 2026-03-08: clocks jump from 02:00 PST to 03:00 PDT at 10:00 UTC.
+        let s = schedule(1, 3);
+        let jump = 1_772_964_000; // 2026-03-08 10:00 UTC = 03:00 PDT
+        assert!(s.contains(jump - 1)); // 01:59:59 PST
+        assert!(!s.contains(jump)); // 03:00 PDT: the 02:00 hour never happened
+        // 2026-11-01: 01:00–02:00 happens twice; both are inside a 1–2 window.
+        let s = schedule(1, 2);
+        let first_one_am = 1_793_520_000; // 2026-11-01 08:00 UTC = 01:00 PDT
+        assert!(s.contains(first_one_am));
+        assert!(s.contains(first_one_am + 3600)); // 01:00 PST, the repeated hour
+        assert!(!s.contains(first_one_am + 2 * 3600)); // 02:00 PST
+    }
+
+    #[test]
+    fn completion_follows_k10() {
+        assert_eq!(after_completion(true, true), AfterCompletion::ClearCurrent);
+        assert_eq!(after_completion(false, true), AfterCompletion::Sleep);
+        assert_eq!(after_completion(false, false), AfterCompletion::Idle);
+    }
+}
