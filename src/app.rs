@@ -75,6 +75,7 @@ impl Built {
             config,
         });
         crate::events::prune::spawn(app.clone());
+        crate::jobs::spawn(app.clone());
         Ok(Built { app, bootstrap, data_dir })
     }
 

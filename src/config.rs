@@ -82,6 +82,10 @@ pub struct Config {
     /// Events a live stream may fall behind by before it is disconnected (it can resume).
     #[arg(long, env = "STREAM_BUFFER_EVENTS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(16..=1_000_000))]
     pub stream_buffer_events: u64,
+    /// Milliseconds between runs of the durable-timer scheduler; 0 turns the background
+    /// scheduler off (tests drive `jobs::tick` themselves).
+    #[arg(long, env = "SCHEDULER_TICK_MS", default_value_t = 5000)]
+    pub scheduler_tick_ms: u64,
     /// A working agent without real progress for this long is stalled.
     #[arg(long, env = "STALL_AFTER_SECONDS", default_value_t = 600)]
     pub stall_after_seconds: u64,

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod projects;
 pub mod routes;
 pub mod sessions;
+pub mod settings;
 pub mod sprints;
 pub mod todos;
 pub mod v2;

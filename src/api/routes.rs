@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::{agent_actions, agent_tasks, agents, analytics, events, messages, ops, projects, sessions, sprints, todos, v2};
+use super::{agent_actions, agent_tasks, agents, analytics, events, messages, ops, projects, sessions, settings, sprints, todos, v2};
 use crate::app::App;
 
 pub fn router() -> Router<App> {
@@ -31,6 +31,7 @@ pub fn router() -> Router<App> {
             get(v2::list_subtasks).post(v2::create_subtask).put(v2::update_subtask).delete(v2::delete_subtask),
         )
         .route("/api/settings/projects", get(projects::list))
+        .route("/api/settings/sleep-schedule", get(settings::get_sleep_schedule).put(settings::put_sleep_schedule))
         .route("/api/stream", get(crate::events::stream::stream))
         .route("/api/agents", get(agents::list).post(agents::register))
         .route("/api/agents/{id}", get(agents::detail).patch(agents::patch).delete(agents::delete))

@@ -25,7 +25,7 @@ const fn rule(method: Method, path: &'static str, access: Access, rate_limited: 
     Rule { method, path, access, rate_limited }
 }
 
-use Access::{Admin, Public, Viewer};
+use Access::{Admin, Owner, Public, Viewer};
 
 pub fn routes() -> Vec<Rule> {
     vec![
@@ -64,6 +64,8 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::PUT, "/api/v2/tasks/{id}/subtasks", Admin, true),
         rule(Method::DELETE, "/api/v2/tasks/{id}/subtasks", Admin, true),
         rule(Method::GET, "/api/settings/projects", Viewer, false),
+        rule(Method::GET, "/api/settings/sleep-schedule", Admin, false),
+        rule(Method::PUT, "/api/settings/sleep-schedule", Owner, true),
         rule(Method::GET, "/api/stream", Viewer, false),
         rule(Method::GET, "/api/agents", Viewer, false),
         rule(Method::POST, "/api/agents", Admin, true),

@@ -124,6 +124,8 @@ impl TestApp {
         config.port = 0;
         config.data_dir = Some(data_dir.clone());
         config.dashboard_api_key = Some(format!("test-key-{}", random_suffix()));
+        // Tests move the clock and run the scheduler themselves (K24).
+        config.scheduler_tick_ms = 0;
         let database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
@@ -208,6 +210,11 @@ impl TestApp {
 
     pub async fn delete(&self, path: &str, body: Value) -> Reply {
         self.request(Method::DELETE, path, Some(&body), Some(&self.key.clone())).await
+    }
+
+    /// One pass of the durable-timer scheduler at the test clock.
+    pub async fn tick(&self) {
+        ocd::jobs::tick(&self.app).await.expect("scheduler tick");
     }
 
     /// Every event in the log, oldest first, payloads decrypted.

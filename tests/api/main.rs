@@ -6,6 +6,7 @@ mod agents;
 mod analytics;
 mod events_messages;
 mod hooks;
+mod lifecycle;
 mod ops;
 mod process;
 mod procs;

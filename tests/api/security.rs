@@ -175,19 +175,33 @@ async fn base_path_prefixes_every_route() {
 #[tokio::test]
 async fn every_write_route_is_rate_limited() {
     let writes: Vec<_> = ocd::http::access::routes().into_iter().filter(|r| r.rate_limited).collect();
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.rate_limit_max_requests = writes.len() as u64).await.unwrap();
+    // The local owner (DISABLE_AUTH) passes every role check, so each write reaches the limiter.
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.rate_limit_max_requests = writes.len() as u64;
+        c.disable_auth = true;
+    })
+    .await
+    .unwrap();
     for rule in &writes {
-        let r = app.request(rule.method.clone(), &concrete(rule.path), Some(&json!({})), Some(&app.key.clone())).await;
+        let r = app.request(rule.method.clone(), &concrete(rule.path), Some(&json!({})), None).await;
         assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS, "{} {}", rule.method, rule.path);
     }
     for rule in &writes {
-        let r = app.request(rule.method.clone(), &concrete(rule.path), Some(&json!({})), Some(&app.key.clone())).await;
+        let r = app.request(rule.method.clone(), &concrete(rule.path), Some(&json!({})), None).await;
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{} {} is not limited", rule.method, rule.path);
         assert!(r.header("retry-after").is_some());
     }
     let reads = ocd::http::access::routes().into_iter().filter(|r| !r.rate_limited);
     for rule in reads {
-        let r = app.send_head(app.raw(rule.method.clone(), &concrete(rule.path)).bearer_auth(&app.key)).await;
+        let r = app.send_head(app.raw(rule.method.clone(), &concrete(rule.path))).await;
         assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS, "{} {} must not be limited", rule.method, rule.path);
     }
+}
+
+#[tokio::test]
+async fn owner_routes_refuse_the_admin_key() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let r = app.put("/api/settings/sleep-schedule", json!({"enabled": true})).await;
+    assert_eq!((r.status, r.body.clone()), (StatusCode::FORBIDDEN, json!({"error": "Forbidden"})));
+    assert_eq!(app.get("/api/settings/sleep-schedule").await.body["schedule"]["enabled"], false, "nothing was written");
 }

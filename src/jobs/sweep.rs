@@ -1,0 +1,153 @@
+//! The lifecycle sweep (A4; a periodic scan with explicit thresholds, fixing D23): silent
+//! working agents are blocked, agents idle too long with pending work and tasks blocked too
+//! long raise one alert each, and the sleep window's edges put agents to sleep and wake them
+//! (K12). Every candidate is re-checked inside its write unit, and every alert is keyed, so a
+//! sweep that runs twice changes nothing the second time.
+
+use sqlx::AnyConnection;
+
+use crate::app::App;
+use crate::db::agents::{self, AgentTask};
+use crate::db::alerts::{self, NewAlert};
+use crate::db::lifecycle;
+use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource};
+use crate::error::AppResult;
+
+/// A working agent silent this long with a task in progress is blocked (`idle`).
+pub const SILENT_BLOCK_SECS: i64 = 300;
+/// An agent silent this long with pending tasks raises `idle_too_long`.
+pub const IDLE_TOO_LONG_SECS: i64 = 1800;
+/// A task blocked this long raises `stale_task`, once per blocked episode (fixes D27).
+pub const STALE_SECS: i64 = 7200;
+
+const WINDOW_STATE_KEY: &str = "sleep_window_active";
+
+pub async fn run(app: &App, now: i64) -> AppResult<()> {
+    sleep_window_edges(app, now).await?;
+    let silent: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM agents WHERE status = 'working' AND (last_heartbeat IS NULL OR last_heartbeat < $1)")
+            .bind(now - SILENT_BLOCK_SECS)
+            .fetch_all(&app.db.read)
+            .await?;
+    for id in silent {
+        app.db.write(move |c| Box::pin(async move { block_if_silent(c, &id, now).await })).await?;
+    }
+    let idle: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM agents WHERE status NOT IN ('sleeping', 'offline') AND COALESCE(last_heartbeat, created_at) < $1 \
+         AND EXISTS (SELECT 1 FROM agent_tasks t WHERE t.agent_id = agents.id AND t.status = 'pending')",
+    )
+    .bind(now - IDLE_TOO_LONG_SECS)
+    .fetch_all(&app.db.read)
+    .await?;
+    for id in idle {
+        app.db.write(move |c| Box::pin(async move { alert_idle_too_long(c, &id, now).await })).await?;
+    }
+    let stale: Vec<String> = sqlx::query_scalar("SELECT id FROM agent_tasks WHERE status = 'blocked' AND blocked_at < $1")
+        .bind(now - STALE_SECS)
+        .fetch_all(&app.db.read)
+        .await?;
+    for id in stale {
+        app.db.write(move |c| Box::pin(async move { alert_stale(c, &id, now).await })).await?;
+    }
+    Ok(())
+}
+
+async fn block_if_silent(c: &mut AnyConnection, agent_id: &str, now: i64) -> AppResult<()> {
+    let Some(mut agent) = agents::get(c, agent_id).await? else { return Ok(()) };
+    let age = agent.last_heartbeat.map_or(i64::MAX, |beat| now - beat);
+    if agent.status != AgentStatus::Working.as_str() || age <= SILENT_BLOCK_SECS {
+        return Ok(());
+    }
+    let Some(task_id) = agent.current_task_id.clone() else { return Ok(()) };
+    let Some(mut task) = agents::get_task(c, &task_id).await? else { return Ok(()) };
+    if task.status != AgentTaskStatus::InProgress.as_str() {
+        return Ok(());
+    }
+    let minutes = if age == i64::MAX { (now - agent.created_at) / 60 } else { age / 60 };
+    let reason = format!("Agent idle for {minutes} minutes with in_progress task");
+    lifecycle::block(c, &mut agent, &mut task, BlockSource::Idle, &reason, now).await
+}
+
+async fn alert_idle_too_long(c: &mut AnyConnection, agent_id: &str, now: i64) -> AppResult<()> {
+    let Some(agent) = agents::get(c, agent_id).await? else { return Ok(()) };
+    let since = agent.last_heartbeat.unwrap_or(agent.created_at);
+    if now - since <= IDLE_TOO_LONG_SECS || agent.status == AgentStatus::Sleeping.as_str() || agent.status == AgentStatus::Offline.as_str()
+    {
+        return Ok(());
+    }
+    let Some(task) = agents::newest_task_in(c, agent_id, &[AgentTaskStatus::Pending.as_str()]).await? else { return Ok(()) };
+    let alert = alert_for("idle_too_long", &task, Some(format!("no report for {} minutes with pending tasks", (now - since) / 60)));
+    alerts::raise(c, &alert, &format!("idle_too_long:{agent_id}:{since}"), now).await?;
+    Ok(())
+}
+
+async fn alert_stale(c: &mut AnyConnection, task_id: &str, now: i64) -> AppResult<()> {
+    let Some(task) = agents::get_task(c, task_id).await? else { return Ok(()) };
+    let Some(blocked_at) = task.blocked_at.filter(|at| task.status == AgentTaskStatus::Blocked.as_str() && now - at > STALE_SECS) else {
+        return Ok(());
+    };
+    let alert = alert_for("stale_task", &task, task.blocked_reason.clone());
+    alerts::raise(c, &alert, &format!("stale:{}:{}:{blocked_at}", task.agent_id, task.id), now).await?;
+    Ok(())
+}
+
+fn alert_for(kind: &'static str, task: &AgentTask, reason: Option<String>) -> NewAlert {
+    NewAlert {
+        kind,
+        agent_id: task.agent_id.clone(),
+        task_id: Some(task.id.clone()),
+        title: Some(task.title.clone()),
+        priority: task.priority.clone(),
+        reason,
+        project: task.project_id.clone(),
+    }
+}
+
+/// At the window's start idle agents with nothing pending sleep (reason `schedule`); at its
+/// end the agents asleep for that reason wake. The last seen edge is stored, so a restart
+/// in the middle of the window neither repeats nor misses an edge.
+async fn sleep_window_edges(app: &App, now: i64) -> AppResult<()> {
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let inside = lifecycle::sleep_schedule(c).await?.contains(now);
+                let stored: Option<String> =
+                    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(WINDOW_STATE_KEY).fetch_optional(&mut *c).await?;
+                let was_inside = stored.as_deref() == Some("1");
+                if inside == was_inside {
+                    return Ok(());
+                }
+                let flag = if inside { "1" } else { "0" };
+                sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $4, updated_at = $5")
+                    .bind(WINDOW_STATE_KEY)
+                    .bind(flag)
+                    .bind(now)
+                    .bind(flag)
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?;
+                if inside {
+                    let idle: Vec<String> = sqlx::query_scalar(
+                        "SELECT id FROM agents WHERE status = 'idle' AND NOT EXISTS \
+                         (SELECT 1 FROM agent_tasks t WHERE t.agent_id = agents.id AND t.status = 'pending')",
+                    )
+                    .fetch_all(&mut *c)
+                    .await?;
+                    for id in idle {
+                        if let Some(mut agent) = agents::get(c, &id).await? {
+                            lifecycle::sleep(c, &mut agent, "schedule", Some("Sleep window started"), now).await?;
+                        }
+                    }
+                } else {
+                    let sleepers: Vec<String> = sqlx::query_scalar("SELECT id FROM agents WHERE status = 'sleeping' AND sleep_reason = 'schedule'").fetch_all(&mut *c).await?;
+                    for id in sleepers {
+                        if let Some(mut agent) = agents::get(c, &id).await? {
+                            lifecycle::wake(c, &mut agent, "schedule", now).await?;
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
+}
