@@ -16,3 +16,4 @@ pub mod settings;
 pub mod sprints;
 pub mod todos;
 pub mod v2;
+pub mod workflow;

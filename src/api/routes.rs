@@ -4,7 +4,9 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::{agent_actions, agent_tasks, agents, analytics, events, messages, ops, projects, sessions, settings, sprints, todos, v2};
+use super::{
+    agent_actions, agent_tasks, agents, analytics, events, messages, ops, projects, sessions, settings, sprints, todos, v2, workflow,
+};
 use crate::app::App;
 
 pub fn router() -> Router<App> {
@@ -43,4 +45,6 @@ pub fn router() -> Router<App> {
         .route("/api/agents/{id}/heartbeat", post(agent_actions::heartbeat))
         .route("/api/agents/{id}/tasks", get(agent_tasks::list).post(agent_tasks::create))
         .route("/api/agents/{id}/tasks/{task_id}", axum::routing::patch(agent_tasks::patch))
+        .route("/api/agents/{id}/workflow", get(workflow::query).post(workflow::start))
+        .route("/api/agents/{id}/workflow/signal", post(workflow::signal))
 }

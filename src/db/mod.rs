@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod sprints;
 pub mod todos;
 pub mod v2;
+pub mod workflows;
 mod writer;
 
 use std::time::Duration;

@@ -81,6 +81,9 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::GET, "/api/agents/{id}/tasks", Viewer, false),
         rule(Method::POST, "/api/agents/{id}/tasks", Admin, true),
         rule(Method::PATCH, "/api/agents/{id}/tasks/{task_id}", Admin, true),
+        rule(Method::GET, "/api/agents/{id}/workflow", Viewer, false),
+        rule(Method::POST, "/api/agents/{id}/workflow", Admin, true),
+        rule(Method::POST, "/api/agents/{id}/workflow/signal", Admin, true),
     ]
 }
 

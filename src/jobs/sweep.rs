@@ -42,6 +42,18 @@ pub async fn run(app: &App, now: i64) -> AppResult<()> {
     for id in idle {
         app.db.write(move |c| Box::pin(async move { alert_idle_too_long(c, &id, now).await })).await?;
     }
+    for id in crate::db::workflows::open_ids(&app.db.read).await? {
+        app.db
+            .write(move |c| {
+                Box::pin(async move {
+                    match crate::db::workflows::get(c, &id).await? {
+                        Some(mut w) => crate::db::workflows::advance(c, &mut w, now).await,
+                        None => Ok(()),
+                    }
+                })
+            })
+            .await?;
+    }
     let stale: Vec<String> = sqlx::query_scalar("SELECT id FROM agent_tasks WHERE status = 'blocked' AND blocked_at < $1")
         .bind(now - STALE_SECS)
         .fetch_all(&app.db.read)

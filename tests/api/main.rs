@@ -16,3 +16,4 @@ mod sprints;
 mod stream;
 mod todos;
 mod v2;
+mod workflow;
