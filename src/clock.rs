@@ -25,6 +25,19 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock shifted by a fixed offset: lets a test run the real binary "hours
+/// later" than the data it reads (`CLOCK_OFFSET_SECS`).
+#[derive(Debug)]
+pub struct OffsetClock {
+    pub offset_ms: i64,
+}
+
+impl Clock for OffsetClock {
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms() + self.offset_ms
+    }
+}
+
 /// A clock that only moves when told to (tests).
 #[derive(Debug)]
 pub struct ManualClock {

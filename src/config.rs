@@ -86,6 +86,9 @@ pub struct Config {
     /// scheduler off (tests drive `jobs::tick` themselves).
     #[arg(long, env = "SCHEDULER_TICK_MS", default_value_t = 5000)]
     pub scheduler_tick_ms: u64,
+    /// Shifts ocd's clock by this many seconds (tests of time-based rules on the real binary).
+    #[arg(long, env = "CLOCK_OFFSET_SECS", default_value_t = 0, hide = true)]
+    pub clock_offset_secs: i64,
     /// A working agent without real progress for this long is stalled.
     #[arg(long, env = "STALL_AFTER_SECONDS", default_value_t = 600)]
     pub stall_after_seconds: u64,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ocd::app::Built;
-use ocd::clock::SystemClock;
+use ocd::clock::{Clock, OffsetClock, SystemClock};
 use ocd::config::{Command, Config, LogFormat};
 
 #[tokio::main]
@@ -43,7 +43,11 @@ async fn migrate(config: Config) -> Result<(), String> {
 
 async fn serve(config: Config) -> Result<(), String> {
     let addr = std::net::SocketAddr::new(config.host, config.port);
-    let built = Built::new(config, Arc::new(SystemClock)).await?;
+    let clock: Arc<dyn Clock> = match config.clock_offset_secs {
+        0 => Arc::new(SystemClock),
+        offset => Arc::new(OffsetClock { offset_ms: offset.saturating_mul(1000) }),
+    };
+    let built = Built::new(config, clock).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     let base = built.app.config.public_url(port);

@@ -169,3 +169,55 @@ async fn error_counts_survive_a_restart_of_the_binary() {
     drop(again);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Polls `check` (a condition another process brings about) until it holds or 20 s pass.
+async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+async fn count_rows(url: &str, sql: &'static str) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn timers_survive_restarts_and_two_processes_alert_once() {
+    let Some(db) = PgDatabase::create().await else { return };
+    let dir = temp_dir();
+    // Today: an agent works on a task, then blocks another one; then the process dies.
+    let mut today = OcdProcess::start(&dir, &[("DATABASE_URL", &db.url), ("DASHBOARD_API_KEY", "restart-key"), ("SCHEDULER_TICK_MS", "0")]);
+    post(&today.base, "/api/agents", json!({"id": "a", "name": "a"})).await;
+    post(&today.base, "/api/agents/a/tasks", json!({"id": "t", "title": "t", "status": "in_progress"})).await;
+    post(&today.base, "/api/agents", json!({"id": "b", "name": "b"})).await;
+    post(&today.base, "/api/agents/b/tasks", json!({"id": "s", "title": "s", "status": "in_progress"})).await;
+    post(&today.base, "/api/agents/b/block", json!({"taskId": "s", "source": "explicit", "reason": "waiting"})).await;
+    today.kill9();
+    // Three hours later two fresh processes run their schedulers on the same database.
+    let later = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("DASHBOARD_API_KEY", "restart-key"),
+        ("SCHEDULER_TICK_MS", "50"),
+        ("CLOCK_OFFSET_SECS", "10800"),
+    ];
+    let first = OcdProcess::start(&dir, &later);
+    let second = OcdProcess::start(&dir, &later);
+    let url = db.url.clone();
+    assert!(eventually(async || count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'stale_task'").await == 1).await);
+    assert!(eventually(async || count_rows(&url, "SELECT COUNT(*) FROM agents WHERE id = 'a' AND status = 'blocked'").await == 1).await);
+    // Let both schedulers run many more times: still one alert of each.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'stale_task'").await, 1);
+    assert_eq!(count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'blocked' AND agent_id = 'a'").await, 1);
+    drop((first, second));
+    let _ = std::fs::remove_dir_all(dir);
+}
