@@ -123,19 +123,9 @@ pub async fn assign(State(app): State<App>, Path(id): Path<String>, body: Bytes)
                 }
                 let priority = body.priority.unwrap_or(Priority::Medium);
                 let task = AgentTask {
-                    id: body.task_id,
-                    agent_id: agent.id.clone(),
                     linear_issue_id: body.linear_issue_id,
                     project_id: body.project_id,
-                    title: body.title,
-                    status: AgentTaskStatus::Pending.as_str().into(),
-                    priority: priority.as_str().into(),
-                    blocked_reason: None,
-                    blocked_at: None,
-                    started_at: None,
-                    completed_at: None,
-                    created_at: now,
-                    updated_at: now,
+                    ..AgentTask::pending(body.task_id, agent.id.clone(), body.title, priority.as_str(), now)
                 };
                 agents::insert_task(c, &task).await?;
                 projects::ensure(c, task.project_id.as_deref(), now).await?;

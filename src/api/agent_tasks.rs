@@ -60,21 +60,8 @@ pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes)
                 }
                 let status = body.status.unwrap_or(AgentTaskStatus::Pending);
                 let created = existing.is_none();
-                let mut task = existing.unwrap_or(AgentTask {
-                    id: task_id,
-                    agent_id: agent.id.clone(),
-                    linear_issue_id: None,
-                    project_id: None,
-                    title: String::new(),
-                    status: String::new(),
-                    priority: Priority::Medium.as_str().into(),
-                    blocked_reason: None,
-                    blocked_at: None,
-                    started_at: None,
-                    completed_at: None,
-                    created_at: now,
-                    updated_at: now,
-                });
+                let mut task = existing
+                    .unwrap_or_else(|| AgentTask::pending(task_id, agent.id.clone(), String::new(), Priority::Medium.as_str(), now));
                 task.title = body.title;
                 if let Some(issue) = body.linear_issue_id.update() {
                     task.linear_issue_id = issue;

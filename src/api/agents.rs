@@ -34,12 +34,55 @@ fn decoded(text: &Option<String>) -> Value {
     }
 }
 
-fn skills_ok(v: &Value) -> bool {
-    matches!(v, Value::Null | Value::String(_)) || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+/// `skills`: a string, an array of strings or null; `config`: a string, an object or null.
+fn json_field_checks(skills: &Field<Value>, config: &Field<Value>) -> Checks {
+    let skills_ok = match skills {
+        Field::Value(v) => matches!(v, Value::String(_)) || v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+        _ => true,
+    };
+    let config_ok = match config {
+        Field::Value(v) => matches!(v, Value::String(_) | Value::Object(_)),
+        _ => true,
+    };
+    let mut checks = Checks::new();
+    checks.require(skills_ok, "invalid_union", "skills", "must be a string, an array of strings, or null").require(
+        config_ok,
+        "invalid_union",
+        "config",
+        "must be a string, an object, or null",
+    );
+    checks
 }
 
-fn config_ok(v: &Value) -> bool {
-    matches!(v, Value::Null | Value::String(_) | Value::Object(_))
+/// Applies the registration fields both POST (for a known id) and PATCH may change.
+#[allow(clippy::too_many_arguments)]
+fn apply_common(
+    a: &mut Agent,
+    kind: Option<AgentType>,
+    parent: Field<String>,
+    status: Option<AgentStatus>,
+    soul_md: Field<String>,
+    skills: Field<Value>,
+    config: Field<Value>,
+) {
+    if let Some(kind) = kind {
+        a.kind = kind.as_str().into();
+    }
+    if let Some(p) = parent.update() {
+        a.parent_agent_id = p;
+    }
+    if let Some(status) = status {
+        a.status = status.as_str().into();
+    }
+    if let Some(soul) = soul_md.update() {
+        a.soul_md = soul;
+    }
+    if let Some(skills) = skills.update() {
+        a.skills = stored_text(skills);
+    }
+    if let Some(config) = config.update() {
+        a.config = stored_text(config);
+    }
 }
 
 fn age(agent: &Agent, now: i64) -> i64 {
@@ -92,20 +135,7 @@ pub struct RegisterBody {
 
 /// Registers an agent (201) or, for a known id, updates what was sent (200; K9).
 pub async fn register(State(app): State<App>, Body(body): Body<RegisterBody>) -> AppResult<(StatusCode, Json<Value>)> {
-    let skills_valid = match &body.skills {
-        Field::Value(v) => skills_ok(v),
-        _ => true,
-    };
-    let config_valid = match &body.config {
-        Field::Value(v) => config_ok(v),
-        _ => true,
-    };
-    Checks::new()
-        .min1("id", &body.id)
-        .min1("name", &body.name)
-        .require(skills_valid, "invalid_union", "skills", "must be a string, an array of strings, or null")
-        .require(config_valid, "invalid_union", "config", "must be a string, an object, or null")
-        .finish()?;
+    json_field_checks(&body.skills, &body.config).min1("id", &body.id).min1("name", &body.name).finish()?;
     let now = app.clock.now();
     let (agent, created) = app
         .db
@@ -124,24 +154,7 @@ pub async fn register(State(app): State<App>, Body(body): Body<RegisterBody>) ->
                 let (agent, created) = match agents::get(c, &body.id).await? {
                     Some(mut a) => {
                         a.name = body.name;
-                        if let Some(kind) = body.kind {
-                            a.kind = kind.as_str().into();
-                        }
-                        if let Some(p) = body.parent_agent_id.update() {
-                            a.parent_agent_id = p;
-                        }
-                        if let Some(status) = body.status {
-                            a.status = status.as_str().into();
-                        }
-                        if let Some(soul) = body.soul_md.update() {
-                            a.soul_md = soul;
-                        }
-                        if let Some(skills) = body.skills.update() {
-                            a.skills = stored_text(skills);
-                        }
-                        if let Some(config) = body.config.update() {
-                            a.config = stored_text(config);
-                        }
+                        apply_common(&mut a, body.kind, body.parent_agent_id, body.status, body.soul_md, body.skills, body.config);
                         agents::save(c, &a).await?;
                         (a, false)
                     }
@@ -207,19 +220,7 @@ pub struct PatchBody {
 }
 
 pub async fn patch(State(app): State<App>, Path(id): Path<String>, Body(body): Body<PatchBody>) -> AppResult<Json<Value>> {
-    let skills_valid = match &body.skills {
-        Field::Value(v) => skills_ok(v),
-        _ => true,
-    };
-    let config_valid = match &body.config {
-        Field::Value(v) => config_ok(v),
-        _ => true,
-    };
-    Checks::new()
-        .min1_opt("name", body.name.as_deref())
-        .require(skills_valid, "invalid_union", "skills", "must be a string, an array of strings, or null")
-        .require(config_valid, "invalid_union", "config", "must be a string, an object, or null")
-        .finish()?;
+    json_field_checks(&body.skills, &body.config).min1_opt("name", body.name.as_deref()).finish()?;
     let now = app.clock.now();
     let agent = app
         .db
@@ -238,29 +239,12 @@ pub async fn patch(State(app): State<App>, Path(id): Path<String>, Body(body): B
                 if let Some(name) = body.name {
                     a.name = name;
                 }
-                if let Some(kind) = body.kind {
-                    a.kind = kind.as_str().into();
-                }
-                if let Some(p) = body.parent_agent_id.update() {
-                    a.parent_agent_id = p;
-                }
-                if let Some(status) = body.status {
-                    a.status = status.as_str().into();
-                }
-                if let Some(soul) = body.soul_md.update() {
-                    a.soul_md = soul;
-                }
-                if let Some(skills) = body.skills.update() {
-                    a.skills = stored_text(skills);
-                }
+                apply_common(&mut a, body.kind, body.parent_agent_id, body.status, body.soul_md, body.skills, body.config);
                 if let Some(task) = body.current_task_id.update() {
                     a.current_task_id = task;
                 }
                 if let Some(beat) = body.last_heartbeat.update() {
                     a.last_heartbeat = beat.map(|i| i.0);
-                }
-                if let Some(config) = body.config.update() {
-                    a.config = stored_text(config);
                 }
                 agents::save(c, &a).await?;
                 announce(c, None, json!({"agent": a, "action": "updated"}), now).await?;

@@ -50,19 +50,9 @@ pub async fn start(State(app): State<App>, Path(id): Path<String>, Body(body): B
                     Some(_) => return Err(AppError::Conflict(format!("Task {} belongs to another agent", body.task_id))),
                     None => {
                         let t = AgentTask {
-                            id: body.task_id.clone(),
-                            agent_id: agent.id.clone(),
                             linear_issue_id: body.linear_issue_id,
                             project_id: body.project_id,
-                            title: body.title.clone(),
-                            status: AgentTaskStatus::Pending.as_str().into(),
-                            priority: priority.as_str().into(),
-                            blocked_reason: None,
-                            blocked_at: None,
-                            started_at: None,
-                            completed_at: None,
-                            created_at: now,
-                            updated_at: now,
+                            ..AgentTask::pending(body.task_id.clone(), agent.id.clone(), body.title.clone(), priority.as_str(), now)
                         };
                         agents::insert_task(c, &t).await?;
                         crate::db::projects::ensure(c, t.project_id.as_deref(), now).await?;

@@ -41,6 +41,27 @@ pub struct AgentTask {
     pub updated_at: i64,
 }
 
+impl AgentTask {
+    /// A new pending task of `agent_id`, created at `now`.
+    pub fn pending(id: String, agent_id: String, title: String, priority: &str, now: i64) -> AgentTask {
+        AgentTask {
+            id,
+            agent_id,
+            linear_issue_id: None,
+            project_id: None,
+            title,
+            status: "pending".into(),
+            priority: priority.into(),
+            blocked_reason: None,
+            blocked_at: None,
+            started_at: None,
+            completed_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Agent>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
 }

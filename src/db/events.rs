@@ -97,20 +97,9 @@ pub async fn delete_through(conn: &mut AnyConnection, through: i64, limit: i64, 
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    let current: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(PRUNED_KEY).fetch_optional(&mut *conn).await?;
-    let current = current.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let current = super::settings::get(conn, PRUNED_KEY).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     if through > current {
-        sqlx::query(
-            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $4, updated_at = $5",
-        )
-        .bind(PRUNED_KEY)
-        .bind(through.to_string())
-        .bind(now)
-        .bind(through.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        super::settings::put(conn, PRUNED_KEY, &through.to_string(), now).await?;
     }
     Ok(deleted)
 }

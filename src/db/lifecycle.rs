@@ -8,6 +8,7 @@ use sqlx::AnyConnection;
 use super::agents::{self, Agent, AgentTask};
 use super::alerts::{self, NewAlert};
 use super::events::{self, NewEvent};
+use super::settings;
 use crate::domain::agents::{AfterCompletion, AgentStatus, AgentTaskStatus, BlockSource, ErrorVerdict, ErrorWindow, SleepSchedule};
 use crate::domain::agents::{after_completion, record_error as count_error};
 use crate::error::AppResult;
@@ -15,24 +16,11 @@ use crate::error::AppResult;
 const SCHEDULE_KEY: &str = "sleep_schedule";
 
 pub async fn sleep_schedule(conn: &mut AnyConnection) -> Result<SleepSchedule, sqlx::Error> {
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(SCHEDULE_KEY).fetch_optional(&mut *conn).await?;
-    Ok(stored.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
+    Ok(settings::get(conn, SCHEDULE_KEY).await?.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
 }
 
 pub async fn save_sleep_schedule(conn: &mut AnyConnection, schedule: &SleepSchedule, now: i64) -> Result<(), sqlx::Error> {
-    let value = serde_json::to_string(schedule).unwrap_or_default();
-    sqlx::query(
-        "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $4, updated_at = $5",
-    )
-    .bind(SCHEDULE_KEY)
-    .bind(&value)
-    .bind(now)
-    .bind(&value)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ())
+    settings::put(conn, SCHEDULE_KEY, &serde_json::to_string(schedule).unwrap_or_default(), now).await
 }
 
 /// Publishes `agent:status` with `payload`, under the project of `task` if any.

@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod messages;
 pub mod projects;
 pub mod sessions;
+pub mod settings;
 pub mod sprints;
 pub mod todos;
 pub mod v2;

@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 use crate::app::App;
 use crate::db::agents::{self, AgentTask};
 use crate::db::alerts::{self, NewAlert};
-use crate::db::lifecycle;
+use crate::db::{lifecycle, settings};
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource};
 use crate::error::AppResult;
 
@@ -123,21 +123,11 @@ async fn sleep_window_edges(app: &App, now: i64) -> AppResult<()> {
         .write(move |c| {
             Box::pin(async move {
                 let inside = lifecycle::sleep_schedule(c).await?.contains(now);
-                let stored: Option<String> =
-                    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(WINDOW_STATE_KEY).fetch_optional(&mut *c).await?;
-                let was_inside = stored.as_deref() == Some("1");
+                let was_inside = settings::get(c, WINDOW_STATE_KEY).await?.as_deref() == Some("1");
                 if inside == was_inside {
                     return Ok(());
                 }
-                let flag = if inside { "1" } else { "0" };
-                sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $4, updated_at = $5")
-                    .bind(WINDOW_STATE_KEY)
-                    .bind(flag)
-                    .bind(now)
-                    .bind(flag)
-                    .bind(now)
-                    .execute(&mut *c)
-                    .await?;
+                settings::put(c, WINDOW_STATE_KEY, if inside { "1" } else { "0" }, now).await?;
                 if inside {
                     let idle: Vec<String> = sqlx::query_scalar(
                         "SELECT id FROM agents WHERE status = 'idle' AND NOT EXISTS \
@@ -151,7 +141,10 @@ async fn sleep_window_edges(app: &App, now: i64) -> AppResult<()> {
                         }
                     }
                 } else {
-                    let sleepers: Vec<String> = sqlx::query_scalar("SELECT id FROM agents WHERE status = 'sleeping' AND sleep_reason = 'schedule'").fetch_all(&mut *c).await?;
+                    let sleepers: Vec<String> =
+                        sqlx::query_scalar("SELECT id FROM agents WHERE status = 'sleeping' AND sleep_reason = 'schedule'")
+                            .fetch_all(&mut *c)
+                            .await?;
                     for id in sleepers {
                         if let Some(mut agent) = agents::get(c, &id).await? {
                             lifecycle::wake(c, &mut agent, "schedule", now).await?;

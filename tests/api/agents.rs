@@ -16,36 +16,25 @@ crate::on_both_backends!(
     agent_validation_and_404s,
 );
 
-async fn hook(app: &TestApp, method: Method, path: &str, body: &str) -> crate::harness::Reply {
-    let req = app
-        .raw(method, path)
-        .header("authorization", format!("Bearer {}", app.key))
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    let reply = app.send(req).await;
-    assert!(reply.status.is_success(), "{path} answered {}: {}", reply.status, reply.body);
-    reply
-}
-
 async fn agent_hook_replay(app: TestApp) {
     // The original agent-hook.ts, request for request (agents-integration.md).
-    hook(&app, Method::POST, "/api/agents", r#"{"id":"main","name":"sisyphus","type":"primary"}"#).await;
+    app.hook(Method::POST, "/api/agents", r#"{"id":"main","name":"sisyphus","type":"primary"}"#).await;
     let spawn = r#"{"id":"explore-abc","name":"explore","type":"sub-agent","parent_agent_id":"main","soul_md":"…","skills":["git-master"],"config":{"model":"x"}}"#;
-    assert_eq!(hook(&app, Method::POST, "/api/agents", spawn).await.status, StatusCode::CREATED);
-    assert_eq!(hook(&app, Method::POST, "/api/agents", spawn).await.status, StatusCode::OK, "re-registration answers 2xx (K9)");
+    assert_eq!(app.hook(Method::POST, "/api/agents", spawn).await.status, StatusCode::CREATED);
+    assert_eq!(app.hook(Method::POST, "/api/agents", spawn).await.status, StatusCode::OK, "re-registration answers 2xx (K9)");
     let start = r#"{"id":"task-1","title":"Find callers","project_id":"billing","priority":"medium","status":"in_progress"}"#;
-    assert_eq!(hook(&app, Method::POST, "/api/agents/explore-abc/tasks", start).await.status, StatusCode::CREATED);
-    hook(&app, Method::POST, "/api/agents/explore-abc/heartbeat", "{}").await;
-    let err = hook(&app, Method::POST, "/api/agents/explore-abc/error", r#"{"taskId":"task-1"}"#).await;
+    assert_eq!(app.hook(Method::POST, "/api/agents/explore-abc/tasks", start).await.status, StatusCode::CREATED);
+    app.hook(Method::POST, "/api/agents/explore-abc/heartbeat", "{}").await;
+    let err = app.hook(Method::POST, "/api/agents/explore-abc/error", r#"{"taskId":"task-1"}"#).await;
     assert_eq!(err.body, json!({"triggered": false}));
-    hook(&app, Method::POST, "/api/agents/explore-abc/block", r#"{"taskId":"task-1","source":"explicit","reason":"needs credentials"}"#)
+    app.hook(Method::POST, "/api/agents/explore-abc/block", r#"{"taskId":"task-1","source":"explicit","reason":"needs credentials"}"#)
         .await;
-    hook(&app, Method::POST, "/api/agents/explore-abc/actions", r#"{"action":"unblock"}"#).await;
-    hook(&app, Method::POST, "/api/agents/explore-abc/complete", r#"{"taskId":"task-1"}"#).await;
-    hook(&app, Method::POST, "/api/agents/explore-abc/tasks", r#"{"id":"task-2","title":"Second","status":"in_progress"}"#).await;
-    hook(&app, Method::PATCH, "/api/agents/explore-abc/tasks/task-2", r#"{"status":"cancelled","blocked_reason":"user stopped"}"#).await;
-    hook(&app, Method::POST, "/api/agents/explore-abc/actions", r#"{"action":"sleep"}"#).await;
-    hook(&app, Method::POST, "/api/agents/explore-abc/actions", r#"{"action":"stop"}"#).await;
+    app.hook(Method::POST, "/api/agents/explore-abc/actions", r#"{"action":"unblock"}"#).await;
+    app.hook(Method::POST, "/api/agents/explore-abc/complete", r#"{"taskId":"task-1"}"#).await;
+    app.hook(Method::POST, "/api/agents/explore-abc/tasks", r#"{"id":"task-2","title":"Second","status":"in_progress"}"#).await;
+    app.hook(Method::PATCH, "/api/agents/explore-abc/tasks/task-2", r#"{"status":"cancelled","blocked_reason":"user stopped"}"#).await;
+    app.hook(Method::POST, "/api/agents/explore-abc/actions", r#"{"action":"sleep"}"#).await;
+    app.hook(Method::POST, "/api/agents/explore-abc/actions", r#"{"action":"stop"}"#).await;
 
     let detail = app.get("/api/agents/explore-abc").await.body;
     assert_eq!(detail["agent"]["status"], "offline");

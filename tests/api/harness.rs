@@ -187,6 +187,15 @@ impl TestApp {
         Reply { status: res.status(), headers: res.headers().clone(), body: Value::Null }
     }
 
+    /// Sends `body` exactly as the original hooks do (bearer key, JSON content type, raw
+    /// text) and requires a 2xx, as the hooks do.
+    pub async fn hook(&self, method: Method, path: &str, body: &str) -> Reply {
+        let req = self.raw(method, path).bearer_auth(&self.key).header("content-type", "application/json").body(body.to_string());
+        let reply = self.send(req).await;
+        assert!(reply.status.is_success(), "{path} answered {}: {}", reply.status, reply.body);
+        reply
+    }
+
     /// A raw request builder for `path` (no credentials).
     pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))

@@ -9,46 +9,32 @@ use crate::harness::TestApp;
 crate::on_both_backends!(dashboard_hook_replay, dashboard_hook_fallback_post_upserts);
 
 /// Sends `body` exactly as the hook does: bearer key, JSON content type, raw text.
-async fn hook(app: &TestApp, method: Method, path: &str, body: &str) -> crate::harness::Reply {
-    let req = app
-        .raw(method, path)
-        .header("authorization", format!("Bearer {}", app.key))
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    let reply = app.send(req).await;
-    assert!(reply.status.is_success(), "{path} answered {}: {}", reply.status, reply.body);
-    reply
-}
-
 async fn dashboard_hook_replay(app: TestApp) {
-    hook(&app, Method::POST, "/api/sessions", r#"{"id":"ses_1","name":"Session 11/24/2026, 10:00:00 AM","project":"billing"}"#).await;
+    app.hook(Method::POST, "/api/sessions", r#"{"id":"ses_1","name":"Session 11/24/2026, 10:00:00 AM","project":"billing"}"#).await;
     // the hook re-sends its session on every start
     let again =
-        hook(&app, Method::POST, "/api/sessions", r#"{"id":"ses_1","name":"Session 11/24/2026, 10:00:00 AM","project":"billing"}"#).await;
+        app.hook(Method::POST, "/api/sessions", r#"{"id":"ses_1","name":"Session 11/24/2026, 10:00:00 AM","project":"billing"}"#).await;
     assert_eq!(again.status, StatusCode::OK);
-    hook(
-        &app,
-        Method::PUT,
+    app.hook(Method::PUT,
         "/api/todos",
         r#"{"todos":[{"id":"t1","content":"Inspect repo","status":"in_progress","priority":"high","session_id":"ses_1","agent":"sisyphus","project":"billing"}]}"#,
     )
     .await;
-    hook(&app, Method::POST, "/api/events", r#"{"type":"todo_update","payload":{"count":3,"statuses":{"pending":1,"in_progress":1,"completed":1}},"sessionId":"ses_1","project":"billing"}"#).await;
-    let done = hook(&app, Method::POST, "/api/events", r#"{"type":"state_change","payload":{"message":"Task completed: Inspect repo","todoId":"t1"},"sessionId":"ses_1","project":"billing"}"#).await;
+    app.hook(Method::POST, "/api/events", r#"{"type":"todo_update","payload":{"count":3,"statuses":{"pending":1,"in_progress":1,"completed":1}},"sessionId":"ses_1","project":"billing"}"#).await;
+    let done = app.hook(Method::POST, "/api/events", r#"{"type":"state_change","payload":{"message":"Task completed: Inspect repo","todoId":"t1"},"sessionId":"ses_1","project":"billing"}"#).await;
     assert_eq!(done.body["success"], true);
     assert_eq!(done.body["event"]["sessionId"], "ses_1");
-    hook(&app, Method::POST, "/api/events", r#"{"type":"state_change","payload":{"message":"State changed: planning → coding","from":"planning","to":"coding"},"sessionId":"ses_1"}"#).await;
-    hook(
-        &app,
+    app.hook(Method::POST, "/api/events", r#"{"type":"state_change","payload":{"message":"State changed: planning → coding","from":"planning","to":"coding"},"sessionId":"ses_1"}"#).await;
+    app.hook(
         Method::POST,
         "/api/events",
         r#"{"type":"error","payload":{"message":"boom","stack":"Error: boom\n    at …"},"sessionId":"ses_1","project":"billing"}"#,
     )
     .await;
-    let first = hook(&app, Method::POST, "/api/messages/create", r#"{"type":"worklog","content":"Did X","session_id":"ses_1","project":"billing","metadata":{"author":"sisyphus","tags":["infra"],"summary_id":"sum_1"}}"#).await;
+    let first = app.hook(Method::POST, "/api/messages/create", r#"{"type":"worklog","content":"Did X","session_id":"ses_1","project":"billing","metadata":{"author":"sisyphus","tags":["infra"],"summary_id":"sum_1"}}"#).await;
     assert_eq!(first.status, StatusCode::CREATED);
     // the same summary again is deduplicated even though it carries an author (fixes D17)
-    let dup = hook(&app, Method::POST, "/api/messages/create", r#"{"type":"worklog","content":"Did X","session_id":"ses_1","project":"billing","metadata":{"author":"sisyphus","tags":["infra"],"summary_id":"sum_1"}}"#).await;
+    let dup = app.hook(Method::POST, "/api/messages/create", r#"{"type":"worklog","content":"Did X","session_id":"ses_1","project":"billing","metadata":{"author":"sisyphus","tags":["infra"],"summary_id":"sum_1"}}"#).await;
     assert_eq!((dup.status, &dup.body["deduplicated"]), (StatusCode::OK, &Value::Bool(true)));
     assert_eq!(dup.body["message"]["id"], first.body["message"]["id"]);
 
@@ -88,8 +74,8 @@ async fn dashboard_hook_replay(app: TestApp) {
 async fn dashboard_hook_fallback_post_upserts(app: TestApp) {
     // When the PUT fails the hook re-sends each todo with POST: it must upsert (fixes D13).
     let body = r#"{"id":"t1","content":"Inspect repo","status":"in_progress","priority":"high","session_id":"ses_1","agent":"sisyphus","project":"billing"}"#;
-    hook(&app, Method::POST, "/api/todos", body).await;
-    hook(&app, Method::POST, "/api/todos", &body.replace("in_progress", "completed")).await;
+    app.hook(Method::POST, "/api/todos", body).await;
+    app.hook(Method::POST, "/api/todos", &body.replace("in_progress", "completed")).await;
     let todo = app.get("/api/todos?id=t1").await.body;
     assert_eq!(todo["status"], "completed");
     assert_eq!(app.count("todos").await, 1);
