@@ -12,7 +12,7 @@ use super::json::{Body, Checks, non_null, parse};
 use crate::app::App;
 use crate::db::agents::{self, Agent, AgentTask};
 use crate::db::lifecycle::{self, announce};
-use crate::db::projects;
+use crate::db::{commands, projects};
 use crate::domain::agents::{AgentAction, AgentStatus, AgentTaskStatus, BlockSource};
 use crate::domain::{Priority, ids};
 use crate::error::{AppError, AppResult};
@@ -37,6 +37,8 @@ pub async fn action(State(app): State<App>, Path(id): Path<String>, Body(body): 
     let now_ms = app.clock.now_ms();
     let now = now_ms.div_euclid(1000);
     let action = body.action;
+    // Every action also becomes a command the agent itself receives (K21).
+    let command = super::commands::queued(&app, &id, action.as_str(), None);
     let agent = app
         .db
         .write(move |c| {
@@ -85,6 +87,7 @@ pub async fn action(State(app): State<App>, Path(id): Path<String>, Body(body): 
                     }
                 }
                 announce(c, None, json!({"agent": agent, "action": action}), now).await?;
+                commands::create(c, &command).await?;
                 Ok(agent)
             })
         })
@@ -214,10 +217,13 @@ pub async fn error(State(app): State<App>, Path(id): Path<String>, body: Bytes) 
 }
 
 /// `last_heartbeat = now`; the status is not changed (a sleeping agent stays asleep). The
-/// body is not read: the hook sends `{}`.
+/// body is not read: the hook sends `{}`. The reply carries the agent's due commands (K21);
+/// old clients ignore the extra key.
 pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
     let now = app.clock.now();
-    app.db
+    let redeliver = app.config.command_redeliver_seconds as i64;
+    let due = app
+        .db
         .write(move |c| {
             Box::pin(async move {
                 let updated =
@@ -225,11 +231,11 @@ pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>) -> AppRes
                 if updated.rows_affected() == 0 {
                     return Err(AppError::not_found("Agent"));
                 }
-                Ok(())
+                Ok(commands::deliver(c, &id, now, redeliver).await?)
             })
         })
         .await?;
-    Ok(Json(json!({"success": true})))
+    Ok(Json(json!({"success": true, "commands": due})))
 }
 
 /// A generated agent task id in the original's format.

@@ -4,6 +4,7 @@ pub mod agent_actions;
 pub mod agent_tasks;
 pub mod agents;
 pub mod analytics;
+pub mod commands;
 pub mod events;
 pub mod json;
 pub mod list_cache;

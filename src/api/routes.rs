@@ -5,7 +5,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::{
-    agent_actions, agent_tasks, agents, analytics, events, messages, ops, projects, sessions, settings, sprints, todos, v2, workflow,
+    agent_actions, agent_tasks, agents, analytics, commands, events, messages, ops, projects, sessions, settings, sprints, todos, v2,
+    workflow,
 };
 use crate::app::App;
 
@@ -47,4 +48,6 @@ pub fn router() -> Router<App> {
         .route("/api/agents/{id}/tasks/{task_id}", axum::routing::patch(agent_tasks::patch))
         .route("/api/agents/{id}/workflow", get(workflow::query).post(workflow::start))
         .route("/api/agents/{id}/workflow/signal", post(workflow::signal))
+        .route("/api/agents/{id}/commands", get(commands::poll).post(commands::create))
+        .route("/api/agents/{id}/commands/{command_id}/ack", post(commands::ack))
 }

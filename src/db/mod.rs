@@ -9,6 +9,7 @@ macro_rules! sql {
 
 pub mod agents;
 pub mod alerts;
+pub mod commands;
 pub mod events;
 pub mod lifecycle;
 pub mod messages;

@@ -84,6 +84,10 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::GET, "/api/agents/{id}/workflow", Viewer, false),
         rule(Method::POST, "/api/agents/{id}/workflow", Admin, true),
         rule(Method::POST, "/api/agents/{id}/workflow/signal", Admin, true),
+        // Polling delivers commands (a state change), so it is for agents: admin+.
+        rule(Method::GET, "/api/agents/{id}/commands", Admin, false),
+        rule(Method::POST, "/api/agents/{id}/commands", Admin, true),
+        rule(Method::POST, "/api/agents/{id}/commands/{command_id}/ack", Admin, true),
     ]
 }
 

@@ -24,6 +24,7 @@ const WINDOW_STATE_KEY: &str = "sleep_window_active";
 
 pub async fn run(app: &App, now: i64) -> AppResult<()> {
     sleep_window_edges(app, now).await?;
+    app.db.write(move |c| Box::pin(async move { Ok(crate::db::commands::expire_due(c, now).await?) })).await?;
     let silent: Vec<String> =
         sqlx::query_scalar("SELECT id FROM agents WHERE status = 'working' AND (last_heartbeat IS NULL OR last_heartbeat < $1)")
             .bind(now - SILENT_BLOCK_SECS)

@@ -4,6 +4,7 @@ mod harness;
 
 mod agents;
 mod analytics;
+mod commands;
 mod events_messages;
 mod hooks;
 mod lifecycle;

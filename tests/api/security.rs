@@ -8,7 +8,7 @@ use crate::harness::{Backend, TestApp};
 crate::on_both_backends!(every_protected_route_refuses_missing_or_wrong_keys, every_route_in_the_table_is_served);
 
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "1").replace("{task_id}", "1")
+    path.replace("{id}", "1").replace("{task_id}", "1").replace("{command_id}", "1")
 }
 
 async fn every_protected_route_refuses_missing_or_wrong_keys(app: TestApp) {

@@ -1,0 +1,15 @@
+-- Steering commands (K21): what a person asked an agent to do, and how far it got.
+CREATE TABLE commands (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    acked_at INTEGER,
+    detail TEXT,
+    expires_at INTEGER NOT NULL,
+    deliveries INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX commands_agent ON commands (agent_id, status);

@@ -1,0 +1,177 @@
+//! `/api/agents/{id}/commands`: steering that reaches the agent (A5, K21). Agents get their
+//! queued commands in the heartbeat reply or by long-polling here, and acknowledge them.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::json::{Checks, Params, non_null, parse};
+use crate::app::App;
+use crate::db::agents;
+use crate::db::commands::{self, Command};
+use crate::domain::ids;
+use crate::error::{AppError, AppResult};
+
+/// Longest long-poll, in seconds.
+pub const MAX_WAIT_SECS: u64 = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommandKind {
+    Message,
+    Stop,
+    Sleep,
+    Wake,
+    Unblock,
+    Restart,
+}
+
+impl CommandKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandKind::Message => "message",
+            CommandKind::Stop => "stop",
+            CommandKind::Sleep => "sleep",
+            CommandKind::Wake => "wake",
+            CommandKind::Unblock => "unblock",
+            CommandKind::Restart => "restart",
+        }
+    }
+}
+
+/// A queued command for `agent_id`, expiring after `COMMAND_TTL_SECONDS`.
+pub fn queued(app: &App, agent_id: &str, kind: &str, text: Option<String>) -> Command {
+    let now_ms = app.clock.now_ms();
+    let now = now_ms.div_euclid(1000);
+    Command {
+        id: ids::generate("cmd", now_ms),
+        agent_id: agent_id.to_string(),
+        kind: kind.to_string(),
+        text,
+        status: "queued".into(),
+        created_at: now,
+        delivered_at: None,
+        acked_at: None,
+        detail: None,
+        expires_at: now + app.config.command_ttl_seconds as i64,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateBody {
+    kind: CommandKind,
+    #[serde(default, deserialize_with = "non_null")]
+    text: Option<String>,
+}
+
+pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<(StatusCode, Json<Value>)> {
+    agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+    let body: CreateBody = parse(&body)?;
+    let needs_text = body.kind == CommandKind::Message;
+    Checks::new()
+        .require(!needs_text || body.text.as_deref().is_some_and(|t| !t.is_empty()), "too_small", "text", "is required for a message")
+        .finish()?;
+    let command = queued(&app, &id, body.kind.as_str(), body.text);
+    let stored = command.clone();
+    app.db.write(move |c| Box::pin(async move { Ok(commands::create(c, &stored).await?) })).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "command": command }))))
+}
+
+/// Delivers what is due to the agent (inside a write: delivery changes state).
+pub async fn deliver_due(app: &App, agent_id: &str) -> AppResult<Vec<Command>> {
+    let now = app.clock.now();
+    let redeliver = app.config.command_redeliver_seconds as i64;
+    let id = agent_id.to_string();
+    app.db.write(move |c| Box::pin(async move { Ok(commands::deliver(c, &id, now, redeliver).await?) })).await
+}
+
+/// `?status=` lists without delivering; otherwise the due commands are delivered, waiting up
+/// to `?wait=` seconds (≤ 60) for one to be queued.
+pub async fn poll(State(app): State<App>, Path(id): Path<String>, params: Params) -> AppResult<Json<Value>> {
+    agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+    if let Some(status) = params.non_empty("status") {
+        let list = commands::list(&app.db.read, &id, Some(status)).await?;
+        return Ok(Json(json!({ "commands": list })));
+    }
+    let wait = match params.get("wait") {
+        None => 0,
+        Some(v) => {
+            v.parse::<u64>().ok().filter(|w| *w <= MAX_WAIT_SECS).ok_or_else(|| AppError::BadRequest("wait must be 0–60 seconds".into()))?
+        }
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    // Subscribed before looking, so a command queued in between still wakes us.
+    let mut live = app.hub.subscribe();
+    let marker = format!("\"agent_id\":{}", serde_json::to_string(&id).unwrap_or_default());
+    loop {
+        let delivered = deliver_due(&app, &id).await?;
+        if !delivered.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(json!({ "commands": delivered })));
+        }
+        let woken = tokio::time::timeout_at(deadline, async {
+            loop {
+                match live.recv().await {
+                    Ok(frame) => {
+                        let text = String::from_utf8_lossy(&frame.bytes);
+                        if text.contains("event: agent:command") && text.contains(&marker) {
+                            return;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => return,
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        })
+        .await;
+        if woken.is_err() {
+            return Ok(Json(json!({ "commands": [] })));
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AckStatus {
+    Acknowledged,
+    Failed,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AckBody {
+    status: AckStatus,
+    #[serde(default, deserialize_with = "non_null")]
+    detail: Option<String>,
+}
+
+pub async fn ack(State(app): State<App>, Path((id, command_id)): Path<(String, String)>, body: Bytes) -> AppResult<Json<Value>> {
+    let body: AckBody = parse(&body)?;
+    let now = app.clock.now();
+    let command = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let mut command =
+                    commands::get(c, &command_id).await?.filter(|cmd| cmd.agent_id == id).ok_or_else(|| AppError::not_found("Command"))?;
+                let status = match body.status {
+                    AckStatus::Acknowledged => "acknowledged",
+                    AckStatus::Failed => "failed",
+                };
+                match command.status.as_str() {
+                    "expired" => return Err(AppError::Conflict("Command expired".into())),
+                    // Agents may repeat an acknowledgement; the first answer stands.
+                    "acknowledged" | "failed" => return Ok(command),
+                    _ => {}
+                }
+                commands::acknowledge(c, &mut command, status, body.detail, now).await?;
+                Ok(command)
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "command": command })))
+}
