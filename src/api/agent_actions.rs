@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::json::{Body, Checks, non_null, parse};
 use crate::app::App;
-use crate::db::agents::{self, Agent, AgentTask};
+use crate::db::agents::{self, Agent, AgentTask, Usage};
 use crate::db::lifecycle::{self, announce};
 use crate::db::{commands, projects};
 use crate::domain::agents::{AgentAction, AgentStatus, AgentTaskStatus, BlockSource};
@@ -169,7 +169,8 @@ pub async fn block(State(app): State<App>, Path(id): Path<String>, body: Bytes) 
         .write(move |c| {
             Box::pin(async move {
                 let (mut agent, mut task) = agent_and_task(c, &id, &body.task_id).await?;
-                lifecycle::block(c, &mut agent, &mut task, body.source, &body.reason, now).await
+                lifecycle::block(c, &mut agent, &mut task, body.source, &body.reason, now).await?;
+                Ok(agents::record_activity(c, &id, Some(&task.id), Usage::default(), now).await?)
             })
         })
         .await?;
@@ -192,7 +193,8 @@ pub async fn complete(State(app): State<App>, Path(id): Path<String>, body: Byte
         .write(move |c| {
             Box::pin(async move {
                 let (mut agent, mut task) = agent_and_task(c, &id, &body.task_id).await?;
-                lifecycle::complete(c, &mut agent, &mut task, now).await
+                lifecycle::complete(c, &mut agent, &mut task, now).await?;
+                Ok(agents::record_activity(c, &id, Some(&task.id), Usage::default(), now).await?)
             })
         })
         .await?;
@@ -209,33 +211,80 @@ pub async fn error(State(app): State<App>, Path(id): Path<String>, body: Bytes) 
         .write(move |c| {
             Box::pin(async move {
                 let (mut agent, mut task) = agent_and_task(c, &id, &body.task_id).await?;
-                lifecycle::record_error(c, &mut agent, &mut task, now).await
+                let triggered = lifecycle::record_error(c, &mut agent, &mut task, now).await?;
+                agents::record_activity(c, &id, Some(&task.id), Usage::default(), now).await?;
+                Ok(triggered)
             })
         })
         .await?;
     Ok(Json(json!({ "triggered": triggered })))
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct HeartbeatBody {
+    #[serde(flatten)]
+    usage: Usage,
+}
+
 /// `last_heartbeat = now`; the status is not changed (a sleeping agent stays asleep). The
-/// body is not read: the hook sends `{}`. The reply carries the agent's due commands (K21);
-/// old clients ignore the extra key.
-pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+/// body may be empty or `{}` (the hook's); token and cost deltas in it count as progress on
+/// the current task. The reply carries the agent's due commands (K21); old clients ignore
+/// the extra key.
+pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
+    let body: HeartbeatBody = if body.iter().all(u8::is_ascii_whitespace) { HeartbeatBody::default() } else { parse(&body)? };
+    Checks::new().require(body.usage.valid(), "too_small", "tokens_in", "token and cost deltas must not be negative").finish()?;
     let now = app.clock.now();
     let redeliver = app.config.command_redeliver_seconds as i64;
     let due = app
         .db
         .write(move |c| {
             Box::pin(async move {
-                let updated =
-                    sqlx::query("UPDATE agents SET last_heartbeat = $1 WHERE id = $2").bind(now).bind(&id).execute(&mut *c).await?;
-                if updated.rows_affected() == 0 {
-                    return Err(AppError::not_found("Agent"));
+                let agent = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+                sqlx::query("UPDATE agents SET last_heartbeat = $1 WHERE id = $2").bind(now).bind(&id).execute(&mut *c).await?;
+                if !body.usage.is_empty() {
+                    agents::record_activity(c, &id, agent.current_task_id.as_deref(), body.usage, now).await?;
                 }
                 Ok(commands::deliver(c, &id, now, redeliver).await?)
             })
         })
         .await?;
     Ok(Json(json!({"success": true, "commands": due})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActivityBody {
+    kind: String,
+    #[serde(default, deserialize_with = "non_null")]
+    summary: Option<String>,
+    #[serde(default, rename = "taskId", alias = "task_id", deserialize_with = "non_null")]
+    task_id: Option<String>,
+    #[serde(flatten)]
+    usage: Usage,
+}
+
+/// Real progress (A6): a tool call, a message, a file written… Moves `last_activity_at` of
+/// the agent and its task and adds the reported token and cost deltas.
+pub async fn activity(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
+    require_agent(&app, &id).await?;
+    let body: ActivityBody = parse(&body)?;
+    Checks::new()
+        .min1("kind", &body.kind)
+        .require(body.usage.valid(), "too_small", "tokens_in", "token and cost deltas must not be negative")
+        .finish()?;
+    let now = app.clock.now();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let agent = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+                let task_id = body.task_id.or(agent.current_task_id);
+                agents::record_activity(c, &id, task_id.as_deref(), body.usage, now).await?;
+                let payload = json!({"agentId": id, "action": "activity", "kind": body.kind, "summary": body.summary, "taskId": task_id});
+                announce(c, None, payload, now).await?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(Json(json!({"success": true})))
 }
 
 /// A generated agent task id in the original's format.

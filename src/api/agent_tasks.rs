@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::agent_actions::new_task_id;
 use super::json::{Checks, Int, non_null, parse};
 use crate::app::App;
-use crate::db::agents::{self, AgentTask};
+use crate::db::agents::{self, AgentTask, Usage};
 use crate::db::lifecycle::{self, announce};
 use crate::db::{alerts, projects};
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource};
@@ -37,6 +37,8 @@ pub struct CreateBody {
     priority: Option<Priority>,
     #[serde(default, deserialize_with = "non_null")]
     status: Option<AgentTaskStatus>,
+    #[serde(flatten)]
+    usage: Usage,
 }
 
 /// Creates a task (201) or, for a known id of this agent, updates it (200; K9). A task that
@@ -45,7 +47,10 @@ pub struct CreateBody {
 pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<(StatusCode, Json<Value>)> {
     agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let body: CreateBody = parse(&body)?;
-    Checks::new().min1("title", &body.title).finish()?;
+    Checks::new()
+        .min1("title", &body.title)
+        .require(body.usage.valid(), "too_small", "tokens_in", "token and cost deltas must not be negative")
+        .finish()?;
     let now_ms = app.clock.now_ms();
     let now = now_ms.div_euclid(1000);
     let (task, created) = app
@@ -88,6 +93,8 @@ pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes)
                     agents::save_task(c, &task).await?;
                 }
                 projects::ensure(c, task.project_id.as_deref(), now).await?;
+                agents::record_activity(c, &agent.id, Some(&task.id), body.usage, now).await?;
+                let task = agents::get_task(c, &task.id).await?.unwrap_or(task);
                 match AgentTaskStatus::parse(&task.status) {
                     Some(AgentTaskStatus::InProgress) | Some(AgentTaskStatus::Pending)
                         if agent.status != AgentStatus::Sleeping.as_str() =>
@@ -132,12 +139,22 @@ pub struct PatchBody {
     started_at: Field<Int>,
     #[serde(default)]
     completed_at: Field<Int>,
+    #[serde(default, deserialize_with = "non_null")]
+    tokens_in: Option<i64>,
+    #[serde(default, deserialize_with = "non_null")]
+    tokens_out: Option<i64>,
+    #[serde(default, deserialize_with = "non_null")]
+    cost_usd: Option<f64>,
 }
 
 pub async fn patch(State(app): State<App>, Path((id, task_id)): Path<(String, String)>, body: Bytes) -> AppResult<Json<Value>> {
     agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let body: PatchBody = parse(&body)?;
-    Checks::new().min1_opt("title", body.title.as_deref()).finish()?;
+    let usage = Usage { tokens_in: body.tokens_in, tokens_out: body.tokens_out, cost_usd: body.cost_usd };
+    Checks::new()
+        .min1_opt("title", body.title.as_deref())
+        .require(usage.valid(), "too_small", "tokens_in", "token and cost deltas must not be negative")
+        .finish()?;
     let now = app.clock.now();
     let task = app
         .db
@@ -201,6 +218,8 @@ pub async fn patch(State(app): State<App>, Path((id, task_id)): Path<(String, St
                     }
                     None => agents::save_task(c, &task).await?,
                 }
+                agents::record_activity(c, &agent.id, Some(&task.id), usage, now).await?;
+                let task = agents::get_task(c, &task.id).await?.unwrap_or(task);
                 announce(c, task.project_id.as_deref(), json!({"agent_id": agent.id, "task": task, "action": "task_updated"}), now).await?;
                 Ok(task)
             })

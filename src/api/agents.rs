@@ -14,7 +14,7 @@ use crate::db::agents::{self, Agent};
 use crate::db::lifecycle::announce;
 use crate::db::todos::Filter;
 use crate::domain::Field;
-use crate::domain::agents::{AgentStatus, AgentType};
+use crate::domain::agents::{AgentStatus, AgentType, is_stalled, subtree_totals};
 use crate::error::{AppError, AppResult};
 
 /// `skills` / `config` arrive as a string (stored verbatim), JSON (stored as its text) or null.
@@ -101,7 +101,9 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
     let mut current: HashMap<String, agents::AgentTask> =
         agents::current_tasks(&app.db.read, &ids).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
     let counts: HashMap<String, i64> = agents::sub_agent_counts(&app.db.read).await?.into_iter().collect();
+    let totals = subtree_totals(&agents::usage_rows(&app.db.read).await?);
     let now = app.clock.now();
+    let stall_after = app.config.stall_after_seconds as i64;
     let enriched: Vec<Value> = list
         .into_iter()
         .map(|a| {
@@ -109,6 +111,8 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
             v["current_task"] = a.current_task_id.as_ref().and_then(|id| current.remove(id)).map_or(Value::Null, |t| json!(t));
             v["sub_agent_count"] = Value::from(counts.get(&a.id).copied().unwrap_or(0));
             v["age_seconds"] = Value::from(age(&a, now));
+            v["stalled"] = Value::from(is_stalled(&a.status, a.last_activity_at, a.created_at, now, stall_after));
+            v["totals"] = json!(totals.get(&a.id).copied().unwrap_or_default());
             v
         })
         .collect();
@@ -171,6 +175,10 @@ pub async fn register(State(app): State<App>, Body(body): Body<RegisterBody>) ->
                             created_at: now,
                             last_heartbeat: None,
                             config: stored_text(body.config.into_option()),
+                            last_activity_at: None,
+                            tokens_in: 0,
+                            tokens_out: 0,
+                            cost_usd: 0.0,
                         };
                         agents::insert(c, &a).await?;
                         (a, true)
@@ -189,8 +197,13 @@ pub async fn detail(State(app): State<App>, Path(id): Path<String>) -> AppResult
     let agent = agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let history = agents::tasks(&app.db.read, &id).await?;
     let subs = agents::sub_agents(&app.db.read, &id).await?;
+    let now = app.clock.now();
+    let totals = subtree_totals(&agents::usage_rows(&app.db.read).await?);
     let mut v = json!(agent);
-    v["age_seconds"] = Value::from(age(&agent, app.clock.now()));
+    v["age_seconds"] = Value::from(age(&agent, now));
+    v["stalled"] =
+        Value::from(is_stalled(&agent.status, agent.last_activity_at, agent.created_at, now, app.config.stall_after_seconds as i64));
+    v["totals"] = json!(totals.get(&agent.id).copied().unwrap_or_default());
     v["skills"] = decoded(&agent.skills);
     v["config"] = decoded(&agent.config);
     Ok(Json(json!({"agent": v, "task_history": history, "sub_agents": subs})))

@@ -44,6 +44,7 @@ pub fn router() -> Router<App> {
         .route("/api/agents/{id}/complete", post(agent_actions::complete))
         .route("/api/agents/{id}/error", post(agent_actions::error))
         .route("/api/agents/{id}/heartbeat", post(agent_actions::heartbeat))
+        .route("/api/agents/{id}/activity", post(agent_actions::activity))
         .route("/api/agents/{id}/tasks", get(agent_tasks::list).post(agent_tasks::create))
         .route("/api/agents/{id}/tasks/{task_id}", axum::routing::patch(agent_tasks::patch))
         .route("/api/agents/{id}/workflow", get(workflow::query).post(workflow::start))

@@ -3,9 +3,10 @@
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
-pub const AGENT_COLUMNS: &str =
-    "id, name, type, parent_agent_id, status, soul_md, skills, current_task_id, created_at, last_heartbeat, config";
-pub const TASK_COLUMNS: &str = "id, agent_id, linear_issue_id, project_id, title, status, priority, blocked_reason, blocked_at, started_at, completed_at, created_at, updated_at";
+pub const AGENT_COLUMNS: &str = "id, name, type, parent_agent_id, status, soul_md, skills, current_task_id, created_at, last_heartbeat, config, \
+    last_activity_at, tokens_in, tokens_out, cost_usd";
+pub const TASK_COLUMNS: &str = "id, agent_id, linear_issue_id, project_id, title, status, priority, blocked_reason, blocked_at, started_at, \
+    completed_at, created_at, updated_at, last_activity_at, tokens_in, tokens_out, cost_usd";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Agent {
@@ -22,6 +23,11 @@ pub struct Agent {
     pub created_at: i64,
     pub last_heartbeat: Option<i64>,
     pub config: Option<String>,
+    /// Changed only by `record_activity` (never by `save`).
+    pub last_activity_at: Option<i64>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_usd: f64,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -39,6 +45,11 @@ pub struct AgentTask {
     pub completed_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Changed only by `record_activity` (never by `save_task`).
+    pub last_activity_at: Option<i64>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_usd: f64,
 }
 
 impl AgentTask {
@@ -58,8 +69,71 @@ impl AgentTask {
             completed_at: None,
             created_at: now,
             updated_at: now,
+            last_activity_at: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            cost_usd: 0.0,
         }
     }
+}
+
+/// Token and cost deltas an agent reports (added to the stored totals).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub tokens_in: Option<i64>,
+    #[serde(default)]
+    pub tokens_out: Option<i64>,
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+}
+
+impl Usage {
+    pub fn is_empty(&self) -> bool {
+        self.tokens_in.is_none() && self.tokens_out.is_none() && self.cost_usd.is_none()
+    }
+
+    /// A delta must not lower a total.
+    pub fn valid(&self) -> bool {
+        self.tokens_in.unwrap_or(0) >= 0
+            && self.tokens_out.unwrap_or(0) >= 0
+            && self.cost_usd.unwrap_or(0.0).is_finite()
+            && self.cost_usd.unwrap_or(0.0) >= 0.0
+    }
+}
+
+/// Real progress: moves `last_activity_at` of the agent (and its task) and adds the usage.
+pub async fn record_activity(
+    conn: &mut AnyConnection,
+    agent_id: &str,
+    task_id: Option<&str>,
+    usage: Usage,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let (tin, tout, cost) = (usage.tokens_in.unwrap_or(0), usage.tokens_out.unwrap_or(0), usage.cost_usd.unwrap_or(0.0));
+    sqlx::query("UPDATE agents SET last_activity_at = $1, tokens_in = tokens_in + $2, tokens_out = tokens_out + $3, cost_usd = cost_usd + $4 WHERE id = $5")
+        .bind(now)
+        .bind(tin)
+        .bind(tout)
+        .bind(cost)
+        .bind(agent_id)
+        .execute(&mut *conn)
+        .await?;
+    if let Some(task_id) = task_id {
+        sqlx::query(
+            "UPDATE agent_tasks SET last_activity_at = $1, tokens_in = tokens_in + $2, tokens_out = tokens_out + $3, cost_usd = cost_usd + $4 \
+             WHERE id = $5 AND agent_id = $6",
+        )
+        .bind(now)
+        .bind(tin)
+        .bind(tout)
+        .bind(cost)
+        .bind(task_id)
+        .bind(agent_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Agent>, sqlx::Error> {
@@ -87,7 +161,7 @@ pub async fn sub_agents(pool: &AnyPool, id: &str) -> Result<Vec<Agent>, sqlx::Er
 }
 
 pub async fn insert(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Error> {
-    sqlx::query(sql!("INSERT INTO agents ({AGENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
+    sqlx::query(sql!("INSERT INTO agents ({AGENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
         .bind(&a.id)
         .bind(&a.name)
         .bind(&a.kind)
@@ -99,6 +173,10 @@ pub async fn insert(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Err
         .bind(a.created_at)
         .bind(a.last_heartbeat)
         .bind(&a.config)
+        .bind(a.last_activity_at)
+        .bind(a.tokens_in)
+        .bind(a.tokens_out)
+        .bind(a.cost_usd)
         .execute(&mut *conn)
         .await
         .map(|_| ())
@@ -172,23 +250,29 @@ pub async fn has_pending_tasks(conn: &mut AnyConnection, agent_id: &str) -> Resu
 }
 
 pub async fn insert_task(conn: &mut AnyConnection, t: &AgentTask) -> Result<(), sqlx::Error> {
-    sqlx::query(sql!("INSERT INTO agent_tasks ({TASK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
-        .bind(&t.id)
-        .bind(&t.agent_id)
-        .bind(&t.linear_issue_id)
-        .bind(&t.project_id)
-        .bind(&t.title)
-        .bind(&t.status)
-        .bind(&t.priority)
-        .bind(&t.blocked_reason)
-        .bind(t.blocked_at)
-        .bind(t.started_at)
-        .bind(t.completed_at)
-        .bind(t.created_at)
-        .bind(t.updated_at)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
+    sqlx::query(sql!(
+        "INSERT INTO agent_tasks ({TASK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    ))
+    .bind(&t.id)
+    .bind(&t.agent_id)
+    .bind(&t.linear_issue_id)
+    .bind(&t.project_id)
+    .bind(&t.title)
+    .bind(&t.status)
+    .bind(&t.priority)
+    .bind(&t.blocked_reason)
+    .bind(t.blocked_at)
+    .bind(t.started_at)
+    .bind(t.completed_at)
+    .bind(t.created_at)
+    .bind(t.updated_at)
+    .bind(t.last_activity_at)
+    .bind(t.tokens_in)
+    .bind(t.tokens_out)
+    .bind(t.cost_usd)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
 }
 
 pub async fn save_task(conn: &mut AnyConnection, t: &AgentTask) -> Result<(), sqlx::Error> {
@@ -241,4 +325,16 @@ pub async fn sub_agent_counts(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx
     sqlx::query_as("SELECT parent_agent_id, COUNT(*) FROM agents WHERE parent_agent_id IS NOT NULL GROUP BY parent_agent_id")
         .fetch_all(pool)
         .await
+}
+
+/// Every agent's parent and own token and cost totals.
+pub async fn usage_rows(pool: &AnyPool) -> Result<Vec<(String, Option<String>, crate::domain::agents::Totals)>, sqlx::Error> {
+    let rows: Vec<(String, Option<String>, i64, i64, f64)> =
+        sqlx::query_as("SELECT id, parent_agent_id, tokens_in, tokens_out, cost_usd FROM agents").fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, parent, tokens_in, tokens_out, cost_usd)| {
+            (id, parent, crate::domain::agents::Totals { tokens_in, tokens_out, cost_usd })
+        })
+        .collect())
 }

@@ -36,6 +36,16 @@ pub async fn ensure(conn: &mut AnyConnection, id: Option<&str>, now: i64) -> Res
     Ok(())
 }
 
+/// Token and cost totals of the agent tasks of each project.
+pub async fn usage(pool: &sqlx::AnyPool) -> Result<Vec<(String, i64, i64, f64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT project_id, CAST(COALESCE(SUM(tokens_in), 0) AS BIGINT), CAST(COALESCE(SUM(tokens_out), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) FROM agent_tasks WHERE project_id IS NOT NULL GROUP BY project_id",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 pub async fn list(pool: &sqlx::AnyPool) -> Result<Vec<Project>, sqlx::Error> {
     sqlx::query_as("SELECT id, name, description, color, created_at FROM projects ORDER BY created_at DESC, id DESC").fetch_all(pool).await
 }

@@ -133,9 +133,78 @@ pub fn after_completion(pending_left: bool, in_sleep_window: bool) -> AfterCompl
     }
 }
 
+/// Token and cost totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_usd: f64,
+}
+
+impl Totals {
+    fn add(&mut self, other: &Totals) {
+        self.tokens_in += other.tokens_in;
+        self.tokens_out += other.tokens_out;
+        self.cost_usd += other.cost_usd;
+    }
+}
+
+/// Each agent's own totals plus those of all its sub-agents, given `(id, parent, own)` rows.
+/// A parent cycle in the data is cut, not followed forever.
+pub fn subtree_totals(rows: &[(String, Option<String>, Totals)]) -> std::collections::HashMap<String, Totals> {
+    let mut out: std::collections::HashMap<String, Totals> = rows.iter().map(|(id, _, own)| (id.clone(), *own)).collect();
+    let parent_of: std::collections::HashMap<&str, &str> =
+        rows.iter().filter_map(|(id, p, _)| p.as_deref().map(|p| (id.as_str(), p))).collect();
+    for (id, _, own) in rows {
+        let mut seen = std::collections::HashSet::from([id.as_str()]);
+        let mut at = id.as_str();
+        while let Some(parent) = parent_of.get(at).copied() {
+            if !seen.insert(parent) {
+                break;
+            }
+            if let Some(total) = out.get_mut(parent) {
+                total.add(own);
+            }
+            at = parent;
+        }
+    }
+    out
+}
+
+/// A working agent whose last real progress is older than `stall_after` seconds (A6).
+pub fn is_stalled(status: &str, last_activity_at: Option<i64>, created_at: i64, now: i64, stall_after: i64) -> bool {
+    status == AgentStatus::Working.as_str() && now - last_activity_at.unwrap_or(created_at) > stall_after
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_include_every_sub_agent() {
+        let t = |n: i64| Totals { tokens_in: n, tokens_out: 2 * n, cost_usd: n as f64 / 10.0 };
+        let rows = vec![
+            ("root".to_string(), None, t(1)),
+            ("child".to_string(), Some("root".to_string()), t(10)),
+            ("grandchild".to_string(), Some("child".to_string()), t(100)),
+            ("other".to_string(), None, t(5)),
+        ];
+        let totals = subtree_totals(&rows);
+        assert_eq!(totals["root"].tokens_in, 111);
+        assert_eq!(totals["child"].tokens_out, 220);
+        assert_eq!(totals["grandchild"].tokens_in, 100);
+        assert_eq!(totals["other"].tokens_in, 5);
+        let looped = vec![("a".to_string(), Some("b".to_string()), t(1)), ("b".to_string(), Some("a".to_string()), t(2))];
+        assert_eq!(subtree_totals(&looped)["a"].tokens_in, 3);
+    }
+
+    #[test]
+    fn only_working_agents_stall() {
+        assert!(is_stalled("working", Some(0), 0, 601, 600));
+        assert!(!is_stalled("working", Some(1), 0, 601, 600));
+        assert!(!is_stalled("blocked", Some(0), 0, 10_000, 600));
+        assert!(is_stalled("working", None, 0, 601, 600));
+    }
 
     #[test]
     fn three_errors_in_ten_minutes_block_and_five_sleep() {

@@ -78,6 +78,7 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::POST, "/api/agents/{id}/complete", Admin, true),
         rule(Method::POST, "/api/agents/{id}/error", Admin, true),
         rule(Method::POST, "/api/agents/{id}/heartbeat", Admin, true),
+        rule(Method::POST, "/api/agents/{id}/activity", Admin, true),
         rule(Method::GET, "/api/agents/{id}/tasks", Viewer, false),
         rule(Method::POST, "/api/agents/{id}/tasks", Admin, true),
         rule(Method::PATCH, "/api/agents/{id}/tasks/{task_id}", Admin, true),

@@ -55,6 +55,15 @@ pub async fn run(app: &App, now: i64) -> AppResult<()> {
             })
             .await?;
     }
+    let stalled: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM agents WHERE status = 'working' AND COALESCE(last_activity_at, created_at) < $1")
+            .bind(now - app.config.stall_after_seconds as i64)
+            .fetch_all(&app.db.read)
+            .await?;
+    let stall_after = app.config.stall_after_seconds as i64;
+    for id in stalled {
+        app.db.write(move |c| Box::pin(async move { alert_stalled(c, &id, now, stall_after).await })).await?;
+    }
     let stale: Vec<String> = sqlx::query_scalar("SELECT id FROM agent_tasks WHERE status = 'blocked' AND blocked_at < $1")
         .bind(now - STALE_SECS)
         .fetch_all(&app.db.read)
@@ -91,6 +100,30 @@ async fn alert_idle_too_long(c: &mut AnyConnection, agent_id: &str, now: i64) ->
     let Some(task) = agents::newest_task_in(c, agent_id, &[AgentTaskStatus::Pending.as_str()]).await? else { return Ok(()) };
     let alert = alert_for("idle_too_long", &task, Some(format!("no report for {} minutes with pending tasks", (now - since) / 60)));
     alerts::raise(c, &alert, &format!("idle_too_long:{agent_id}:{since}"), now).await?;
+    Ok(())
+}
+
+/// One `stalled` alert each time a working agent stops making real progress (A6).
+async fn alert_stalled(c: &mut AnyConnection, agent_id: &str, now: i64, stall_after: i64) -> AppResult<()> {
+    let Some(agent) = agents::get(c, agent_id).await? else { return Ok(()) };
+    if !crate::domain::agents::is_stalled(&agent.status, agent.last_activity_at, agent.created_at, now, stall_after) {
+        return Ok(());
+    }
+    let since = agent.last_activity_at.unwrap_or(agent.created_at);
+    let task = match &agent.current_task_id {
+        Some(id) => agents::get_task(c, id).await?,
+        None => None,
+    };
+    let alert = NewAlert {
+        kind: "stalled",
+        agent_id: agent.id.clone(),
+        task_id: task.as_ref().map(|t| t.id.clone()),
+        title: task.as_ref().map(|t| t.title.clone()),
+        priority: task.as_ref().map_or_else(|| "medium".to_string(), |t| t.priority.clone()),
+        reason: Some(format!("no progress for {} minutes while working", (now - since) / 60)),
+        project: task.and_then(|t| t.project_id),
+    };
+    alerts::raise(c, &alert, &format!("stalled:{}:{since}", agent.id), now).await?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod lifecycle;
 mod ops;
 mod process;
 mod procs;
+mod progress;
 mod replicas;
 mod security;
 mod sprints;

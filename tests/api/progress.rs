@@ -1,0 +1,89 @@
+//! Real progress, token and cost totals, and stall detection (A6).
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::{T0, TestApp};
+
+crate::on_both_backends!(
+    activity_moves_progress_but_a_bare_heartbeat_does_not,
+    usage_adds_up_per_task_agent_and_project,
+    stalled_agents_are_flagged_once
+);
+
+async fn agent_json(app: &TestApp, id: &str) -> serde_json::Value {
+    app.get(&format!("/api/agents/{id}")).await.body
+}
+
+async fn activity_moves_progress_but_a_bare_heartbeat_does_not(app: TestApp) {
+    app.post("/api/agents", json!({"id": "a", "name": "a"})).await;
+    app.post("/api/agents/a/tasks", json!({"id": "t", "title": "t", "status": "in_progress"})).await;
+    assert_eq!(agent_json(&app, "a").await["agent"]["last_activity_at"], T0);
+    app.clock.advance_secs(100);
+    app.post("/api/agents/a/heartbeat", json!({})).await;
+    let a = agent_json(&app, "a").await;
+    assert_eq!(
+        (a["agent"]["last_activity_at"].as_i64(), a["agent"]["last_heartbeat"].as_i64()),
+        (Some(T0), Some(T0 + 100)),
+        "a bare heartbeat is not progress"
+    );
+    app.clock.advance_secs(100);
+    let r = app.post("/api/agents/a/activity", json!({"kind": "tool", "summary": "ran tests"})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let a = agent_json(&app, "a").await;
+    assert_eq!(a["agent"]["last_activity_at"], T0 + 200);
+    assert_eq!(a["task_history"][0]["last_activity_at"], T0 + 200, "the current task moved too");
+    app.clock.advance_secs(100);
+    app.post("/api/agents/a/heartbeat", json!({"tokens_in": 10})).await;
+    assert_eq!(agent_json(&app, "a").await["agent"]["last_activity_at"], T0 + 300, "a heartbeat with usage is progress");
+    assert!(app.events().await.iter().any(|e| e.payload["action"] == "activity" && e.payload["summary"] == "ran tests"));
+    for body in [json!({"summary": "no kind"}), json!({"kind": ""}), json!({"kind": "x", "tokens_in": -1})] {
+        assert_eq!(app.post("/api/agents/a/activity", body.clone()).await.status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert_eq!(app.post("/api/agents/a/heartbeat", json!({"cost_usd": -0.5})).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.post("/api/agents/ghost/activity", json!({"kind": "x"})).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn usage_adds_up_per_task_agent_and_project(app: TestApp) {
+    app.post("/api/agents", json!({"id": "main", "name": "main", "type": "primary"})).await;
+    app.post("/api/agents", json!({"id": "sub", "name": "sub", "parent_agent_id": "main"})).await;
+    app.post("/api/agents", json!({"id": "subsub", "name": "subsub", "parent_agent_id": "sub"})).await;
+    app.post("/api/agents/main/tasks", json!({"id": "m1", "title": "m1", "status": "in_progress", "project_id": "p", "tokens_in": 100, "tokens_out": 50, "cost_usd": 0.25})).await;
+    app.post("/api/agents/sub/tasks", json!({"id": "s1", "title": "s1", "status": "in_progress", "project_id": "p"})).await;
+    // deltas add up
+    app.post("/api/agents/sub/activity", json!({"kind": "llm", "tokens_in": 10, "tokens_out": 5, "cost_usd": 0.5})).await;
+    app.post("/api/agents/sub/heartbeat", json!({"tokens_in": 1, "cost_usd": 0.25})).await;
+    app.patch("/api/agents/sub/tasks/s1", json!({"tokens_out": 4})).await;
+    app.post("/api/agents/subsub/activity", json!({"kind": "llm", "tokens_in": 1000})).await;
+
+    let sub = agent_json(&app, "sub").await;
+    assert_eq!(sub["task_history"][0]["tokens_in"], 11);
+    assert_eq!(sub["task_history"][0]["tokens_out"], 9);
+    assert_eq!(sub["task_history"][0]["cost_usd"], 0.75);
+    assert_eq!(sub["agent"]["tokens_in"], 11, "its own");
+    assert_eq!(sub["agent"]["totals"], json!({"tokens_in": 1011, "tokens_out": 9, "cost_usd": 0.75}), "with its sub-agents");
+    let list = app.get("/api/agents").await.body["agents"].as_array().unwrap().clone();
+    let main = list.iter().find(|a| a["id"] == "main").unwrap();
+    assert_eq!(main["totals"], json!({"tokens_in": 1111, "tokens_out": 59, "cost_usd": 1.0}));
+    let projects = app.get("/api/settings/projects").await.body;
+    assert_eq!(projects["projects"][0]["usage"], json!({"tokens_in": 111, "tokens_out": 59, "cost_usd": 1.0}));
+}
+
+async fn stalled_agents_are_flagged_once(app: TestApp) {
+    app.post("/api/agents", json!({"id": "a", "name": "a"})).await;
+    app.post("/api/agents/a/tasks", json!({"id": "t", "title": "t", "status": "in_progress"})).await;
+    // it keeps heartbeating, but makes no progress
+    for _ in 0..11 {
+        app.clock.advance_secs(60);
+        app.post("/api/agents/a/heartbeat", json!({})).await;
+        app.tick().await;
+    }
+    let a = agent_json(&app, "a").await;
+    assert_eq!((a["agent"]["status"].as_str(), a["agent"]["stalled"].as_bool()), (Some("working"), Some(true)));
+    assert_eq!(app.get("/api/agents").await.body["agents"][0]["stalled"], true);
+    app.clock.advance_secs(60);
+    app.tick().await;
+    assert_eq!(app.count("alert_events WHERE kind = 'stalled'").await, 1, "once per stall");
+    app.post("/api/agents/a/activity", json!({"kind": "tool"})).await;
+    assert_eq!(agent_json(&app, "a").await["agent"]["stalled"], false);
+}
