@@ -3,6 +3,7 @@
 //! Benchmarks, not tests: see docs/benchmarks.md for the commands and the figures.
 #![forbid(unsafe_code)]
 
+mod agents;
 mod http;
 mod stats;
 mod stream;
@@ -78,6 +79,22 @@ enum Scenario {
         #[arg(long)]
         server_pid: Option<u32>,
     },
+    /// The original's agent flow: register, task, 5 heartbeats, complete, delete — per agent.
+    Agents {
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
+    /// Heartbeats from `agents` registered agents over `connections` connections.
+    Heartbeats {
+        #[arg(long, default_value_t = 1000)]
+        agents: usize,
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Starts the given ocd binary `runs` times on a fresh data dir: time to the first 200, idle RSS.
     Start {
         #[arg(long, default_value = "target/release/ocd")]
@@ -142,6 +159,8 @@ async fn main() -> ExitCode {
         },
         Scenario::Stream { clients, writes, rate, server_pid } => stream::run(&target, clients, writes, rate, server_pid).await,
         Scenario::Start { binary, runs } => stream::startup(&binary, runs).await,
+        Scenario::Agents { count, connections } => agents::flow(&target, count, connections).await,
+        Scenario::Heartbeats { agents: n, connections, seconds } => agents::heartbeats(&target, n, connections, seconds).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
