@@ -96,6 +96,9 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
             filter.text(&format!("{column} = ?"), v);
         }
     }
+    if let Some(project) = params.non_empty("project") {
+        filter.text("id IN (SELECT agent_id FROM agent_tasks WHERE project_id = ?)", project);
+    }
     let list = agents::list(&app.db.read, &filter).await?;
     let ids: Vec<String> = list.iter().map(|a| a.id.clone()).collect();
     let mut current: HashMap<String, agents::AgentTask> =

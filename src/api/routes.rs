@@ -33,7 +33,8 @@ pub fn router() -> Router<App> {
             "/api/v2/tasks/{id}/subtasks",
             get(v2::list_subtasks).post(v2::create_subtask).put(v2::update_subtask).delete(v2::delete_subtask),
         )
-        .route("/api/settings/projects", get(projects::list))
+        .route("/api/settings/projects", get(projects::list).post(projects::create))
+        .route("/api/settings/projects/{id}", axum::routing::patch(projects::update).delete(projects::delete))
         .route("/api/settings/sleep-schedule", get(settings::get_sleep_schedule).put(settings::put_sleep_schedule))
         .route("/api/stream", get(crate::events::stream::stream))
         .route("/api/agents", get(agents::list).post(agents::register))

@@ -49,3 +49,36 @@ pub async fn usage(pool: &sqlx::AnyPool) -> Result<Vec<(String, i64, i64, f64)>,
 pub async fn list(pool: &sqlx::AnyPool) -> Result<Vec<Project>, sqlx::Error> {
     sqlx::query_as("SELECT id, name, description, color, created_at FROM projects ORDER BY created_at DESC, id DESC").fetch_all(pool).await
 }
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Project>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, description, color, created_at FROM projects WHERE id = $1").bind(id).fetch_optional(&mut *conn).await
+}
+
+pub async fn insert(conn: &mut AnyConnection, p: &Project) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO projects (id, name, description, color, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.description)
+        .bind(&p.color)
+        .bind(p.created_at)
+        .bind(p.created_at)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn save(conn: &mut AnyConnection, p: &Project, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE projects SET name = $2, description = $3, color = $4, updated_at = $5 WHERE id = $1")
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.description)
+        .bind(&p.color)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
+}

@@ -12,6 +12,7 @@ mod ops;
 mod process;
 mod procs;
 mod progress;
+mod projects;
 mod replicas;
 mod security;
 mod sprints;
