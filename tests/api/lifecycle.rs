@@ -214,8 +214,14 @@ async fn timers_survive_restarts_and_two_processes_alert_once() {
     let url = db.url.clone();
     assert!(eventually(async || count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'stale_task'").await == 1).await);
     assert!(eventually(async || count_rows(&url, "SELECT COUNT(*) FROM agents WHERE id = 'a' AND status = 'blocked'").await == 1).await);
-    // Let both schedulers run many more times: still one alert of each.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Once the sweep that raised them has finished and been rescheduled (both processes kept
+    // trying to claim it every 50 ms meanwhile), there is still exactly one alert of each.
+    assert!(
+        eventually(
+            async || count_rows(&url, "SELECT COUNT(*) FROM timers WHERE id = 'sweep:lifecycle' AND claimed_until IS NULL").await == 1
+        )
+        .await
+    );
     assert_eq!(count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'stale_task'").await, 1);
     assert_eq!(count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'blocked' AND agent_id = 'a'").await, 1);
     drop((first, second));
