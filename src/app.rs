@@ -1,6 +1,5 @@
 //! Building and serving the application: shared state, router, graceful shutdown.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -97,15 +96,13 @@ impl Built {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = self.router();
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let app = self.app.clone();
-        let shutdown = async move {
-            shutdown.await;
-            // Streams and background jobs end, so the graceful drain can finish.
+        // Streams and background jobs end when shutdown begins, so the drain can finish.
+        crate::http::serve::serve(listener, router, shutdown, move || {
             app.shutdown.send_replace(true);
-        };
-        let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+        })
+        .await;
         self.app.db.close().await;
-        result
+        Ok(())
     }
 }

@@ -6,3 +6,4 @@ pub mod gate;
 pub mod metrics;
 pub mod principal;
 pub mod ratelimit;
+pub mod serve;
