@@ -232,17 +232,23 @@ pub struct HeartbeatBody {
 /// the extra key.
 pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
     let body: HeartbeatBody = if body.iter().all(u8::is_ascii_whitespace) { HeartbeatBody::default() } else { parse(&body)? };
-    Checks::new().require(body.usage.valid(), "too_small", "tokens_in", "token and cost deltas must not be negative").finish()?;
+    body.usage.check()?;
     let now = app.clock.now();
     let redeliver = app.config.command_redeliver_seconds as i64;
     let due = app
         .db
         .write(move |c| {
             Box::pin(async move {
-                let agent = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
-                sqlx::query("UPDATE agents SET last_heartbeat = $1 WHERE id = $2").bind(now).bind(&id).execute(&mut *c).await?;
+                // One statement finds the agent, records the beat and names its current task.
+                let current: Option<Option<String>> =
+                    sqlx::query_scalar("UPDATE agents SET last_heartbeat = $1 WHERE id = $2 RETURNING current_task_id")
+                        .bind(now)
+                        .bind(&id)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                let current_task = current.ok_or_else(|| AppError::not_found("Agent"))?;
                 if !body.usage.is_empty() {
-                    agents::record_activity(c, &id, agent.current_task_id.as_deref(), body.usage, now).await?;
+                    agents::record_activity(c, &id, current_task.as_deref(), body.usage, now).await?;
                 }
                 Ok(commands::deliver(c, &id, now, redeliver).await?)
             })
@@ -267,10 +273,8 @@ pub struct ActivityBody {
 pub async fn activity(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
     require_agent(&app, &id).await?;
     let body: ActivityBody = parse(&body)?;
-    Checks::new()
-        .min1("kind", &body.kind)
-        .require(body.usage.valid(), "too_small", "tokens_in", "token and cost deltas must not be negative")
-        .finish()?;
+    Checks::new().min1("kind", &body.kind).finish()?;
+    body.usage.check()?;
     let now = app.clock.now();
     app.db
         .write(move |c| {

@@ -47,10 +47,8 @@ pub struct CreateBody {
 pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<(StatusCode, Json<Value>)> {
     agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let body: CreateBody = parse(&body)?;
-    Checks::new()
-        .min1("title", &body.title)
-        .require(body.usage.valid(), "too_small", "tokens_in", "token and cost deltas must not be negative")
-        .finish()?;
+    Checks::new().min1("title", &body.title).finish()?;
+    body.usage.check()?;
     let now_ms = app.clock.now_ms();
     let now = now_ms.div_euclid(1000);
     let (task, created) = app
@@ -151,10 +149,8 @@ pub async fn patch(State(app): State<App>, Path((id, task_id)): Path<(String, St
     agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let body: PatchBody = parse(&body)?;
     let usage = Usage { tokens_in: body.tokens_in, tokens_out: body.tokens_out, cost_usd: body.cost_usd };
-    Checks::new()
-        .min1_opt("title", body.title.as_deref())
-        .require(usage.valid(), "too_small", "tokens_in", "token and cost deltas must not be negative")
-        .finish()?;
+    Checks::new().min1_opt("title", body.title.as_deref()).finish()?;
+    usage.check()?;
     let now = app.clock.now();
     let task = app
         .db

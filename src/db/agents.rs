@@ -93,8 +93,22 @@ impl Usage {
         self.tokens_in.is_none() && self.tokens_out.is_none() && self.cost_usd.is_none()
     }
 
-    /// A delta must not lower a total.
-    pub fn valid(&self) -> bool {
+    /// A delta must not lower a total: the 400 names the offending key.
+    pub fn check(&self) -> crate::error::AppResult<()> {
+        let fields = [
+            ("tokens_in", self.tokens_in.unwrap_or(0) >= 0),
+            ("tokens_out", self.tokens_out.unwrap_or(0) >= 0),
+            ("cost_usd", self.valid()),
+        ];
+        match fields.iter().find(|(_, ok)| !ok) {
+            Some((field, _)) => {
+                Err(crate::error::AppError::field("too_small", field, format!("{field}: token and cost deltas must not be negative")))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn valid(&self) -> bool {
         self.tokens_in.unwrap_or(0) >= 0
             && self.tokens_out.unwrap_or(0) >= 0
             && self.cost_usd.unwrap_or(0.0).is_finite()

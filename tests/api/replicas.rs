@@ -127,15 +127,22 @@ async fn acknowledged_writes_survive_kill9(database_url: Option<&str>) {
     let base = ocd.base.clone();
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
+    let enough = Arc::new(tokio::sync::Notify::new());
     let writers: Vec<_> = (0..6)
         .map(|w| {
-            let (base, acked, stop) = (base.clone(), acked.clone(), stop.clone());
+            let (base, acked, stop, enough) = (base.clone(), acked.clone(), stop.clone(), enough.clone());
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 let mut i = 0;
                 while !stop.load(Ordering::SeqCst) {
                     match post_todo(&client, &base, &format!("w{w}-{i}")).await {
-                        Some(id) => acked.lock().await.push(id),
+                        Some(id) => {
+                            let mut acked = acked.lock().await;
+                            acked.push(id);
+                            if acked.len() >= 400 {
+                                enough.notify_one();
+                            }
+                        }
                         None => return,
                     }
                     i += 1;
@@ -144,13 +151,7 @@ async fn acknowledged_writes_survive_kill9(database_url: Option<&str>) {
         })
         .collect();
     // Kill once a good number of writes were acknowledged, while writers are still running.
-    loop {
-        tokio::task::yield_now().await;
-        if acked.lock().await.len() >= 400 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    enough.notified().await;
     ocd.kill9();
     stop.store(true, Ordering::SeqCst);
     for w in writers {
