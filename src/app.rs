@@ -8,6 +8,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api::list_cache::ListCache;
+use crate::auth::authenticate::Authenticator;
+use crate::auth::cookies::Cookies;
+use crate::auth::github::GitHub;
 use crate::clock::SharedClock;
 use crate::config::{Config, IpNet};
 use crate::crypto::Sealer;
@@ -16,7 +19,6 @@ use crate::db::Db;
 use crate::events::hub::Hub;
 use crate::http::access::{self, Rule};
 use crate::http::metrics::Metrics;
-use crate::http::principal::Authenticator;
 use crate::http::ratelimit::RateLimiter;
 
 pub struct AppState {
@@ -25,6 +27,7 @@ pub struct AppState {
     pub sealer: Sealer,
     pub config: Config,
     pub auth: Authenticator,
+    pub github: GitHub,
     pub base_path: String,
     pub allowed_origins: Vec<String>,
     pub trusted_proxies: Vec<IpNet>,
@@ -57,6 +60,12 @@ impl Built {
         let sealer = Sealer::new(&key);
         let hub = Hub::start(db.clone(), sealer.clone(), Some(url.clone()), config.stream_buffer_events as usize).await?;
         let trusted_proxies = config.trusted_proxies()?;
+        let github = GitHub::new(
+            &config.github_oauth_url,
+            &config.github_api_url,
+            config.github_client_id.as_deref(),
+            config.github_client_secret.as_deref(),
+        )?;
         let app = Arc::new(AppState {
             db,
             clock,
@@ -64,7 +73,12 @@ impl Built {
             hub,
             list_cache: ListCache::default(),
             shutdown: watch::channel(false).0,
-            auth: Authenticator { bootstrap_key: bootstrap.key.clone(), disable_auth: config.disable_auth },
+            auth: Authenticator {
+                bootstrap_key: bootstrap.key.clone(),
+                disable_auth: config.disable_auth,
+                cookies: Cookies { secure: config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")) },
+            },
+            github,
             base_path: config.base_path(),
             allowed_origins: config.allowed_origins(),
             trusted_proxies,

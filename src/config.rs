@@ -21,6 +21,22 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Print a one-time sign-in link (single use, valid 15 minutes).
+    LoginLink {
+        /// Role of the new local user the link creates.
+        #[arg(long, value_enum, default_value_t = LinkRole::Owner)]
+        role: LinkRole,
+        /// Sign in this existing local user instead of creating one.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LinkRole {
+    Owner,
+    Admin,
+    Viewer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,6 +114,12 @@ pub struct Config {
     /// A delivered, unacknowledged command is delivered again after this many seconds.
     #[arg(long, env = "COMMAND_REDELIVER_SECONDS", default_value_t = 60)]
     pub command_redeliver_seconds: u64,
+    /// GitHub OAuth app client id; with the secret, enables "Sign in with GitHub".
+    #[arg(long, env = "GITHUB_CLIENT_ID", hide_env_values = true)]
+    pub github_client_id: Option<String>,
+    /// GitHub OAuth app client secret.
+    #[arg(long, env = "GITHUB_CLIENT_SECRET", hide_env_values = true)]
+    pub github_client_secret: Option<String>,
     /// GitHub's OAuth base URL (tests point it at a fake).
     #[arg(long, env = "GITHUB_OAUTH_URL", default_value = "https://github.com")]
     pub github_oauth_url: String,

@@ -31,6 +31,8 @@ pub enum AppError {
     Unauthorized,
     #[error("forbidden")]
     Forbidden,
+    #[error("forbidden: {0}")]
+    ForbiddenBecause(String),
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -41,8 +43,13 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
+    #[error("upstream failed: {0}")]
+    BadGateway(String),
     #[error("service unavailable")]
     Unavailable,
+    /// A feature used without the configuration it needs; the message says which.
+    #[error("not configured: {0}")]
+    NotConfigured(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -67,14 +74,15 @@ impl AppError {
         match self {
             AppError::InvalidBody(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal(_) | AppError::NotConfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -90,7 +98,12 @@ impl IntoResponse for AppError {
         let status = self.status();
         let body = match &self {
             AppError::InvalidBody(issues) => json!({"error": "Invalid request body", "details": issues}),
-            AppError::BadRequest(m) | AppError::NotFound(m) | AppError::Conflict(m) => json!({"error": m}),
+            AppError::BadRequest(m)
+            | AppError::NotFound(m)
+            | AppError::Conflict(m)
+            | AppError::ForbiddenBecause(m)
+            | AppError::BadGateway(m)
+            | AppError::NotConfigured(m) => json!({"error": m}),
             AppError::Unauthorized => json!({"error": "Unauthorized"}),
             AppError::Forbidden => json!({"error": "Forbidden"}),
             AppError::MethodNotAllowed => json!({"error": "Method not allowed"}),

@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ocd::app::Built;
+use ocd::auth::links::{self, LinkFor};
+use ocd::auth::principal::Role;
 use ocd::clock::{Clock, OffsetClock, SystemClock};
-use ocd::config::{Command, Config, LogFormat};
+use ocd::config::{Command, Config, LinkRole, LogFormat};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -15,6 +17,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => migrate(cli.config).await,
+        Command::LoginLink { role, user } => login_link(cli.config, role, user).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -41,6 +44,26 @@ async fn migrate(config: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// `ocd login-link [--role R] [--user NAME]` (K6): writes the link to the database the server
+/// uses and prints its URL.
+async fn login_link(config: Config, role: LinkRole, user: Option<String>) -> Result<(), String> {
+    let data_dir = ocd::datadir::DataDir::open(&config.data_dir()).map_err(|e| format!("cannot use data dir: {e}"))?;
+    let url = config.database_url.clone().unwrap_or_else(|| data_dir.database_url());
+    let db = ocd::db::Db::connect(&url).await?;
+    let whom = match (&user, role) {
+        (Some(name), _) => LinkFor::Existing(name),
+        (None, LinkRole::Owner) => LinkFor::NewUser(Role::Owner),
+        (None, LinkRole::Admin) => LinkFor::NewUser(Role::Admin),
+        (None, LinkRole::Viewer) => LinkFor::NewUser(Role::Viewer),
+    };
+    let path = links::create(&db, whom, SystemClock.now()).await;
+    db.close().await;
+    let path = path?;
+    println!("{}{}{path}", config.public_url(config.port), config.base_path());
+    println!("(single use, valid for 15 minutes)");
+    Ok(())
+}
+
 async fn serve(config: Config) -> Result<(), String> {
     let addr = std::net::SocketAddr::new(config.host, config.port);
     let clock: Arc<dyn Clock> = match config.clock_offset_secs {
@@ -58,6 +81,10 @@ async fn serve(config: Config) -> Result<(), String> {
         (Some(path), true) => println!("API key (generated, shown once; kept in {}):\n  {}", path.display(), built.bootstrap.key),
         (Some(path), false) => println!("API key: in {}", path.display()),
         (None, _) => println!("API key: from DASHBOARD_API_KEY"),
+    }
+    // K5: until someone has signed in, every start prints a fresh one-time setup link.
+    if let Some(path) = links::setup_link(&built.app.db, built.app.clock.now()).await? {
+        println!("Claim ocd as its owner with this one-time link (valid 15 minutes):\n  {base}{}{path}", built.app.base_path);
     }
     if built.app.config.disable_auth {
         println!("warning: DISABLE_AUTH=true: anyone who can reach this port is the owner");

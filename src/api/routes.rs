@@ -5,8 +5,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::{
-    agent_actions, agent_tasks, agents, analytics, commands, events, messages, ops, projects, sessions, settings, sprints, todos, v2,
-    workflow,
+    agent_actions, agent_tasks, agents, analytics, api_keys, auth, commands, events, links, messages, ops, projects, sessions, settings,
+    sprints, team, todos, v2, workflow,
 };
 use crate::app::App;
 
@@ -37,6 +37,20 @@ pub fn router() -> Router<App> {
         .route("/api/settings/projects/{id}", axum::routing::patch(projects::update).delete(projects::delete))
         .route("/api/settings/sleep-schedule", get(settings::get_sleep_schedule).put(settings::put_sleep_schedule))
         .route("/api/stream", get(crate::events::stream::stream))
+        .route("/api/settings/team", get(team::list))
+        .route("/api/settings/team/invite", post(team::invite))
+        .route("/api/settings/team/{user_id}", axum::routing::delete(team::remove).patch(team::change_role))
+        .route("/api/settings/invite/{id}", get(team::show_invite))
+        .route("/api/settings/invite/{id}/accept", post(team::accept_invite))
+        .route("/api/settings/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/api/settings/api-keys/{id}", axum::routing::delete(api_keys::revoke))
+        .route("/api/auth/login", get(auth::login))
+        .route("/api/auth/callback", get(auth::callback))
+        .route("/api/auth/verify", get(auth::verify))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/sessions", get(auth::sessions))
+        .route("/api/auth/sessions/{id}", axum::routing::delete(auth::end_session))
+        .route("/api/auth/link/{token}", get(links::confirm).post(links::use_link))
         .route("/api/agents", get(agents::list).post(agents::register))
         .route("/api/agents/{id}", get(agents::detail).patch(agents::patch).delete(agents::delete))
         .route("/api/agents/{id}/actions", post(agent_actions::action))

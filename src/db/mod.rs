@@ -9,8 +9,11 @@ macro_rules! sql {
 
 pub mod agents;
 pub mod alerts;
+pub mod api_keys;
+pub mod auth_sessions;
 pub mod commands;
 pub mod events;
+pub mod invites;
 pub mod lifecycle;
 pub mod messages;
 pub mod projects;
@@ -18,6 +21,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sprints;
 pub mod todos;
+pub mod users;
 pub mod v2;
 pub mod workflows;
 mod writer;

@@ -4,13 +4,19 @@
 
 use axum::http::Method;
 
-/// Who may call a route, weakest first.
+use crate::auth::scope::{Object, Scope};
+
+/// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
     Public,
     Viewer,
     Admin,
     Owner,
+    /// Any signed-in person (not an API key): their own sessions, accepting an invite.
+    User,
+    /// An owner in person: team, invites, API keys (K2: no key manages people).
+    People,
 }
 
 #[derive(Debug, Clone)]
@@ -19,34 +25,48 @@ pub struct Rule {
     pub path: &'static str,
     pub access: Access,
     pub rate_limited: bool,
+    /// What a project-scoped key may do here (K3). Unless declared, reads are narrowed to
+    /// the key's project and writes are refused.
+    pub scope: Scope,
 }
 
-const fn rule(method: Method, path: &'static str, access: Access, rate_limited: bool) -> Rule {
-    Rule { method, path, access, rate_limited }
+fn rule(method: Method, path: &'static str, access: Access, rate_limited: bool) -> Rule {
+    let scope = if method == Method::GET { Scope::FREE } else { Scope::SHARED };
+    Rule { method, path, access, rate_limited, scope }
 }
 
-use Access::{Admin, Owner, Public, Viewer};
+impl Rule {
+    fn scoped(self, scope: Scope) -> Rule {
+        Rule { scope, ..self }
+    }
+}
+
+use Access::{Admin, Owner, People, Public, User, Viewer};
+use Object::{Agent, Session, Todo};
+
+const PROJECT: &[&str] = &["project"];
+const PROJECT_OR_ID: &[&str] = &["project", "project_id"];
 
 pub fn routes() -> Vec<Rule> {
     vec![
         rule(Method::GET, "/healthz", Public, false),
         rule(Method::GET, "/metrics", Admin, false),
-        rule(Method::POST, "/api/events", Admin, true),
+        rule(Method::POST, "/api/events", Admin, true).scoped(Scope::FREE.body(PROJECT)),
         rule(Method::GET, "/api/todos", Viewer, false),
-        rule(Method::POST, "/api/todos", Admin, true),
-        rule(Method::PUT, "/api/todos", Admin, true),
-        rule(Method::GET, "/api/todos/{id}/subtasks", Viewer, false),
-        rule(Method::POST, "/api/todos/{id}/subtasks", Admin, true),
-        rule(Method::GET, "/api/todos/{id}/comments", Viewer, false),
-        rule(Method::POST, "/api/todos/{id}/comments", Admin, true),
-        rule(Method::GET, "/api/todos/{id}/sprints", Viewer, false),
-        rule(Method::POST, "/api/todos/{id}/sprints", Admin, true),
-        rule(Method::DELETE, "/api/todos/{id}/sprints", Admin, true),
+        rule(Method::POST, "/api/todos", Admin, true).scoped(Scope::on(Todo).id_in_body().body(PROJECT)),
+        rule(Method::PUT, "/api/todos", Admin, true).scoped(Scope::on(Todo).id_in_body().body(PROJECT).items("todos")),
+        rule(Method::GET, "/api/todos/{id}/subtasks", Viewer, false).scoped(Scope::on(Todo)),
+        rule(Method::POST, "/api/todos/{id}/subtasks", Admin, true).scoped(Scope::on(Todo).body(PROJECT)),
+        rule(Method::GET, "/api/todos/{id}/comments", Viewer, false).scoped(Scope::on(Todo)),
+        rule(Method::POST, "/api/todos/{id}/comments", Admin, true).scoped(Scope::on(Todo)),
+        rule(Method::GET, "/api/todos/{id}/sprints", Viewer, false).scoped(Scope::on(Todo)),
+        rule(Method::POST, "/api/todos/{id}/sprints", Admin, true).scoped(Scope::on(Todo)),
+        rule(Method::DELETE, "/api/todos/{id}/sprints", Admin, true).scoped(Scope::on(Todo)),
         rule(Method::GET, "/api/sessions", Viewer, false),
-        rule(Method::POST, "/api/sessions", Admin, true),
+        rule(Method::POST, "/api/sessions", Admin, true).scoped(Scope::on(Session).id_in_body().body(PROJECT_OR_ID)),
         rule(Method::GET, "/api/messages", Viewer, false),
         rule(Method::POST, "/api/messages", Admin, true),
-        rule(Method::POST, "/api/messages/create", Admin, true),
+        rule(Method::POST, "/api/messages/create", Admin, true).scoped(Scope::FREE.body(PROJECT_OR_ID)),
         rule(Method::GET, "/api/sprints", Viewer, false),
         rule(Method::POST, "/api/sprints", Admin, true),
         rule(Method::GET, "/api/sprints/{id}", Viewer, false),
@@ -70,28 +90,46 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::GET, "/api/settings/sleep-schedule", Admin, false),
         rule(Method::PUT, "/api/settings/sleep-schedule", Owner, true),
         rule(Method::GET, "/api/stream", Viewer, false),
+        rule(Method::GET, "/api/settings/team", People, false),
+        rule(Method::POST, "/api/settings/team/invite", People, true),
+        rule(Method::DELETE, "/api/settings/team/{user_id}", People, true),
+        rule(Method::PATCH, "/api/settings/team/{user_id}", People, true),
+        rule(Method::GET, "/api/settings/invite/{id}", Public, false),
+        rule(Method::POST, "/api/settings/invite/{id}/accept", User, true),
+        rule(Method::GET, "/api/settings/api-keys", People, false),
+        rule(Method::POST, "/api/settings/api-keys", People, true),
+        rule(Method::DELETE, "/api/settings/api-keys/{id}", People, true),
+        rule(Method::GET, "/api/auth/login", Public, false),
+        rule(Method::GET, "/api/auth/callback", Public, false),
+        rule(Method::GET, "/api/auth/verify", Public, false),
+        // Signing out is always allowed: never rate limited (api-compat §1.3).
+        rule(Method::POST, "/api/auth/logout", Public, false),
+        rule(Method::GET, "/api/auth/sessions", User, false),
+        rule(Method::DELETE, "/api/auth/sessions/{id}", User, true),
+        rule(Method::GET, "/api/auth/link/{token}", Public, false),
+        rule(Method::POST, "/api/auth/link/{token}", Public, true),
         rule(Method::GET, "/api/agents", Viewer, false),
-        rule(Method::POST, "/api/agents", Admin, true),
-        rule(Method::GET, "/api/agents/{id}", Viewer, false),
-        rule(Method::PATCH, "/api/agents/{id}", Admin, true),
-        rule(Method::DELETE, "/api/agents/{id}", Admin, true),
-        rule(Method::POST, "/api/agents/{id}/actions", Admin, true),
-        rule(Method::POST, "/api/agents/{id}/assign", Admin, true),
-        rule(Method::POST, "/api/agents/{id}/block", Admin, true),
-        rule(Method::POST, "/api/agents/{id}/complete", Admin, true),
-        rule(Method::POST, "/api/agents/{id}/error", Admin, true),
-        rule(Method::POST, "/api/agents/{id}/heartbeat", Admin, true),
-        rule(Method::POST, "/api/agents/{id}/activity", Admin, true),
-        rule(Method::GET, "/api/agents/{id}/tasks", Viewer, false),
-        rule(Method::POST, "/api/agents/{id}/tasks", Admin, true),
-        rule(Method::PATCH, "/api/agents/{id}/tasks/{task_id}", Admin, true),
-        rule(Method::GET, "/api/agents/{id}/workflow", Viewer, false),
-        rule(Method::POST, "/api/agents/{id}/workflow", Admin, true),
-        rule(Method::POST, "/api/agents/{id}/workflow/signal", Admin, true),
+        rule(Method::POST, "/api/agents", Admin, true).scoped(Scope::on(Agent).id_in_body()),
+        rule(Method::GET, "/api/agents/{id}", Viewer, false).scoped(Scope::on(Agent)),
+        rule(Method::PATCH, "/api/agents/{id}", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::DELETE, "/api/agents/{id}", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/actions", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/assign", Admin, true).scoped(Scope::on(Agent).body(&["projectId"])),
+        rule(Method::POST, "/api/agents/{id}/block", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/complete", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/error", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/heartbeat", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/activity", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::GET, "/api/agents/{id}/tasks", Viewer, false).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/tasks", Admin, true).scoped(Scope::on(Agent).body(&["project_id"])),
+        rule(Method::PATCH, "/api/agents/{id}/tasks/{task_id}", Admin, true).scoped(Scope::on(Agent).body(&["project_id"])),
+        rule(Method::GET, "/api/agents/{id}/workflow", Viewer, false).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/workflow", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/workflow/signal", Admin, true).scoped(Scope::on(Agent)),
         // Polling delivers commands (a state change), so it is for agents: admin+.
-        rule(Method::GET, "/api/agents/{id}/commands", Admin, false),
-        rule(Method::POST, "/api/agents/{id}/commands", Admin, true),
-        rule(Method::POST, "/api/agents/{id}/commands/{command_id}/ack", Admin, true),
+        rule(Method::GET, "/api/agents/{id}/commands", Admin, false).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/commands", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/commands/{command_id}/ack", Admin, true).scoped(Scope::on(Agent)),
     ]
 }
 
@@ -125,6 +163,34 @@ pub fn matching<'r>(rules: &'r [Rule], path: &str) -> Vec<&'r Rule> {
     }
 }
 
+/// The value of the pattern's first `{…}` segment in `path`, percent-decoded as the router
+/// decodes it (so a check sees the same id the handler will).
+pub fn first_param(pattern: &str, path: &str) -> Option<String> {
+    let index = pattern.split('/').position(|p| p.starts_with('{'))?;
+    let raw = path.trim_end_matches('/').split('/').nth(index)?;
+    Some(percent_decode(raw))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `Access-Control-Allow-Methods` for a path: its methods plus OPTIONS.
 pub fn allow_methods(rules: &[&Rule]) -> String {
     let mut methods: Vec<&str> = rules.iter().map(|r| r.method.as_str()).collect();
@@ -148,14 +214,17 @@ mod tests {
         assert_eq!(allow_methods(&subtasks), "GET, POST, PUT, DELETE, OPTIONS");
         assert!(matching(&rules, "/api/nope").is_empty());
         assert!(matching(&rules, "/api/todos//comments").is_empty());
+        assert_eq!(first_param("/api/agents/{id}/tasks/{task_id}", "/api/agents/a%2Fb%20c/tasks/7").as_deref(), Some("a/b c"));
+        assert_eq!(first_param("/api/todos", "/api/todos"), None);
     }
 
     #[test]
-    fn every_write_is_rate_limited_and_needs_admin() {
+    fn writes_are_rate_limited_and_work_data_writes_need_admin() {
         for r in routes() {
             let write = r.method != Method::GET;
-            assert_eq!(r.rate_limited, write, "{} {}", r.method, r.path);
-            if write {
+            let sign_out = r.path == "/api/auth/logout";
+            assert_eq!(r.rate_limited, write && !sign_out, "{} {}", r.method, r.path);
+            if write && r.path.starts_with("/api/") && !r.path.starts_with("/api/auth/") && !r.path.contains("/invite/") {
                 assert!(r.access >= Access::Admin, "{} {}", r.method, r.path);
             }
         }

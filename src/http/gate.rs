@@ -10,12 +10,14 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::access::{self, Access};
+use super::access::{self, Access, Rule};
 use crate::app::App;
+use crate::auth::authenticate::Credential;
+use crate::auth::{csrf, scope};
 use crate::config::IpNet;
 use crate::error::AppError;
 
-pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketAddr>, mut req: Request, next: Next) -> Response {
+pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -30,29 +32,10 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     } else if method == Method::OPTIONS {
         StatusCode::OK.into_response()
     } else if let Some(rule) = rules.iter().find(|r| r.method == method || (method == Method::HEAD && r.method == Method::GET)) {
-        let query_token = query_token(req.uri().query(), rule.path);
-        let principal = app.auth.resolve(req.headers(), query_token.as_deref());
-        match principal.authorize(rule.access) {
-            Err(e) => {
-                if rule.access != Access::Public {
-                    tracing::info!(path = %route_path, ip = %client_ip(peer.ip(), req.headers(), &app.trusted_proxies), "refused: {e}");
-                }
-                e.into_response()
-            }
-            Ok(()) => {
-                let ip = client_ip(peer.ip(), req.headers(), &app.trusted_proxies);
-                let limited = if rule.rate_limited { app.limiter.check(&principal.rate_key(ip), app.clock.now_ms()) } else { Ok(()) };
-                match limited {
-                    Err(retry_after_secs) => {
-                        tracing::warn!(path = %route_path, %ip, "rate limit hit");
-                        AppError::RateLimited { retry_after_secs }.into_response()
-                    }
-                    Ok(()) => {
-                        req.extensions_mut().insert(principal);
-                        next.run(req).await
-                    }
-                }
-            }
+        let ip = client_ip(peer.ip(), req.headers(), &app.trusted_proxies);
+        match admit(&app, rule, route_path, ip, req).await {
+            Ok(req) => next.run(req).await,
+            Err(e) => e.into_response(),
         }
     } else {
         AppError::MethodNotAllowed.into_response()
@@ -63,6 +46,57 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     add_security_headers(headers);
     app.metrics.record(pattern, method.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
     response
+}
+
+/// Decides whether the request may reach its handler: who is calling (K1), CSRF for cookie
+/// sessions (K4), their role (K2), the rate limit (S3) and a scoped key's project (K3). The
+/// admitted request carries its `Principal`, and possibly a body with the project filled in.
+async fn admit(app: &App, rule: &Rule, route_path: &str, ip: IpAddr, req: Request) -> Result<Request, AppError> {
+    let query_token = query_token(req.uri().query(), rule.path);
+    let now = app.clock.now();
+    let (principal, credential) = app.auth.resolve(&app.db, req.headers(), query_token.as_deref(), now).await?;
+    if credential == Credential::Cookie
+        && !csrf::allowed(req.method(), req.headers(), app.config.public_url.as_deref(), &app.allowed_origins)
+    {
+        tracing::info!(path = %route_path, %ip, "refused: cross-site request with a session cookie");
+        return Err(AppError::ForbiddenBecause("Cross-site request refused".into()));
+    }
+    if let Err(e) = principal.authorize(rule.access) {
+        if rule.access != Access::Public {
+            tracing::info!(path = %route_path, %ip, "refused: {e}");
+        }
+        return Err(e);
+    }
+    if rule.rate_limited
+        && let Err(retry_after_secs) = app.limiter.check(&principal.rate_key(ip), app.clock.now_ms())
+    {
+        tracing::warn!(path = %route_path, %ip, "rate limit hit");
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let mut req = match principal.scope() {
+        Some(project) => within_project(app, rule, route_path, project, req).await?,
+        None => req,
+    };
+    req.extensions_mut().insert(principal);
+    Ok(req)
+}
+
+/// Applies K3 for a key scoped to `project`: reads are narrowed, writes checked and filled in.
+async fn within_project(app: &App, rule: &Rule, route_path: &str, project: &str, req: Request) -> Result<Request, AppError> {
+    let path_id = access::first_param(rule.path, route_path);
+    let (mut parts, body) = req.into_parts();
+    if parts.method == Method::GET || parts.method == Method::HEAD {
+        scope::check_read(&rule.scope, &app.db.read, project, path_id.as_deref()).await?;
+        let query = scope::narrow_query(parts.uri.query(), project)?;
+        let uri = format!("{}?{query}", parts.uri.path());
+        parts.uri = uri.parse().map_err(|_| AppError::BadRequest("Invalid query string".into()))?;
+        return Ok(Request::from_parts(parts, body));
+    }
+    let bytes = axum::body::to_bytes(body, app.config.body_limit_bytes).await.map_err(|_| AppError::PayloadTooLarge)?;
+    let checked = scope::check_write(&rule.scope, &app.db.read, project, path_id.as_deref(), &bytes).await?;
+    let body = checked.map_or_else(|| axum::body::Body::from(bytes), axum::body::Body::from);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Ok(Request::from_parts(parts, body))
 }
 
 /// `?token=` is accepted only by the stream (the original's EventSource clients).

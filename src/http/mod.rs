@@ -4,6 +4,5 @@
 pub mod access;
 pub mod gate;
 pub mod metrics;
-pub mod principal;
 pub mod ratelimit;
 pub mod serve;

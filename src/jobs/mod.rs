@@ -3,6 +3,7 @@
 //! replica that dies mid-run leaves a lease that expires, and another replica runs the
 //! timer again — every effect is idempotent, so it happens once.
 
+pub mod purge;
 pub mod sweep;
 
 use std::time::Duration;
@@ -19,6 +20,10 @@ const LEASE_SECS: i64 = 60;
 /// The recurring lifecycle sweep (idle agents, stale blocks, sleep-window edges).
 pub const SWEEP: &str = "sweep:lifecycle";
 pub const SWEEP_PERIOD_SECS: i64 = 30;
+
+/// The hourly purge of expired sessions and spent sign-in links.
+pub const PURGE: &str = "purge:auth";
+pub const PURGE_PERIOD_SECS: i64 = 3600;
 
 /// Makes sure a recurring timer exists (first start, or after someone deleted it).
 pub async fn ensure_recurring(conn: &mut AnyConnection, id: &str, period: i64, now: i64) -> Result<(), sqlx::Error> {
@@ -74,12 +79,20 @@ async fn finish(app: &App, id: String, now: i64) -> AppResult<()> {
 /// moving the clock (K24); the background loop calls it every few seconds.
 pub async fn tick(app: &App) -> AppResult<usize> {
     let now = app.clock.now();
-    app.db.write(move |c| Box::pin(async move { Ok(ensure_recurring(c, SWEEP, SWEEP_PERIOD_SECS, now).await?) })).await?;
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                ensure_recurring(c, SWEEP, SWEEP_PERIOD_SECS, now).await?;
+                Ok(ensure_recurring(c, PURGE, PURGE_PERIOD_SECS, now).await?)
+            })
+        })
+        .await?;
     let claimed = claim(app, now).await?;
     let count = claimed.len();
     for id in claimed {
         match id.as_str() {
             SWEEP => sweep::run(app, now).await?,
+            PURGE => purge::run(app, now).await?,
             other => tracing::warn!(timer = other, "unknown timer dropped"),
         }
         finish(app, id, now).await?;

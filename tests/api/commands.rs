@@ -53,7 +53,7 @@ async fn long_poll_wakes_on_a_new_command(app: TestApp) {
     let base = app.base.clone();
     let key = app.key.clone();
     let poller = tokio::spawn(async move {
-        let res = reqwest::Client::new().get(format!("{base}/api/agents/a/commands?wait=30")).bearer_auth(key).send().await.unwrap();
+        let res = crate::harness::client().get(format!("{base}/api/agents/a/commands?wait=30")).bearer_auth(key).send().await.unwrap();
         res.json::<serde_json::Value>().await.unwrap()
     });
     // Queued while the poll is waiting (the poll subscribes before it looks, so no race).

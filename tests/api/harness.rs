@@ -82,6 +82,13 @@ impl Reply {
     }
 }
 
+/// An HTTP client for tests. reqwest is built without a bundled crypto provider (ocd installs
+/// ring when it builds its GitHub client); a test may build its client first.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 fn random_suffix() -> String {
     ocd::crypto::random_hex(6)
 }
@@ -155,7 +162,7 @@ impl TestApp {
             key,
             clock,
             app,
-            client: reqwest::Client::new(),
+            client: crate::harness::client(),
             data_dir,
             _database: database,
             shutdown: Some(tx),
@@ -293,7 +300,7 @@ pub struct StreamClient {
 
 impl StreamClient {
     pub async fn connect(base: &str, key: &str, query: &str, last_event_id: Option<i64>) -> StreamClient {
-        let mut req = reqwest::Client::new().get(format!("{base}/api/stream{query}")).bearer_auth(key);
+        let mut req = crate::harness::client().get(format!("{base}/api/stream{query}")).bearer_auth(key);
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id.to_string());
         }

@@ -148,7 +148,8 @@ async fn two_replicas_raise_each_alert_once() {
 }
 
 async fn post(base: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
-    let res = reqwest::Client::new().post(format!("{base}{path}")).bearer_auth("restart-key").body(body.to_string()).send().await.unwrap();
+    let res =
+        crate::harness::client().post(format!("{base}{path}")).bearer_auth("restart-key").body(body.to_string()).send().await.unwrap();
     res.json().await.unwrap()
 }
 

@@ -2,6 +2,10 @@
 
 mod harness;
 
+mod auth_helpers;
+mod browser;
+mod fake_github;
+
 mod agents;
 mod analytics;
 mod commands;
@@ -9,6 +13,7 @@ mod events_messages;
 mod hooks;
 mod lifecycle;
 mod ops;
+mod people;
 mod process;
 mod procs;
 mod progress;

@@ -20,7 +20,7 @@ async fn first_start_prints_url_and_key_logs_json_and_stops_on_sigterm() {
         .expect("generated key printed");
     assert_eq!(std::fs::read_to_string(dir.join("api.key")).unwrap().trim(), key);
 
-    let client = reqwest::Client::new();
+    let client = crate::harness::client();
     let health = client.get(format!("{url}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let write = client

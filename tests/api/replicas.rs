@@ -45,7 +45,7 @@ async fn write_many(bases: Vec<String>, per_replica: usize, tag: &str) -> usize 
         .map(|(r, base)| {
             let tag = tag.to_string();
             tokio::spawn(async move {
-                let client = reqwest::Client::new();
+                let client = crate::harness::client();
                 for i in 0..per_replica {
                     post_todo(&client, &base, &format!("{tag}-{r}-{i}")).await.expect("write accepted");
                 }
@@ -75,7 +75,7 @@ async fn three_replicas_stream_every_event_exactly_once_and_survive_a_kill() {
     }
     let list_len = |base: String| async move {
         let body: serde_json::Value =
-            reqwest::Client::new().get(format!("{base}/api/todos")).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
+            crate::harness::client().get(format!("{base}/api/todos")).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
         body["todos"].as_array().map_or(0, Vec::len)
     };
     assert_eq!(list_len(bases[1].clone()).await, 0);
@@ -132,7 +132,7 @@ async fn acknowledged_writes_survive_kill9(database_url: Option<&str>) {
         .map(|w| {
             let (base, acked, stop, enough) = (base.clone(), acked.clone(), stop.clone(), enough.clone());
             tokio::spawn(async move {
-                let client = reqwest::Client::new();
+                let client = crate::harness::client();
                 let mut i = 0;
                 while !stop.load(Ordering::SeqCst) {
                     match post_todo(&client, &base, &format!("w{w}-{i}")).await {
@@ -160,7 +160,7 @@ async fn acknowledged_writes_survive_kill9(database_url: Option<&str>) {
     let acked: HashSet<String> = acked.lock().await.iter().cloned().collect();
     let restarted = OcdProcess::start(&dir, &env);
     let body: serde_json::Value =
-        reqwest::Client::new().get(format!("{}/api/todos", restarted.base)).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
+        crate::harness::client().get(format!("{}/api/todos", restarted.base)).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
     let stored: HashSet<String> = body["todos"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect();
     let lost: Vec<_> = acked.difference(&stored).collect();
     assert!(acked.len() >= 400);

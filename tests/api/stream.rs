@@ -47,7 +47,7 @@ async fn resume_while_writing_loses_and_repeats_nothing(app: TestApp) {
         let base = app.base.clone();
         let key = app.key.clone();
         tokio::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = crate::harness::client();
             for i in 0..EACH {
                 let r = client
                     .post(format!("{base}/api/todos"))
@@ -134,7 +134,7 @@ async fn prune_with(app: &TestApp, hours: i64) -> u64 {
 #[tokio::test]
 async fn stream_auth_and_bad_ids() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let client = reqwest::Client::new();
+    let client = crate::harness::client();
     let anonymous = client.get(format!("{}/api/stream", app.base)).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let wrong = client.get(format!("{}/api/stream?token=nope", app.base)).send().await.unwrap();

@@ -1,0 +1,265 @@
+//! Browser sign-in with GitHub (P2, api-compat §15.1, K5): login, callback, verify, logout,
+//! and a person's own sessions.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::json::Params;
+use crate::app::{App, AppState};
+use crate::auth::cookies::{self, OAUTH_TTL_SECS};
+use crate::auth::principal::{Principal, Role};
+use crate::auth::sessions::Starting;
+use crate::auth::tokens::Secret;
+use crate::crypto::{ct_eq, sha256_hex};
+use crate::db::users::{self, GithubProfile, User};
+use crate::db::{auth_sessions, invites};
+use crate::error::{AppError, AppResult};
+
+const NOT_INVITED: &str = "Not authorized. Ask an admin for an invite.";
+const NO_OWNER_YET: &str = "ocd has no owner yet. Open the one-time setup link ocd printed when it first started, \
+     or run `ocd login-link --role owner` on the server for a new one.";
+const INVITE_SPENT: &str = "This invite link has expired or already been used";
+
+/// `scheme://host` the browser uses for ocd: PUBLIC_URL's, else the request's Host.
+pub fn site_origin(app: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &app.config.public_url {
+        return crate::auth::csrf::url_origin(url).to_string();
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+/// A local path to return to after sign-in; anything that could leave the site becomes `/`.
+pub fn safe_redirect(raw: Option<&str>, base_path: &str) -> String {
+    match raw {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control) => p.to_string(),
+        _ => format!("{base_path}/"),
+    }
+}
+
+fn set_cookie(response: &mut Response, value: HeaderValue) {
+    response.headers_mut().append(header::SET_COOKIE, value);
+}
+
+fn clear_oauth_cookies(app: &AppState, response: &mut Response) {
+    for name in [cookies::OAUTH_STATE, cookies::OAUTH_REDIRECT, cookies::OAUTH_INTENT] {
+        set_cookie(response, app.auth.cookies.clear(name));
+    }
+}
+
+/// `GET /api/auth/login[?redirect=/path][&invite=<id>][&bind=1]` → 307 to GitHub.
+pub async fn login(State(app): State<App>, headers: HeaderMap, params: Params, principal: Principal) -> AppResult<Response> {
+    let origin = site_origin(&app, &headers);
+    let redirect_uri = format!("{origin}{}/api/auth/callback", app.base_path);
+    let state = Secret::random().token;
+    let location = app
+        .github
+        .authorize_url(&redirect_uri, &state)
+        .ok_or_else(|| AppError::NotConfigured("Missing GITHUB_CLIENT_ID configuration".into()))?;
+    let intent = match (params.non_empty("invite"), params.get("bind"), principal.user_id()) {
+        (Some(invite), ..) if invite.len() <= 64 && invite.bytes().all(|b| b.is_ascii_hexdigit()) => Some(format!("invite:{invite}")),
+        (None, Some("1"), Some(_)) => Some("bind".to_string()),
+        _ => None,
+    };
+    let redirect = safe_redirect(params.get("redirect"), &app.base_path);
+    let mut response = (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)]).into_response();
+    let jar = app.auth.cookies;
+    set_cookie(&mut response, jar.set(cookies::OAUTH_STATE, &state, OAUTH_TTL_SECS));
+    set_cookie(&mut response, jar.set(cookies::OAUTH_REDIRECT, &encode(&redirect), OAUTH_TTL_SECS));
+    match intent {
+        Some(intent) => set_cookie(&mut response, jar.set(cookies::OAUTH_INTENT, &encode(&intent), OAUTH_TTL_SECS)),
+        None => set_cookie(&mut response, jar.clear(cookies::OAUTH_INTENT)),
+    }
+    Ok(response)
+}
+
+/// `GET /api/auth/callback?code&state` (or `?error=access_denied`): signs the person in.
+pub async fn callback(State(app): State<App>, headers: HeaderMap, params: Params, principal: Principal) -> Response {
+    let mut response = match finish_sign_in(&app, &headers, &params, &principal).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    };
+    clear_oauth_cookies(&app, &mut response);
+    response
+}
+
+async fn finish_sign_in(app: &App, headers: &HeaderMap, params: &Params, principal: &Principal) -> AppResult<Response> {
+    if !app.github.configured() {
+        return Err(AppError::NotConfigured("Missing GitHub OAuth configuration".into()));
+    }
+    let jar = app.auth.cookies;
+    let expected = jar.get(headers, cookies::OAUTH_STATE);
+    let state_ok = matches!((params.get("state"), &expected), (Some(s), Some(e)) if ct_eq(s, e));
+    if let Some(error) = params.non_empty("error") {
+        let message =
+            if error == "access_denied" { "GitHub sign-in was cancelled".to_string() } else { format!("GitHub sign-in failed: {error}") };
+        return Err(AppError::BadRequest(message));
+    }
+    let code = params.non_empty("code");
+    let (Some(code), true) = (code, state_ok) else {
+        return Err(AppError::BadRequest("Invalid OAuth state".into()));
+    };
+    let origin = site_origin(app, headers);
+    let redirect_uri = format!("{origin}{}/api/auth/callback", app.base_path);
+    let token = app.github.exchange(code, &redirect_uri).await?;
+    let profile = app.github.current_user(&token).await?;
+    let intent = jar.get(headers, cookies::OAUTH_INTENT).map(|v| decode(&v));
+    let intent = Intent::parse(intent.as_deref(), principal);
+    let starting = Starting::new(jar, headers);
+    let now = app.clock.now();
+    let user = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let user = resolve_user(c, &profile, &intent, now).await?;
+                starting.store(c, user.id, now).await?;
+                Ok((user, starting))
+            })
+        })
+        .await;
+    let (user, starting) = user?;
+    tracing::info!(user_id = user.id, "signed in with GitHub");
+    let redirect = jar.get(headers, cookies::OAUTH_REDIRECT).map(|v| decode(&v));
+    let location = format!("{origin}{}", safe_redirect(redirect.as_deref(), &app.base_path));
+    let mut response = (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)]).into_response();
+    set_cookie(&mut response, starting.cookie(jar));
+    Ok(response)
+}
+
+/// What the OAuth round trip was started for.
+enum Intent {
+    SignIn,
+    /// Accept this invite (K5: the invited user is created with its role).
+    Invite(String),
+    /// Bind the GitHub account to the signed-in user (the setup link's continuation).
+    Bind(i64),
+}
+
+impl Intent {
+    fn parse(cookie: Option<&str>, principal: &Principal) -> Intent {
+        match (cookie, principal.user_id()) {
+            (Some("bind"), Some(id)) => Intent::Bind(id),
+            (Some(c), _) if c.starts_with("invite:") => Intent::Invite(c["invite:".len()..].to_string()),
+            _ => Intent::SignIn,
+        }
+    }
+}
+
+/// Finds, binds or creates the user for a GitHub profile, inside the sign-in's write.
+async fn resolve_user(c: &mut sqlx::AnyConnection, profile: &GithubProfile, intent: &Intent, now: i64) -> AppResult<User> {
+    if let Some(known) = users::by_github_id(c, profile.id).await? {
+        if let Intent::Bind(me) = intent
+            && *me != known.id
+        {
+            return Err(AppError::BadRequest("This GitHub account is already linked to another ocd user".into()));
+        }
+        let mut user = users::set_github(c, known.id, profile, now).await?;
+        if let Intent::Invite(id) = intent
+            && let Some(role) = invites::consume(c, id, user.id, now).await?
+        {
+            user = raise_role(c, user, &role, now).await?;
+        }
+        return Ok(user);
+    }
+    match intent {
+        Intent::Bind(me) => {
+            let me = users::get(c, *me).await?.ok_or(AppError::Unauthorized)?;
+            Ok(users::set_github(c, me.id, profile, now).await?)
+        }
+        Intent::Invite(id) => {
+            let invite = invites::get(c, id).await?.ok_or_else(|| AppError::BadRequest(INVITE_SPENT.into()))?;
+            let user = users::insert_github(c, profile, &invite.role, now).await?;
+            // The UPDATE admits one caller: a second sign-in racing on this invite fails here.
+            invites::consume(c, id, user.id, now).await?.ok_or_else(|| AppError::BadRequest(INVITE_SPENT.into()))?;
+            Ok(user)
+        }
+        Intent::SignIn if users::count(c).await? == 0 => Err(AppError::ForbiddenBecause(NO_OWNER_YET.into())),
+        Intent::SignIn => Err(AppError::ForbiddenBecause(NOT_INVITED.into())),
+    }
+}
+
+/// Applies an invite's role to an existing user, never lowering it (K5, fixes D8).
+pub async fn raise_role(c: &mut sqlx::AnyConnection, user: User, role: &str, now: i64) -> AppResult<User> {
+    if Role::stored(role) <= Role::stored(&user.role) {
+        return Ok(user);
+    }
+    users::set_role(c, user.id, role, now).await?.ok_or_else(|| AppError::not_found("User"))
+}
+
+/// `GET /api/auth/verify`: who the browser is signed in as (API keys are not people).
+pub async fn verify(State(app): State<App>, principal: Principal) -> AppResult<Json<Value>> {
+    match principal {
+        Principal::LocalOwner => Ok(Json(json!({"valid": true, "user": {
+            "id": 0, "username": "local", "display_name": "Local User", "avatar_url": null, "role": "owner"
+        }}))),
+        Principal::User { id, .. } => {
+            let mut conn = app.db.read.acquire().await?;
+            Ok(Json(match users::get(&mut conn, id).await? {
+                Some(u) => json!({"valid": true, "user": {
+                    "id": u.id, "username": u.username, "display_name": u.display_name, "avatar_url": u.avatar_url, "role": u.role
+                }}),
+                None => json!({"valid": false}),
+            }))
+        }
+        _ => Ok(Json(json!({"valid": false}))),
+    }
+}
+
+/// `POST /api/auth/logout`: ends the cookie's session; always succeeds.
+pub async fn logout(State(app): State<App>, headers: HeaderMap) -> AppResult<Response> {
+    if let Some(token) = app.auth.cookies.get(&headers, cookies::SESSION) {
+        let hash = sha256_hex(&token);
+        app.db.write(move |c| Box::pin(async move { Ok(auth_sessions::delete_by_hash(c, &hash).await?) })).await?;
+    }
+    let mut response = Json(json!({"success": true})).into_response();
+    set_cookie(&mut response, app.auth.cookies.clear(cookies::SESSION));
+    Ok(response)
+}
+
+/// `GET /api/auth/sessions`: the caller's signed-in browsers.
+pub async fn sessions(State(app): State<App>, principal: Principal) -> AppResult<Json<Value>> {
+    let user_id = principal.user_id().ok_or(AppError::Unauthorized)?;
+    let sessions = auth_sessions::list_for_user(&app.db.read, user_id, app.clock.now()).await?;
+    Ok(Json(json!({ "sessions": sessions })))
+}
+
+/// `DELETE /api/auth/sessions/{id}`: signs one of the caller's browsers out at once.
+pub async fn end_session(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let user_id = principal.user_id().ok_or(AppError::Unauthorized)?;
+    let ended = app.db.write(move |c| Box::pin(async move { Ok(auth_sessions::delete_for_user(c, &id, user_id).await?) })).await?;
+    if !ended {
+        return Err(AppError::not_found("Session"));
+    }
+    Ok(Json(json!({"success": true})))
+}
+
+/// Cookie-safe form of a path or intent.
+fn encode(text: &str) -> String {
+    serde_urlencoded::to_string([("v", text)]).map(|s| s[2..].to_string()).unwrap_or_default()
+}
+
+fn decode(text: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={text}"))
+        .ok()
+        .and_then(|mut v| v.pop())
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_redirect(Some("/agents?x=1"), ""), "/agents?x=1");
+        for evil in ["//evil.example", "/\\evil.example", "https://evil.example", "evil", "/ok\nLocation: x"] {
+            assert_eq!(safe_redirect(Some(evil), "/ocd"), "/ocd/", "{evil:?}");
+        }
+        assert_eq!(safe_redirect(None, ""), "/");
+        assert_eq!(decode(&encode("/a b?c=d&e")), "/a b?c=d&e");
+    }
+}

@@ -1,0 +1,70 @@
+//! `/api/auth/link/{token}`: the one-time sign-in link (K5, K6). GET shows a confirmation
+//! page (so a link previewer fetching it does not use it up); POST uses it and signs in.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::app::App;
+use crate::auth::sessions::Starting;
+use crate::crypto::sha256_hex;
+use crate::db::{invites, users};
+use crate::error::{AppError, AppResult};
+
+const SPENT: &str = "This sign-in link has expired or was already used. Run `ocd login-link` on the server for a new one.";
+
+const CONFIRM_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in to ocd</title></head>\
+<body><h1>Sign in to ocd</h1><p>This one-time link signs this browser in.</p>\
+<form method=\"post\"><button type=\"submit\">Sign in</button></form></body></html>";
+
+fn well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+pub async fn confirm(State(app): State<App>, Path(token): Path<String>) -> AppResult<Response> {
+    let usable = well_formed(&token) && {
+        let mut conn = app.db.read.acquire().await?;
+        invites::login_link_usable(&mut conn, &sha256_hex(&token), app.clock.now()).await?
+    };
+    if !usable {
+        return Err(AppError::BadRequest(SPENT.into()));
+    }
+    Ok(Html(CONFIRM_PAGE).into_response())
+}
+
+/// Uses the link: creates the user it stands for (or finds it), starts a session and sends
+/// the browser on — into GitHub sign-in to bind an account when GitHub is configured (K5).
+pub async fn use_link(State(app): State<App>, headers: HeaderMap, Path(token): Path<String>) -> AppResult<Response> {
+    if !well_formed(&token) {
+        return Err(AppError::BadRequest(SPENT.into()));
+    }
+    let hash = sha256_hex(&token);
+    let now = app.clock.now();
+    let starting = Starting::new(app.auth.cookies, &headers);
+    let (user, starting) = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let link = invites::consume_login_link(c, &hash, now).await?.ok_or_else(|| AppError::BadRequest(SPENT.into()))?;
+                let user = match link.user_id {
+                    Some(id) => users::get(c, id).await?.ok_or_else(|| AppError::BadRequest(SPENT.into()))?,
+                    None => {
+                        let name = if users::count(c).await? == 0 { "owner" } else { link.role.as_str() };
+                        users::insert_local(c, name, &link.role, now).await?
+                    }
+                };
+                starting.store(c, user.id, now).await?;
+                Ok((user, starting))
+            })
+        })
+        .await?;
+    tracing::info!(user_id = user.id, "signed in with a one-time link");
+    let next = if app.github.configured() && user.github_id.is_none() {
+        format!("{}/api/auth/login?bind=1", app.base_path)
+    } else {
+        format!("{}/", app.base_path)
+    };
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();
+    response.headers_mut().append(header::SET_COOKIE, starting.cookie(app.auth.cookies));
+    Ok(response)
+}

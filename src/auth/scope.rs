@@ -1,0 +1,188 @@
+//! K3: a key scoped to project P reads only P's data (lists narrowed to P) and writes only
+//! into P (a write naming another project → 403; a write naming none is put in P). Objects
+//! without a project are read-only to it. Each route declares its scope in the access table;
+//! this file applies it, once, in the gate.
+
+use serde_json::Value;
+use sqlx::AnyPool;
+
+use crate::error::{AppError, AppResult};
+
+/// What a route's `{id}` (or its body's `id`) names, for checking it belongs to P.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Object {
+    /// Shared data without a project: scoped keys may read it, never change it.
+    Shared,
+    /// Nothing to look up (new objects, lists).
+    Free,
+    Todo,
+    Session,
+    Agent,
+}
+
+/// Where the id of the object is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdAt {
+    /// The first `{…}` segment of the path.
+    Path,
+    /// The body's `id` (upserts), or each item's `id` when the route has `items`.
+    Body,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    pub object: Object,
+    pub id_at: IdAt,
+    /// Body fields that name a project; the first is filled in with P when none is present.
+    pub fields: &'static [&'static str],
+    /// A body array whose items are each checked (batch writes).
+    pub items: Option<&'static str>,
+}
+
+impl Scope {
+    pub const SHARED: Scope = Scope { object: Object::Shared, id_at: IdAt::Path, fields: &[], items: None };
+    pub const FREE: Scope = Scope { object: Object::Free, id_at: IdAt::Path, fields: &[], items: None };
+
+    pub const fn on(object: Object) -> Scope {
+        Scope { object, id_at: IdAt::Path, fields: &[], items: None }
+    }
+
+    pub const fn body(self, fields: &'static [&'static str]) -> Scope {
+        Scope { fields, ..self }
+    }
+
+    pub const fn id_in_body(self) -> Scope {
+        Scope { id_at: IdAt::Body, ..self }
+    }
+
+    pub const fn items(self, items: &'static str) -> Scope {
+        Scope { items: Some(items), ..self }
+    }
+}
+
+fn outside(project: &str) -> AppError {
+    AppError::ForbiddenBecause(format!("This API key is limited to project {project}"))
+}
+
+/// The query string a scoped key's read runs with: `project` set to P (another project → 403).
+pub fn narrow_query(query: Option<&str>, project: &str) -> AppResult<String> {
+    let mut pairs: Vec<(String, String)> = query.and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+    if let Some((_, asked)) = pairs.iter().find(|(k, _)| k == "project")
+        && !asked.is_empty()
+        && asked != project
+    {
+        return Err(outside(project));
+    }
+    pairs.retain(|(k, _)| k != "project");
+    pairs.push(("project".into(), project.into()));
+    serde_urlencoded::to_string(pairs).map_err(AppError::internal)
+}
+
+/// Refuses writes to shared objects and to objects (named by `path_id` or the body) that
+/// belong elsewhere, and returns the body with the project filled in.
+pub async fn check_write(scope: &Scope, pool: &AnyPool, project: &str, path_id: Option<&str>, body: &[u8]) -> AppResult<Option<Vec<u8>>> {
+    if scope.object == Object::Shared {
+        return Err(AppError::ForbiddenBecause(format!("This API key is limited to project {project} and cannot change shared data")));
+    }
+    if scope.id_at == IdAt::Path
+        && let Some(id) = path_id
+    {
+        check_object(scope.object, pool, project, id).await?;
+    }
+    if scope.fields.is_empty() && scope.id_at == IdAt::Path {
+        return Ok(None);
+    }
+    // A body that is not JSON is left for the handler to refuse with its own message.
+    let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
+        return Ok(None);
+    };
+    match scope.items {
+        Some(items) => {
+            if let Some(list) = value.get_mut(items).and_then(Value::as_array_mut) {
+                for item in list {
+                    check_item(scope, pool, project, item).await?;
+                }
+            }
+        }
+        None => check_item(scope, pool, project, &mut value).await?,
+    }
+    serde_json::to_vec(&value).map(Some).map_err(AppError::internal)
+}
+
+/// Refuses reading an object of another project through its own path.
+pub async fn check_read(scope: &Scope, pool: &AnyPool, project: &str, path_id: Option<&str>) -> AppResult<()> {
+    match (scope.id_at, path_id) {
+        (IdAt::Path, Some(id)) => check_object(scope.object, pool, project, id).await,
+        _ => Ok(()),
+    }
+}
+
+async fn check_item(scope: &Scope, pool: &AnyPool, project: &str, item: &mut Value) -> AppResult<()> {
+    let Some(object) = item.as_object_mut() else {
+        return Ok(());
+    };
+    if scope.id_at == IdAt::Body
+        && let Some(id) = object.get("id").and_then(Value::as_str)
+    {
+        check_object(scope.object, pool, project, id).await?;
+    }
+    let mut named = false;
+    for field in scope.fields {
+        match object.get(*field) {
+            Some(Value::String(p)) if p == project => named = true,
+            Some(Value::String(p)) if !p.is_empty() => return Err(outside(project)),
+            Some(Value::Null) | Some(Value::String(_)) | None => {}
+            // A wrongly typed field is the handler's to reject.
+            Some(_) => named = true,
+        }
+    }
+    if !named && let Some(first) = scope.fields.first() {
+        object.insert((*first).to_string(), Value::from(project));
+        for other in &scope.fields[1..] {
+            object.remove(*other);
+        }
+    }
+    Ok(())
+}
+
+/// An existing object must belong to `project`; one that does not exist yet is fine (the
+/// write creates it in P, or the handler answers 404).
+async fn check_object(object: Object, pool: &AnyPool, project: &str, id: &str) -> AppResult<()> {
+    let inside = match object {
+        Object::Shared | Object::Free => return Ok(()),
+        Object::Todo => {
+            project_of(pool, "SELECT project FROM todos WHERE id = $1", id).await?.is_none_or(|p| p.as_deref() == Some(project))
+        }
+        Object::Session => {
+            project_of(pool, "SELECT project_id FROM sessions WHERE id = $1", id).await?.is_none_or(|p| p.as_deref() == Some(project))
+        }
+        // Agents carry no project: one belongs to P while all its tasks do.
+        Object::Agent => {
+            let elsewhere: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM agent_tasks WHERE agent_id = $1 AND (project_id IS NULL OR project_id <> $2)")
+                    .bind(id)
+                    .bind(project)
+                    .fetch_one(pool)
+                    .await?;
+            elsewhere == 0
+        }
+    };
+    if inside { Ok(()) } else { Err(outside(project)) }
+}
+
+async fn project_of(pool: &AnyPool, query: &'static str, id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar(query).bind(id).fetch_optional(pool).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_narrowed_to_the_keys_project() {
+        assert_eq!(narrow_query(Some("status=pending&project=p1"), "p1").unwrap(), "status=pending&project=p1");
+        assert_eq!(narrow_query(None, "p1").unwrap(), "project=p1");
+        assert_eq!(narrow_query(Some("project="), "p1").unwrap(), "project=p1");
+        assert!(narrow_query(Some("project=p2"), "p1").is_err());
+    }
+}

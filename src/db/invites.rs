@@ -1,0 +1,96 @@
+//! Invite links (P4) and one-time sign-in links (K5, K6). Both are consumed atomically: the
+//! UPDATE that marks one used succeeds for exactly one caller.
+
+use serde::Serialize;
+use sqlx::AnyConnection;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Invite {
+    pub id: String,
+    pub created_by: Option<i64>,
+    pub role: String,
+    pub expires_at: i64,
+    pub used_by: Option<i64>,
+    pub used_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const INVITE_COLUMNS: &str = "id, created_by, role, expires_at, used_by, used_at, created_at";
+
+pub async fn insert(conn: &mut AnyConnection, i: &Invite) -> Result<(), sqlx::Error> {
+    sqlx::query(sql!("INSERT INTO invite_links ({INVITE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+        .bind(&i.id)
+        .bind(i.created_by)
+        .bind(&i.role)
+        .bind(i.expires_at)
+        .bind(i.used_by)
+        .bind(i.used_at)
+        .bind(i.created_at)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Invite>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {INVITE_COLUMNS} FROM invite_links WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
+}
+
+/// Marks the invite used by `user_id` if it is still unused and unexpired; returns its role.
+pub async fn consume(conn: &mut AnyConnection, id: &str, user_id: i64, now: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE invite_links SET used_by = $2, used_at = $3 WHERE id = $1 AND used_by IS NULL AND used_at IS NULL AND expires_at > $3 \
+         RETURNING role",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// A one-time sign-in link: a new local user with `role`, or an existing `user_id`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoginLink {
+    pub role: String,
+    pub user_id: Option<i64>,
+}
+
+pub async fn insert_login_link(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    role: &str,
+    user_id: Option<i64>,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO login_links (token_hash, role, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(token_hash)
+        .bind(role)
+        .bind(user_id)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+/// Uses the link if it is unused and unexpired.
+pub async fn consume_login_link(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<Option<LoginLink>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE login_links SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING role, user_id",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// Whether the link exists and can still be used (the confirmation page, which must not use it).
+pub async fn login_link_usable(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+        .bind(token_hash)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n > 0)
+}

@@ -1,0 +1,112 @@
+//! People who sign in (P1): GitHub accounts and local users made by a sign-in link.
+
+use serde::Serialize;
+use sqlx::{AnyConnection, AnyPool};
+
+const COLUMNS: &str = "id, github_id, username, display_name, avatar_url, role, created_at, updated_at";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub github_id: Option<i64>,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub role: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What GitHub says about an account (`GET /user`, `GET /users/{name}`).
+#[derive(Debug, Clone)]
+pub struct GithubProfile {
+    pub id: i64,
+    pub login: String,
+    pub name: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+pub async fn count(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *conn).await
+}
+
+pub async fn list(pool: &AnyPool) -> Result<Vec<User>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {COLUMNS} FROM users ORDER BY created_at DESC, id DESC")).fetch_all(pool).await
+}
+
+pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
+}
+
+pub async fn by_github_id(conn: &mut AnyConnection, github_id: i64) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {COLUMNS} FROM users WHERE github_id = $1")).bind(github_id).fetch_optional(&mut *conn).await
+}
+
+/// A local (not GitHub) user by name, for `ocd login-link --user`.
+pub async fn local_by_name(conn: &mut AnyConnection, username: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {COLUMNS} FROM users WHERE github_id IS NULL AND username = $1 ORDER BY id LIMIT 1"))
+        .bind(username)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+pub async fn insert_github(conn: &mut AnyConnection, p: &GithubProfile, role: &str, now: i64) -> Result<User, sqlx::Error> {
+    sqlx::query_as(sql!(
+        "INSERT INTO users (github_id, username, display_name, avatar_url, role, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {COLUMNS}"
+    ))
+    .bind(p.id)
+    .bind(&p.login)
+    .bind(p.name.as_deref().unwrap_or(&p.login))
+    .bind(&p.avatar_url)
+    .bind(role)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+pub async fn insert_local(conn: &mut AnyConnection, username: &str, role: &str, now: i64) -> Result<User, sqlx::Error> {
+    sqlx::query_as(sql!(
+        "INSERT INTO users (username, display_name, role, created_at, updated_at) VALUES ($1, $1, $2, $3, $3) RETURNING {COLUMNS}"
+    ))
+    .bind(username)
+    .bind(role)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Binds or refreshes the GitHub account of a user.
+pub async fn set_github(conn: &mut AnyConnection, id: i64, p: &GithubProfile, now: i64) -> Result<User, sqlx::Error> {
+    sqlx::query_as(sql!(
+        "UPDATE users SET github_id = $2, username = $3, display_name = $4, avatar_url = $5, updated_at = $6 WHERE id = $1 \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(p.id)
+    .bind(&p.login)
+    .bind(p.name.as_deref().unwrap_or(&p.login))
+    .bind(&p.avatar_url)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+pub async fn set_role(conn: &mut AnyConnection, id: i64, role: &str, now: i64) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as(sql!("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 RETURNING {COLUMNS}"))
+        .bind(id)
+        .bind(role)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+/// Deletes the user; their sessions, links and keys' ownership go with them (FK actions).
+pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
+}
+
+pub async fn owner_count(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'owner'").fetch_one(&mut *conn).await
+}
