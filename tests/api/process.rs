@@ -61,3 +61,54 @@ async fn first_start_prints_url_and_key_logs_json_and_stops_on_sigterm() {
     drop(again);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn the_first_start_prints_a_setup_link_and_login_link_prints_more() {
+    let dir = temp_dir();
+    let mut ocd = OcdProcess::start(&dir, &[]);
+    assert!(ocd.read_line().starts_with("Claim ocd as its owner"));
+    let setup = ocd.read_line().trim().to_string();
+    assert!(setup.starts_with(&format!("{}/api/auth/link/", ocd.base)), "{setup}");
+
+    let _ = crate::harness::client();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let session = |r: &reqwest::Response| {
+        let cookie = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        cookie.split(';').next().unwrap_or_default().to_string()
+    };
+    let verify = |cookie: String| {
+        let client = client.clone();
+        let url = format!("{}/api/auth/verify", ocd.base);
+        async move { client.get(url).header("cookie", cookie).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let used = client.post(&setup).send().await.unwrap();
+    assert_eq!(used.status(), 303);
+    assert_eq!(verify(session(&used)).await["user"]["role"], "owner");
+
+    // `ocd login-link` writes to the same database and prints a link the server accepts.
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ocd"))
+            .env_clear()
+            .env("DATA_DIR", &dir)
+            .arg("login-link")
+            .args(args)
+            .output()
+            .expect("run ocd login-link");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (ok, printed, _) = cli(&["--role", "viewer"]);
+    assert!(ok);
+    let path = printed.lines().next().unwrap().split("/api/auth/link/").nth(1).unwrap().to_string();
+    let used = client.post(format!("{}/api/auth/link/{path}", ocd.base)).send().await.unwrap();
+    assert_eq!(verify(session(&used)).await["user"]["role"], "viewer");
+    let (ok, printed, _) = cli(&["--user", "owner"]);
+    assert!(ok);
+    let path = printed.lines().next().unwrap().split("/api/auth/link/").nth(1).unwrap().to_string();
+    let used = client.post(format!("{}/api/auth/link/{path}", ocd.base)).send().await.unwrap();
+    assert_eq!(verify(session(&used)).await["user"]["username"], "owner");
+    let (ok, _, error) = cli(&["--user", "nobody"]);
+    assert!(!ok);
+    assert!(error.contains("no local user named `nobody`"), "{error}");
+    drop(ocd);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 
 pub struct OcdProcess {
     pub child: Child,
@@ -10,6 +10,8 @@ pub struct OcdProcess {
     /// What the process printed on stdout before serving (URL, database, key lines).
     pub banner: Vec<String>,
     pub stderr: Option<ChildStderr>,
+    /// Kept open: a closed pipe would make the server's later prints fail.
+    stdout: BufReader<ChildStdout>,
 }
 
 pub fn temp_dir() -> PathBuf {
@@ -49,7 +51,14 @@ impl OcdProcess {
         }
         let base = banner[0].strip_prefix("ocd is running at ").expect("URL line").trim_end_matches('/').to_string();
         let stderr = child.stderr.take();
-        OcdProcess { child, base, banner, stderr }
+        OcdProcess { child, base, banner, stderr, stdout }
+    }
+
+    /// The next line the process prints on stdout (blocks until there is one).
+    pub fn read_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read stdout");
+        line.trim_end().to_string()
     }
 
     /// `kill -9`: no chance to flush or shut down.

@@ -1,0 +1,289 @@
+//! K25: the authorization matrix over the whole route table. For every route and every kind
+//! of caller, real objects are seeded so the call can succeed; allowed callers must get a 2xx,
+//! the others 401 or 403 (never 404), and a refused call must write nothing.
+
+use ocd::auth::principal::Role;
+use ocd::http::access::{self, Access, Rule};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::auth_helpers::signed_in;
+use crate::harness::{Backend, TestApp};
+
+// Each call below is seeded with several writes by the same keys: the rate limit is lifted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.rate_limit_max_requests = 1_000_000).await.unwrap();
+    every_route_admits_exactly_the_callers_it_should(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres() {
+    if let Some(app) = TestApp::spawn_with(Backend::Postgres, |c| c.rate_limit_max_requests = 1_000_000).await {
+        every_route_admits_exactly_the_callers_it_should(app).await;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Nobody,
+    WrongKey,
+    Viewer,
+    Admin,
+    Owner,
+    ScopedKey,
+    BootstrapKey,
+}
+
+const CALLERS: [Caller; 7] =
+    [Caller::Nobody, Caller::WrongKey, Caller::Viewer, Caller::Admin, Caller::Owner, Caller::ScopedKey, Caller::BootstrapKey];
+
+/// What the rule and K2/K3 say this caller may do.
+fn allowed(rule: &Rule, caller: Caller) -> bool {
+    let write = rule.method != Method::GET;
+    let shared = rule.scope.object == ocd::auth::scope::Object::Shared;
+    match (rule.access, caller) {
+        (_, Caller::Nobody | Caller::WrongKey) => false,
+        (Access::Public | Access::Viewer, Caller::ScopedKey) => !(write && shared),
+        (Access::Public | Access::Viewer, _) => true,
+        (Access::Admin, Caller::Viewer) => false,
+        (Access::Admin, Caller::ScopedKey) => !(write && shared),
+        (Access::Admin, _) => true,
+        (Access::Owner, Caller::Owner) => true,
+        (Access::Owner, _) => false,
+        (Access::User, Caller::Viewer | Caller::Admin | Caller::Owner) => true,
+        (Access::User, _) => false,
+        (Access::People, Caller::Owner) => true,
+        (Access::People, _) => false,
+    }
+}
+
+struct World {
+    tokens: Vec<(Caller, Option<String>)>,
+    user_ids: Vec<(Caller, i64)>,
+}
+
+impl World {
+    fn token(&self, caller: Caller) -> Option<String> {
+        self.tokens.iter().find(|(c, _)| *c == caller).and_then(|(_, t)| t.clone())
+    }
+}
+
+async fn every_route_admits_exactly_the_callers_it_should(app: TestApp) {
+    assert_eq!(app.post("/api/settings/projects", json!({"id": "p1", "name": "P1"})).await.status, StatusCode::CREATED);
+    let mut tokens =
+        vec![(Caller::Nobody, None), (Caller::WrongKey, Some("ocdk_wrong".to_string())), (Caller::BootstrapKey, Some(app.key.clone()))];
+    let mut user_ids = Vec::new();
+    let mut owner = None;
+    for (caller, role) in [(Caller::Viewer, Role::Viewer), (Caller::Admin, Role::Admin), (Caller::Owner, Role::Owner)] {
+        let mut browser = signed_in(&app, role).await;
+        user_ids.push((caller, browser.verify().await["user"]["id"].as_i64().unwrap()));
+        tokens.push((caller, browser.session().map(String::from)));
+        if caller == Caller::Owner {
+            owner = browser.session().map(String::from);
+        }
+    }
+    let owner = owner.unwrap();
+    let r = app
+        .request(Method::POST, "/api/settings/api-keys", Some(&json!({"name": "p1", "role": "admin", "project": "p1"})), Some(&owner))
+        .await;
+    tokens.push((Caller::ScopedKey, r.body["token"].as_str().map(String::from)));
+    let world = World { tokens, user_ids };
+    // One read per key so its last-used time is fresh: later refusals must write nothing.
+    for caller in CALLERS {
+        app.request(Method::GET, "/api/todos", None, world.token(caller).as_deref()).await;
+    }
+
+    let mut n = 0;
+    let mut checked = 0;
+    for rule in access::routes().iter().filter(|r| r.access != Access::Public) {
+        for caller in CALLERS {
+            n += 1;
+            let (path, body) = seed(&app, &world, rule, caller, n, &owner).await;
+            let before = (app.app.db.commit_count(), app.count("events").await);
+            let token = world.token(caller);
+            let req = app.raw(rule.method.clone(), &path);
+            let req = match &token {
+                Some(t) => req.bearer_auth(t),
+                None => req,
+            };
+            let req = match &body {
+                Some(b) => req.header("content-type", "application/json").body(b.to_string()),
+                None => req,
+            };
+            let reply = if rule.path == "/api/stream" { app.send_head(req).await } else { app.send(req).await };
+            let what = format!("{caller:?} {} {path} {}", rule.method, body.as_ref().map(Value::to_string).unwrap_or_default());
+            if allowed(rule, caller) {
+                assert!(reply.status.is_success(), "{what} should succeed, got {}: {}", reply.status, reply.body);
+            } else {
+                let expected =
+                    if matches!(caller, Caller::Nobody | Caller::WrongKey) { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
+                assert_eq!(reply.status, expected, "{what}: {}", reply.body);
+                let after = (app.app.db.commit_count(), app.count("events").await);
+                assert_eq!(before, after, "{what} was refused but wrote something");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 400, "{checked} calls checked");
+}
+
+/// Seeds what `rule` needs for a call that can succeed (all inside project p1, so the scoped
+/// key may use it), and returns the concrete path and body.
+async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usize, owner: &str) -> (String, Option<Value>) {
+    let todo = format!("todo-{n}");
+    let agent = format!("agent-{n}");
+    let needs_todo = rule.path.starts_with("/api/todos/{id}") || rule.path == "/api/events";
+    if needs_todo {
+        app.post("/api/todos", json!({"id": todo, "content": "seed", "project": "p1"})).await;
+    }
+    if rule.path.starts_with("/api/agents/{id}") {
+        assert!(app.post("/api/agents", json!({"id": agent, "name": "seed"})).await.status.is_success());
+        app.post(
+            &format!("/api/agents/{agent}/tasks"),
+            json!({"id": format!("task-{n}"), "title": "seed", "project_id": "p1", "status": "in_progress"}),
+        )
+        .await;
+    }
+    let v2 = if rule.path.starts_with("/api/v2/tasks") && rule.method != Method::GET || rule.path.contains("/api/v2/tasks/{id}") {
+        app.post("/api/v2/tasks", json!({"title": "seed"})).await.body["task"]["id"].as_i64().unwrap_or(0)
+    } else {
+        0
+    };
+    let path = rule.path.replace("{id}", "ID");
+    let m = rule.method.as_str();
+    let (path, body): (String, Option<Value>) = match (m, rule.path) {
+        ("POST", "/api/events") => (path, Some(json!({"type": "todo_update", "payload": {"id": todo, "status": "completed"}}))),
+        ("POST", "/api/todos") => (path, Some(json!({"id": todo, "content": "x"}))),
+        ("PUT", "/api/todos") => (path, Some(json!({"todos": [{"id": todo, "content": "x"}]}))),
+        ("POST", "/api/todos/{id}/subtasks") => (path.replace("ID", &todo), Some(json!({"content": "child"}))),
+        ("POST", "/api/todos/{id}/comments") => (path.replace("ID", &todo), Some(json!({"body": "hi"}))),
+        ("POST", "/api/todos/{id}/sprints") => (path.replace("ID", &todo), Some(json!({"sprint_id": new_sprint(app).await}))),
+        ("DELETE", "/api/todos/{id}/sprints") => {
+            let s = new_sprint(app).await;
+            app.post(&format!("/api/todos/{todo}/sprints"), json!({"sprint_id": s})).await;
+            (path.replace("ID", &todo), Some(json!({"sprint_id": s})))
+        }
+        (_, p) if p.starts_with("/api/todos/{id}") => (path.replace("ID", &todo), None),
+        ("POST", "/api/sessions") => (path, Some(json!({"id": format!("session-{n}"), "name": "s"}))),
+        ("POST", "/api/messages") => {
+            let r = app.post("/api/messages/create", json!({"type": "custom", "content": "m", "project": "p1"})).await;
+            (path, Some(json!({"ids": [r.body["message"]["id"].to_string()]})))
+        }
+        ("POST", "/api/messages/create") => (path, Some(json!({"type": "custom", "content": format!("m{n}")}))),
+        ("POST", "/api/sprints") => (path, Some(json!({"name": "S", "start_date": 1, "end_date": 2}))),
+        ("PATCH", "/api/sprints/{id}") => (path.replace("ID", &new_sprint(app).await), Some(json!({"name": "renamed"}))),
+        (_, "/api/sprints/{id}" | "/api/sprints/{id}/velocity") => (path.replace("ID", &new_sprint(app).await), None),
+        ("GET", "/api/analytics") => ("/api/analytics?start=1&end=100".into(), None),
+        ("POST", "/api/v2/tasks") => (path, Some(json!({"title": "t"}))),
+        ("PUT", "/api/v2/tasks") => (path, Some(json!({"id": v2, "status": "review"}))),
+        ("DELETE", "/api/v2/tasks") => (path, Some(json!({"id": v2}))),
+        ("POST", "/api/v2/tasks/validate-deps") => (path, Some(json!({}))),
+        ("POST", "/api/v2/tasks/{id}/subtasks") => (path.replace("ID", &v2.to_string()), Some(json!({"title": "sub"}))),
+        ("PUT" | "DELETE", "/api/v2/tasks/{id}/subtasks") => {
+            app.post(&format!("/api/v2/tasks/{v2}/subtasks"), json!({"title": "sub"})).await;
+            let body = if m == "PUT" { json!({"id": 1, "status": "done"}) } else { json!({"id": 1}) };
+            (path.replace("ID", &v2.to_string()), Some(body))
+        }
+        ("GET", "/api/v2/tasks/{id}/subtasks") => (path.replace("ID", &v2.to_string()), None),
+        ("POST", "/api/settings/projects") => (path, Some(json!({"id": format!("proj-{n}"), "name": "P"}))),
+        ("PATCH" | "DELETE", "/api/settings/projects/{id}") => {
+            app.post("/api/settings/projects", json!({"id": format!("proj-{n}"), "name": "P"})).await;
+            (path.replace("ID", &format!("proj-{n}")), (m == "PATCH").then(|| json!({"name": "Q"})))
+        }
+        ("PUT", "/api/settings/sleep-schedule") => (path, Some(json!({"enabled": false}))),
+        ("POST", "/api/settings/team/invite") => (path, Some(json!({"mode": "link", "role": "viewer"}))),
+        ("DELETE" | "PATCH", "/api/settings/team/{user_id}") => {
+            let member = crate::auth_helpers::login_link(app, ocd::auth::links::LinkFor::NewUser(Role::Viewer)).await;
+            let mut b = crate::browser::Browser::new(app);
+            b.go(Method::POST, &member, None).await;
+            let id = b.verify().await["user"]["id"].as_i64().unwrap();
+            (rule.path.replace("{user_id}", &id.to_string()), (m == "PATCH").then(|| json!({"role": "admin"})))
+        }
+        ("POST", "/api/settings/invite/{id}/accept") => {
+            let r =
+                app.request(Method::POST, "/api/settings/team/invite", Some(&json!({"mode": "link", "role": "viewer"})), Some(owner)).await;
+            (path.replace("ID", r.body["invite"]["id"].as_str().unwrap()), None)
+        }
+        ("POST", "/api/settings/api-keys") => (path, Some(json!({"name": "k", "role": "viewer"}))),
+        ("DELETE", "/api/settings/api-keys/{id}") => {
+            let r = app.request(Method::POST, "/api/settings/api-keys", Some(&json!({"name": "k", "role": "viewer"})), Some(owner)).await;
+            (path.replace("ID", r.body["key"]["id"].as_str().unwrap()), None)
+        }
+        ("DELETE", "/api/auth/sessions/{id}") => {
+            // a second session of the caller's own (users only; keys are refused before the lookup)
+            let id = match world.user_ids.iter().find(|(c, _)| *c == caller) {
+                Some((_, user_id)) => extra_session(app, *user_id).await,
+                None => "no-session".to_string(),
+            };
+            (path.replace("ID", &id), None)
+        }
+        ("POST", "/api/agents") => (path, Some(json!({"id": agent, "name": "a"}))),
+        ("PATCH", "/api/agents/{id}") => (path.replace("ID", &agent), Some(json!({"name": "renamed"}))),
+        ("POST", "/api/agents/{id}/actions") => (path.replace("ID", &agent), Some(json!({"action": "sleep"}))),
+        ("POST", "/api/agents/{id}/assign") => {
+            (path.replace("ID", &agent), Some(json!({"taskId": format!("assigned-{n}"), "title": "Do it"})))
+        }
+        ("POST", "/api/agents/{id}/block") => {
+            (path.replace("ID", &agent), Some(json!({"taskId": format!("task-{n}"), "source": "question", "reason": "which DB?"})))
+        }
+        ("POST", "/api/agents/{id}/complete") => (path.replace("ID", &agent), Some(json!({"taskId": format!("task-{n}")}))),
+        ("POST", "/api/agents/{id}/error") => (path.replace("ID", &agent), Some(json!({"taskId": format!("task-{n}")}))),
+        ("POST", "/api/agents/{id}/heartbeat") => (path.replace("ID", &agent), Some(json!({}))),
+        ("POST", "/api/agents/{id}/activity") => (path.replace("ID", &agent), Some(json!({"kind": "tool", "summary": "ran tests"}))),
+        ("POST", "/api/agents/{id}/tasks") => (path.replace("ID", &agent), Some(json!({"title": "more"}))),
+        ("PATCH", "/api/agents/{id}/tasks/{task_id}") => {
+            (path.replace("ID", &agent).replace("{task_id}", &format!("task-{n}")), Some(json!({"status": "in_progress"})))
+        }
+        ("POST", "/api/agents/{id}/workflow") => (path.replace("ID", &agent), Some(json!({"taskId": format!("wf-{n}"), "title": "Ship"}))),
+        ("POST", "/api/agents/{id}/workflow/signal") => {
+            app.post(&format!("/api/agents/{agent}/workflow"), json!({"taskId": format!("wf-{n}"), "title": "Ship", "projectId": "p1"}))
+                .await;
+            (path.replace("ID", &agent), Some(json!({"signal": "unblock", "reason": "answered"})))
+        }
+        ("GET", "/api/agents/{id}/workflow") => {
+            app.post(&format!("/api/agents/{agent}/workflow"), json!({"taskId": format!("wf-{n}"), "title": "Ship", "projectId": "p1"}))
+                .await;
+            (path.replace("ID", &agent), None)
+        }
+        ("POST", "/api/agents/{id}/commands") => (path.replace("ID", &agent), Some(json!({"kind": "message", "text": "rebase"}))),
+        ("POST", "/api/agents/{id}/commands/{command_id}/ack") => {
+            let r = app.post(&format!("/api/agents/{agent}/commands"), json!({"kind": "message", "text": "rebase"})).await;
+            let command = r.body["command"]["id"].as_str().unwrap().to_string();
+            (path.replace("ID", &agent).replace("{command_id}", &command), Some(json!({"status": "acknowledged"})))
+        }
+        (_, p) if p.starts_with("/api/agents/{id}") => (path.replace("ID", &agent), None),
+        ("GET", _) => (path, None),
+        _ => panic!("no sample request for {} {}", rule.method, rule.path),
+    };
+    (path, body)
+}
+
+async fn new_sprint(app: &TestApp) -> String {
+    let r = app.post("/api/sprints", json!({"name": "S", "start_date": 1, "end_date": 2, "project_id": "p1"})).await;
+    r.body["sprint"]["id"].as_str().unwrap().to_string()
+}
+
+/// Stores one more session for `user_id` and returns its id.
+async fn extra_session(app: &TestApp, user_id: i64) -> String {
+    let id = ocd::auth::tokens::uuid_v4();
+    let hash = ocd::crypto::random_hex(32);
+    let session = id.clone();
+    app.app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let new = ocd::db::auth_sessions::NewSession {
+                    id: &session,
+                    user_id,
+                    token_hash: &hash,
+                    expires_at: i64::MAX / 2,
+                    user_agent: None,
+                };
+                Ok(ocd::db::auth_sessions::insert(c, &new, 0).await?)
+            })
+        })
+        .await
+        .unwrap();
+    id
+}
