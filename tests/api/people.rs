@@ -245,6 +245,14 @@ async fn sessions_slide_expire_and_can_be_ended(app: TestApp) {
     let r = laptop.go(Method::DELETE, &format!("/api/auth/sessions/{tablet_id}"), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
+    // The live stream accepts the session, as a cookie or as `?token=`.
+    let cookie = format!("ocd_session={}", laptop.session().unwrap());
+    let stream = app.send_head(app.raw(Method::GET, "/api/stream").header("cookie", &cookie)).await;
+    assert_eq!(stream.status, StatusCode::OK);
+    let stream = app.send_head(app.raw(Method::GET, &format!("/api/stream?token={}", laptop.session().unwrap()))).await;
+    assert_eq!(stream.status, StatusCode::OK);
+    assert_eq!(app.send_head(app.raw(Method::GET, "/api/stream?token=nope")).await.status, StatusCode::UNAUTHORIZED);
+
     // The purge job removes expired rows.
     assert_eq!(app.count("auth_sessions").await, 2);
     app.tick().await;
@@ -417,4 +425,26 @@ async fn the_last_owner_stays() {
         verify.body["user"],
         json!({"id": 0, "username": "local", "display_name": "Local User", "avatar_url": null, "role": "owner"})
     );
+}
+
+#[tokio::test]
+async fn behind_https_cookies_are_secure_and_host_prefixed() {
+    let app = TestApp::spawn_with(crate::harness::Backend::Sqlite, |c| c.public_url = Some("https://ocd.example.com".into())).await.unwrap();
+    let path = login_link(&app, LinkFor::NewUser(Role::Admin)).await;
+    let mut browser = Browser::new(&app);
+    let r = browser.go(Method::POST, &path, None).await;
+    let cookie = r.header("set-cookie").unwrap().to_string();
+    assert!(cookie.starts_with("__Host-ocd_session=") && cookie.contains("; Secure"), "{cookie}");
+    // The plain name is not honoured there (a subdomain could have planted it).
+    let token = browser.cookies["__Host-ocd_session"].clone();
+    let plain = app.send(app.raw(Method::GET, "/api/todos").header("cookie", format!("ocd_session={token}"))).await;
+    assert_eq!(plain.status, StatusCode::UNAUTHORIZED);
+    let host = format!("__Host-ocd_session={token}");
+    assert_eq!(app.send(app.raw(Method::GET, "/api/todos").header("cookie", &host)).await.status, StatusCode::OK);
+    // Our own origin is PUBLIC_URL's, not the address the request reached.
+    let todo = json!({"id": "t", "content": "x"}).to_string();
+    let r = app.send(app.raw(Method::POST, "/api/todos").header("cookie", &host).header("origin", browser.origin.clone()).body(todo.clone())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.send(app.raw(Method::POST, "/api/todos").header("cookie", &host).header("origin", "https://ocd.example.com").body(todo)).await;
+    assert_eq!(r.status, StatusCode::OK);
 }
