@@ -55,22 +55,23 @@ async fn admit(app: &App, rule: &Rule, route_path: &str, ip: IpAddr, req: Reques
     let query_token = query_token(req.uri().query(), rule.path);
     let now = app.clock.now();
     let (principal, credential) = app.auth.resolve(&app.db, req.headers(), query_token.as_deref(), now).await?;
+    // Logs name the route pattern, never the path: paths carry sign-in link tokens and invite ids.
     if credential == Credential::Cookie
         && !csrf::allowed(req.method(), req.headers(), app.config.public_url.as_deref(), &app.allowed_origins)
     {
-        tracing::info!(path = %route_path, %ip, "refused: cross-site request with a session cookie");
+        tracing::info!(route = rule.path, %ip, "refused: cross-site request with a session cookie");
         return Err(AppError::ForbiddenBecause("Cross-site request refused".into()));
     }
     if let Err(e) = principal.authorize(rule.access) {
         if rule.access != Access::Public {
-            tracing::info!(path = %route_path, %ip, "refused: {e}");
+            tracing::info!(route = rule.path, %ip, "refused: {e}");
         }
         return Err(e);
     }
     if rule.rate_limited
         && let Err(retry_after_secs) = app.limiter.check(&principal.rate_key(ip), app.clock.now_ms())
     {
-        tracing::warn!(path = %route_path, %ip, "rate limit hit");
+        tracing::warn!(route = rule.path, %ip, "rate limit hit");
         return Err(AppError::RateLimited { retry_after_secs });
     }
     let mut req = match principal.scope() {

@@ -429,7 +429,8 @@ async fn the_last_owner_stays() {
 
 #[tokio::test]
 async fn behind_https_cookies_are_secure_and_host_prefixed() {
-    let app = TestApp::spawn_with(crate::harness::Backend::Sqlite, |c| c.public_url = Some("https://ocd.example.com".into())).await.unwrap();
+    let app =
+        TestApp::spawn_with(crate::harness::Backend::Sqlite, |c| c.public_url = Some("https://ocd.example.com".into())).await.unwrap();
     let path = login_link(&app, LinkFor::NewUser(Role::Admin)).await;
     let mut browser = Browser::new(&app);
     let r = browser.go(Method::POST, &path, None).await;
@@ -443,8 +444,11 @@ async fn behind_https_cookies_are_secure_and_host_prefixed() {
     assert_eq!(app.send(app.raw(Method::GET, "/api/todos").header("cookie", &host)).await.status, StatusCode::OK);
     // Our own origin is PUBLIC_URL's, not the address the request reached.
     let todo = json!({"id": "t", "content": "x"}).to_string();
-    let r = app.send(app.raw(Method::POST, "/api/todos").header("cookie", &host).header("origin", browser.origin.clone()).body(todo.clone())).await;
+    let r = app
+        .send(app.raw(Method::POST, "/api/todos").header("cookie", &host).header("origin", browser.origin.clone()).body(todo.clone()))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = app.send(app.raw(Method::POST, "/api/todos").header("cookie", &host).header("origin", "https://ocd.example.com").body(todo)).await;
+    let r =
+        app.send(app.raw(Method::POST, "/api/todos").header("cookie", &host).header("origin", "https://ocd.example.com").body(todo)).await;
     assert_eq!(r.status, StatusCode::OK);
 }

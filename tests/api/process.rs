@@ -19,6 +19,9 @@ async fn first_start_prints_url_and_key_logs_json_and_stops_on_sigterm() {
         .map(|i| lines[i + 1].trim().to_string())
         .expect("generated key printed");
     assert_eq!(std::fs::read_to_string(dir.join("api.key")).unwrap().trim(), key);
+    assert!(ocd.read_line().starts_with("Claim ocd as its owner"));
+    let setup_link = ocd.read_line().trim().to_string();
+    let setup_token = setup_link.rsplit('/').next().unwrap().to_string();
 
     let client = crate::harness::client();
     let health = client.get(format!("{url}/healthz")).send().await.unwrap();
@@ -33,6 +36,14 @@ async fn first_start_prints_url_and_key_logs_json_and_stops_on_sigterm() {
     assert_eq!(write.status(), 201);
     let refused = client.get(format!("{url}/api/todos")).bearer_auth("wrong-key-value-9").send().await.unwrap();
     assert_eq!(refused.status(), 401);
+    // Using the setup link signs in; the session token must not reach the log either.
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signed_in = no_redirects.post(&setup_link).send().await.unwrap();
+    let cookie = signed_in.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let session = cookie.split(';').next().unwrap().trim_start_matches("ocd_session=").to_string();
+    assert_eq!(session.len(), 64);
+    let invite = client.post(format!("{url}/api/settings/invite/{setup_token}/accept")).send().await.unwrap();
+    assert_eq!(invite.status(), 401);
 
     let pid = ocd.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
@@ -52,7 +63,7 @@ async fn first_start_prints_url_and_key_logs_json_and_stops_on_sigterm() {
         let parsed: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
         assert!(parsed.get("level").is_some());
     }
-    for secret in [key.as_str(), "secret-text-42", "wrong-key-value-9"] {
+    for secret in [key.as_str(), "secret-text-42", "wrong-key-value-9", setup_token.as_str(), session.as_str()] {
         assert!(!logs.contains(secret), "a secret reached the log");
     }
     // The second start reuses the stored key and does not print it again.
