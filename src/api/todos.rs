@@ -65,7 +65,10 @@ impl TodoBody {
 
 pub async fn list(State(app): State<App>, RawQuery(query): RawQuery, params: Params) -> AppResult<Response> {
     if let Some(id) = params.get("id") {
-        let todo = todos::find(&app.db.read, id).await?.ok_or_else(|| AppError::not_found("Todo"))?;
+        let todo = todos::find(&app.db.read, id).await?;
+        // With `?project=` (always so for a project-scoped key) a todo elsewhere is not found.
+        let todo = todo.filter(|t| params.non_empty("project").is_none_or(|p| t.project.as_deref() == Some(p)));
+        let todo = todo.ok_or_else(|| AppError::not_found("Todo"))?;
         return Ok(Json(json!({"id": todo.id, "content": todo.content, "status": todo.status, "priority": todo.priority})).into_response());
     }
     let mut filter = Filter::default();

@@ -51,6 +51,10 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
     if tag != "all" && tag != DEFAULT_TAG {
         filter.text("project = ?", tag);
     }
+    // `?project=` narrows the merged todos too (and is how a project-scoped key reads, K3).
+    if let Some(project) = params.non_empty("project") {
+        filter.text("project = ?", project);
+    }
     let todos = todos::rows(&app.db.read, &filter).await?;
     let mut tasks: Vec<Value> = stored
         .iter()

@@ -108,6 +108,11 @@ async fn a_scoped_key_stays_inside_its_project(app: TestApp) {
     assert_eq!(ids, vec![json!("t1")]);
     assert_eq!(mine.body["todos"][0]["project"], "p1");
     assert_eq!(call(&app, &key, Method::GET, "/api/todos?project=p2", None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(call(&app, &key, Method::GET, "/api/todos?id=t2", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(call(&app, &key, Method::GET, "/api/todos?id=t1", None).await.body["content"], "mine");
+    let merged = call(&app, &key, Method::GET, "/api/v2/tasks?tag=all", None).await;
+    let contents: Vec<Value> = merged.body["tasks"].as_array().unwrap().iter().map(|t| t["title"].clone()).collect();
+    assert!(contents.contains(&json!("mine")) && !contents.contains(&json!("theirs")), "{contents:?}");
     // The list cache never hands one principal's list to another.
     let all = app.get("/api/todos").await;
     assert_eq!(all.body["todos"].as_array().unwrap().len(), 2);

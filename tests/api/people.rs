@@ -17,6 +17,7 @@ crate::on_both_backends!(
     sessions_slide_expire_and_can_be_ended,
     cookie_writes_must_come_from_our_own_pages,
     login_links_sign_in_existing_local_users,
+    links_and_invites_are_used_once_even_when_raced,
 );
 crate::with_github_on_both_backends!(
     github_sign_in_binds_the_owner_and_admits_only_invited_people,
@@ -451,4 +452,34 @@ async fn behind_https_cookies_are_secure_and_host_prefixed() {
     let r =
         app.send(app.raw(Method::POST, "/api/todos").header("cookie", &host).header("origin", "https://ocd.example.com").body(todo)).await;
     assert_eq!(r.status, StatusCode::OK);
+}
+
+async fn links_and_invites_are_used_once_even_when_raced(app: TestApp) {
+    let path = login_link(&app, LinkFor::NewUser(Role::Owner)).await;
+    let (mut a, mut b) = (Browser::new(&app), Browser::new(&app));
+    let (ra, rb) = tokio::join!(a.go(Method::POST, &path, None), b.go(Method::POST, &path, None));
+    let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [303, 400]);
+    assert_eq!(app.count("users").await, 1);
+
+    let owner = if a.session().is_some() { a } else { b };
+    let mut owner = owner;
+    let r = owner.go(Method::POST, "/api/settings/team/invite", Some(&json!({"mode": "link", "role": "admin"}))).await;
+    let accept = format!("/api/settings/invite/{}/accept", r.body["invite"]["id"].as_str().unwrap());
+    let (mut x, mut y) = (signed_in(&app, Role::Viewer).await, signed_in(&app, Role::Viewer).await);
+    let (rx, ry) = tokio::join!(x.go(Method::POST, &accept, None), y.go(Method::POST, &accept, None));
+    let mut statuses = [rx.status.as_u16(), ry.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 400]);
+    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetch_one(&app.app.db.read).await.unwrap();
+    assert_eq!(admins, 1);
+    // an expired invite is refused
+    let r =
+        owner.go(Method::POST, "/api/settings/team/invite", Some(&json!({"mode": "link", "role": "admin", "expires_in_hours": 1}))).await;
+    let id = r.body["invite"]["id"].as_str().unwrap().to_string();
+    app.clock.advance_secs(3601);
+    assert_eq!(app.request(Method::GET, &format!("/api/settings/invite/{id}"), None, None).await.body["invite"]["expired"], true);
+    let r = x.go(Method::POST, &format!("/api/settings/invite/{id}/accept"), None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
