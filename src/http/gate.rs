@@ -42,7 +42,10 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     };
 
     let headers = response.headers_mut();
-    add_cors(headers, origin.as_ref(), &app.allowed_origins, &allow);
+    // The OAuth callback is a browser navigation from GitHub, never a cross-origin fetch.
+    if pattern != "/api/auth/callback" {
+        add_cors(headers, origin.as_ref(), &app.allowed_origins, &allow);
+    }
     add_security_headers(headers);
     app.metrics.record(pattern, method.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
     response

@@ -40,7 +40,8 @@ async fn every_route_in_the_table_is_served(app: TestApp) {
         let req =
             app.raw(rule.method.clone(), &concrete(rule.path)).bearer_auth(&app.key).header("origin", "http://localhost:3000").body("{}");
         let r = if rule.path == "/api/stream" { app.send_head(req).await } else { app.send(req).await };
-        assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:3000"), "{} {}", rule.method, rule.path);
+        let cors = if rule.path == "/api/auth/callback" { None } else { Some("http://localhost:3000") };
+        assert_eq!(r.header("access-control-allow-origin"), cors, "{} {}", rule.method, rule.path);
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{} {}", rule.method, rule.path);
         assert_ne!(r.body, json!({"error": "Not found"}), "{} {} is not routed", rule.method, rule.path);
         // Without a GitHub app, sign-in says what is missing (api-compat §15.1).
