@@ -14,3 +14,4 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod jobs;
+pub mod pages;

@@ -220,9 +220,12 @@ pub async fn logout(State(app): State<App>, headers: HeaderMap) -> AppResult<Res
 }
 
 /// `GET /api/auth/sessions`: the caller's signed-in browsers.
-pub async fn sessions(State(app): State<App>, principal: Principal) -> AppResult<Json<Value>> {
+pub async fn sessions(State(app): State<App>, headers: HeaderMap, principal: Principal) -> AppResult<Json<Value>> {
     let user_id = principal.user_id().ok_or(AppError::Unauthorized)?;
-    let sessions = auth_sessions::list_for_user(&app.db.read, user_id, app.clock.now()).await?;
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let token = bearer.map(String::from).or_else(|| app.auth.cookies.get(&headers, cookies::SESSION));
+    let current = token.map(|t| sha256_hex(&t));
+    let sessions = auth_sessions::list_for_user(&app.db.read, user_id, current.as_deref(), app.clock.now()).await?;
     Ok(Json(json!({ "sessions": sessions })))
 }
 

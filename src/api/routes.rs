@@ -51,6 +51,7 @@ pub fn router() -> Router<App> {
         .route("/api/auth/sessions", get(auth::sessions))
         .route("/api/auth/sessions/{id}", axum::routing::delete(auth::end_session))
         .route("/api/auth/link/{token}", get(links::confirm).post(links::use_link))
+        .route("/invite/{id}", get(crate::pages::invite::show).post(crate::pages::invite::accept))
         .route("/api/agents", get(agents::list).post(agents::register))
         .route("/api/agents/{id}", get(agents::detail).patch(agents::patch).delete(agents::delete))
         .route("/api/agents/{id}/actions", post(agent_actions::action))

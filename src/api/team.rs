@@ -195,6 +195,12 @@ pub async fn show_invite(State(app): State<App>, Path(id): Path<String>) -> AppR
 /// unless they already have a stronger one (K5, fixes D8).
 pub async fn accept_invite(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Json<Value>> {
     let user_id = principal.user_id().ok_or(AppError::Unauthorized)?;
+    accept(&app, user_id, id).await?;
+    Ok(Json(json!({"success": true})))
+}
+
+/// Uses invite `id` for `user_id` (atomically: one person per invite).
+pub async fn accept(app: &App, user_id: i64, id: String) -> AppResult<()> {
     let now = app.clock.now();
     app.db
         .write(move |c| {
@@ -208,6 +214,5 @@ pub async fn accept_invite(State(app): State<App>, principal: Principal, Path(id
                 Ok(())
             })
         })
-        .await?;
-    Ok(Json(json!({"success": true})))
+        .await
 }

@@ -12,7 +12,7 @@ pub struct SessionUser {
     pub expires_at: i64,
 }
 
-/// A session as its owner sees it in "signed-in devices".
+/// A session as its owner sees it in "signed-in devices"; `current` marks the one asking.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SessionInfo {
     pub id: String,
@@ -20,6 +20,10 @@ pub struct SessionInfo {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub user_agent: Option<String>,
+    #[serde(skip)]
+    token_hash: String,
+    #[sqlx(skip)]
+    pub current: bool,
 }
 
 pub struct NewSession<'a> {
@@ -69,15 +73,20 @@ pub async fn extend(conn: &mut AnyConnection, id: &str, expires_at: i64, now: i6
         .map(|_| ())
 }
 
-pub async fn list_for_user(pool: &AnyPool, user_id: i64, now: i64) -> Result<Vec<SessionInfo>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, created_at, last_seen_at, expires_at, user_agent FROM auth_sessions \
+/// The user's live sessions; `current_hash` is the hash of the token the request came with.
+pub async fn list_for_user(pool: &AnyPool, user_id: i64, current_hash: Option<&str>, now: i64) -> Result<Vec<SessionInfo>, sqlx::Error> {
+    let mut sessions: Vec<SessionInfo> = sqlx::query_as(
+        "SELECT id, created_at, last_seen_at, expires_at, user_agent, token_hash FROM auth_sessions \
          WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, id",
     )
     .bind(user_id)
     .bind(now)
     .fetch_all(pool)
-    .await
+    .await?;
+    for s in &mut sessions {
+        s.current = current_hash == Some(s.token_hash.as_str());
+    }
+    Ok(sessions)
 }
 
 /// Ends one of the user's sessions; false when it is not theirs or does not exist.

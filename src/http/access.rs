@@ -108,6 +108,9 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::DELETE, "/api/auth/sessions/{id}", User, true),
         rule(Method::GET, "/api/auth/link/{token}", Public, false),
         rule(Method::POST, "/api/auth/link/{token}", Public, true),
+        // The invite landing page (the `url` of an invite) and its Accept button.
+        rule(Method::GET, "/invite/{id}", Public, false),
+        rule(Method::POST, "/invite/{id}", User, true),
         rule(Method::GET, "/api/agents", Viewer, false),
         rule(Method::POST, "/api/agents", Admin, true).scoped(Scope::on(Agent).id_in_body()),
         rule(Method::GET, "/api/agents/{id}", Viewer, false).scoped(Scope::on(Agent)),

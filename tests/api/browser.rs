@@ -20,8 +20,7 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(app: &TestApp) -> Browser {
-        let _ = crate::harness::client();
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let client = crate::harness::client();
         let origin = crate::auth_helpers::origin_of(&app.base);
         Browser { client, send_origin: Some(origin.clone()), origin, base: app.base.clone(), cookies: HashMap::new() }
     }

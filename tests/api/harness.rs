@@ -82,11 +82,12 @@ impl Reply {
     }
 }
 
-/// An HTTP client for tests. reqwest is built without a bundled crypto provider (ocd installs
-/// ring when it builds its GitHub client); a test may build its client first.
+/// An HTTP client for tests that shows redirects instead of following them. reqwest is built
+/// without a bundled crypto provider (ocd installs ring when it builds its GitHub client); a
+/// test may build its client first.
 pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("HTTP client")
 }
 
 fn random_suffix() -> String {

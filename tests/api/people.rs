@@ -138,6 +138,11 @@ async fn github_sign_in_binds_the_owner_and_admits_only_invited_people(app: Test
     assert_eq!(r.body["invite"]["url"], format!("/invite/{invite}"));
     let public = app.request(Method::GET, &format!("/api/settings/invite/{invite}"), None, None).await;
     assert_eq!(public.body["invite"]["used"], false);
+    // The invite's url is a page that says what it offers and leads into GitHub sign-in.
+    let landing = Browser::new(&app).get(&r.body["invite"]["url"].as_str().unwrap().to_string()).await;
+    assert_eq!(landing.status, StatusCode::OK);
+    let html = landing.body.as_str().unwrap().to_string();
+    assert!(html.contains("makes you admin") && html.contains(&format!("href=\"/api/auth/login?invite={invite}\"")), "{html}");
     github.sign_in_as("invitee", false);
     let mut invitee = Browser::new(&app);
     let r = sign_in_with_github(&mut invitee, &format!("/api/auth/login?invite={invite}")).await;
@@ -235,11 +240,14 @@ async fn sessions_slide_expire_and_can_be_ended(app: TestApp) {
     let list = laptop.get("/api/auth/sessions").await;
     let sessions = list.body["sessions"].as_array().unwrap().clone();
     assert_eq!(sessions.len(), 1, "expired sessions are not listed: {sessions:?}");
+    assert_eq!(sessions[0]["current"], true);
+    assert!(sessions[0].get("token_hash").is_none());
     let mut tablet = Browser::new(&app);
     tablet.go(Method::POST, &login_link(&app, LinkFor::Existing("owner")).await, None).await;
     let list = laptop.get("/api/auth/sessions").await.body["sessions"].as_array().unwrap().clone();
     assert_eq!(list.len(), 2);
     let tablet_id = list.iter().find(|s| s["id"] != sessions[0]["id"]).unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
     let r = laptop.go(Method::DELETE, &format!("/api/auth/sessions/{tablet_id}"), None).await;
     assert_eq!(r.body, json!({"success": true}));
     assert_eq!(tablet.get("/api/todos").await.status, StatusCode::UNAUTHORIZED);

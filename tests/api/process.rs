@@ -37,8 +37,7 @@ async fn first_start_prints_url_and_key_logs_json_and_stops_on_sigterm() {
     let refused = client.get(format!("{url}/api/todos")).bearer_auth("wrong-key-value-9").send().await.unwrap();
     assert_eq!(refused.status(), 401);
     // Using the setup link signs in; the session token must not reach the log either.
-    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let signed_in = no_redirects.post(&setup_link).send().await.unwrap();
+    let signed_in = client.post(&setup_link).send().await.unwrap();
     let cookie = signed_in.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
     let session = cookie.split(';').next().unwrap().trim_start_matches("ocd_session=").to_string();
     assert_eq!(session.len(), 64);
@@ -81,8 +80,7 @@ async fn the_first_start_prints_a_setup_link_and_login_link_prints_more() {
     let setup = ocd.read_line().trim().to_string();
     assert!(setup.starts_with(&format!("{}/api/auth/link/", ocd.base)), "{setup}");
 
-    let _ = crate::harness::client();
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = crate::harness::client();
     let session = |r: &reqwest::Response| {
         let cookie = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         cookie.split(';').next().unwrap_or_default().to_string()
