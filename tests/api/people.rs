@@ -139,7 +139,7 @@ async fn github_sign_in_binds_the_owner_and_admits_only_invited_people(app: Test
     let public = app.request(Method::GET, &format!("/api/settings/invite/{invite}"), None, None).await;
     assert_eq!(public.body["invite"]["used"], false);
     // The invite's url is a page that says what it offers and leads into GitHub sign-in.
-    let landing = Browser::new(&app).get(&r.body["invite"]["url"].as_str().unwrap().to_string()).await;
+    let landing = Browser::new(&app).get(r.body["invite"]["url"].as_str().unwrap()).await;
     assert_eq!(landing.status, StatusCode::OK);
     let html = landing.body.as_str().unwrap().to_string();
     assert!(html.contains("makes you admin") && html.contains(&format!("href=\"/api/auth/login?invite={invite}\"")), "{html}");
