@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Checks, non_null};
+use super::json::{Body, Checks, Params, non_null};
 use crate::app::App;
 use crate::db::events::{self, NewEvent};
 use crate::db::projects::{self, Project};
@@ -15,8 +15,12 @@ use crate::domain::Field;
 use crate::domain::projects::{slug_of, valid_color, valid_slug};
 use crate::error::{AppError, AppResult};
 
-pub async fn list(State(app): State<App>) -> AppResult<Json<Value>> {
-    let projects = projects::list(&app.db.read).await?;
+/// All projects, or with `?project=` just that one (how a project-scoped key sees them, K3).
+pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Value>> {
+    let mut projects = projects::list(&app.db.read).await?;
+    if let Some(only) = params.non_empty("project") {
+        projects.retain(|p| p.id == only);
+    }
     let usage: std::collections::HashMap<String, Value> = projects::usage(&app.db.read)
         .await?
         .into_iter()

@@ -136,6 +136,10 @@ async fn a_scoped_key_stays_inside_its_project(app: TestApp) {
     let ids: Vec<Value> = agents.body["agents"].as_array().unwrap().iter().map(|a| a["id"].clone()).collect();
     assert_eq!(ids, vec![json!("agent-p1")]);
 
+    let projects = call(&app, &key, Method::GET, "/api/settings/projects", None).await;
+    assert_eq!(projects.body["projects"].as_array().unwrap().len(), 1);
+    assert_eq!(projects.body["projects"][0]["id"], "p1");
+
     // Objects without a project are read-only to it.
     assert_eq!(call(&app, &key, Method::GET, "/api/sprints", None).await.status, StatusCode::OK);
     let r = call(&app, &key, Method::POST, "/api/sprints", Some(json!({"name": "s", "start_date": 1, "end_date": 2}))).await;
