@@ -75,14 +75,16 @@ pub async fn create(State(app): State<App>, principal: Principal, Body(body): Bo
             })
         })
         .await?;
-    tracing::info!(key_id = %key.id, role, "API key created");
+    tracing::info!(by = ?principal.user_id(), key_id = %key.id, role, project = ?key.project_id, "API key created");
     Ok((StatusCode::CREATED, Json(json!({ "key": key, "token": secret.token }))))
 }
 
-pub async fn revoke(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
-    let deleted = app.db.write(move |c| Box::pin(async move { Ok(api_keys::delete(c, &id).await?) })).await?;
+pub async fn revoke(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let key_id = id.clone();
+    let deleted = app.db.write(move |c| Box::pin(async move { Ok(api_keys::delete(c, &key_id).await?) })).await?;
     if !deleted {
         return Err(AppError::not_found("API key"));
     }
+    tracing::info!(by = ?principal.user_id(), key_id = %id, "API key revoked");
     Ok(Json(json!({"success": true})))
 }

@@ -91,6 +91,7 @@ pub async fn invite(State(app): State<App>, principal: Principal, Body(body): Bo
                     })
                 })
                 .await?;
+            tracing::info!(by = ?principal.user_id(), user_id = user.id, role = %user.role, "team member added");
             Ok((StatusCode::CREATED, Json(json!({ "user": user }))))
         }
         InviteBody::Link { role, expires_in_hours } => {
@@ -110,6 +111,7 @@ pub async fn invite(State(app): State<App>, principal: Principal, Body(body): Bo
             };
             let stored = invite.clone();
             app.db.write(move |c| Box::pin(async move { Ok(invites::insert(c, &stored).await?) })).await?;
+            tracing::info!(by = ?principal.user_id(), role = %invite.role, hours, "invite link created");
             let body = json!({"invite": {
                 "id": invite.id, "url": format!("/invite/{}", invite.id), "expires_at": invite.expires_at, "role": invite.role
             }});
@@ -145,6 +147,7 @@ pub async fn remove(State(app): State<App>, principal: Principal, Path(raw): Pat
             })
         })
         .await?;
+    tracing::info!(by = ?principal.user_id(), user_id = id, "team member removed");
     Ok(Json(json!({"success": true})))
 }
 
@@ -178,6 +181,7 @@ pub async fn change_role(
             })
         })
         .await?;
+    tracing::info!(by = ?principal.user_id(), user_id = id, role = role.as_str(), "role changed");
     Ok(Json(json!({ "user": user })))
 }
 
