@@ -17,6 +17,17 @@ const CONFIRM_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset
 <body><h1>Sign in to ocd</h1><p>This one-time link signs this browser in.</p>\
 <form method=\"post\"><button type=\"submit\">Sign in</button></form></body></html>";
 
+/// A name for a new local user, so `ocd login-link --user NAME` can find them again: "owner"
+/// for the first, else the role, numbered when taken ("admin", "admin-3").
+async fn local_name(c: &mut sqlx::AnyConnection, role: &str) -> Result<String, sqlx::Error> {
+    let count = users::count(c).await?;
+    let base = if count == 0 { "owner" } else { role };
+    if users::local_by_name(c, base).await?.is_none() {
+        return Ok(base.to_string());
+    }
+    Ok(format!("{base}-{}", count + 1))
+}
+
 fn well_formed(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -49,8 +60,8 @@ pub async fn use_link(State(app): State<App>, headers: HeaderMap, Path(token): P
                 let user = match link.user_id {
                     Some(id) => users::get(c, id).await?.ok_or_else(|| AppError::BadRequest(SPENT.into()))?,
                     None => {
-                        let name = if users::count(c).await? == 0 { "owner" } else { link.role.as_str() };
-                        users::insert_local(c, name, &link.role, now).await?
+                        let name = local_name(c, &link.role).await?;
+                        users::insert_local(c, &name, &link.role, now).await?
                     }
                 };
                 starting.store(c, user.id, now).await?;

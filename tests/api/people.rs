@@ -71,9 +71,18 @@ async fn login_links_sign_in_existing_local_users(app: TestApp) {
     assert_eq!(app.count("users").await, 1);
     let unknown = links::create(&app.app.db, LinkFor::Existing("nobody"), app.clock.now()).await;
     assert!(unknown.unwrap_err().contains("nobody"));
-    // a new admin through `ocd login-link --role admin`
+    // new admins through `ocd login-link --role admin` get names that find them again
     let mut admin = signed_in(&app, Role::Admin).await;
-    assert_eq!(admin.verify().await["user"]["role"], "admin");
+    assert_eq!(
+        (admin.verify().await["user"]["role"].clone(), admin.verify().await["user"]["username"].clone()),
+        (json!("admin"), json!("admin"))
+    );
+    let mut second = signed_in(&app, Role::Admin).await;
+    assert_eq!(second.verify().await["user"]["username"], "admin-3");
+    let again = login_link(&app, LinkFor::Existing("admin-3")).await;
+    let mut b = Browser::new(&app);
+    b.go(Method::POST, &again, None).await;
+    assert_eq!(b.verify().await["user"]["id"], second.verify().await["user"]["id"]);
 }
 
 async fn sign_in_with_github(browser: &mut Browser, login_path: &str) -> crate::harness::Reply {
