@@ -127,7 +127,7 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::POST, "/api/agents/{id}/tasks", Admin, true).scoped(Scope::on(Agent).body(&["project_id"])),
         rule(Method::PATCH, "/api/agents/{id}/tasks/{task_id}", Admin, true).scoped(Scope::on(Agent).body(&["project_id"])),
         rule(Method::GET, "/api/agents/{id}/workflow", Viewer, false).scoped(Scope::on(Agent)),
-        rule(Method::POST, "/api/agents/{id}/workflow", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/workflow", Admin, true).scoped(Scope::on(Agent).body(&["projectId"])),
         rule(Method::POST, "/api/agents/{id}/workflow/signal", Admin, true).scoped(Scope::on(Agent)),
         // Polling delivers commands (a state change), so it is for agents: admin+.
         rule(Method::GET, "/api/agents/{id}/commands", Admin, false).scoped(Scope::on(Agent)),

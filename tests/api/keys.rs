@@ -132,6 +132,10 @@ async fn a_scoped_key_stays_inside_its_project(app: TestApp) {
     );
     let r = call(&app, &key, Method::POST, "/api/agents/agent-p1/tasks", Some(json!({"title": "p1 work"}))).await;
     assert_eq!(r.body["task"]["project_id"], "p1", "{}", r.body);
+    // A workflow it starts keeps the agent in P (its task lands in P).
+    let r = call(&app, &key, Method::POST, "/api/agents/agent-p1/workflow", Some(json!({"taskId": "wf", "title": "Ship"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(call(&app, &key, Method::POST, "/api/agents/agent-p1/heartbeat", Some(json!({}))).await.status, StatusCode::OK);
     let agents = call(&app, &key, Method::GET, "/api/agents", None).await;
     let ids: Vec<Value> = agents.body["agents"].as_array().unwrap().iter().map(|a| a["id"].clone()).collect();
     assert_eq!(ids, vec![json!("agent-p1")]);
