@@ -4,6 +4,7 @@
 use super::principal::Role;
 use super::tokens::Secret;
 use crate::db::{Db, invites, users};
+use crate::error::AppError;
 
 pub const LINK_TTL_SECS: i64 = 15 * 60;
 
@@ -28,7 +29,7 @@ pub async fn create(db: &Db, whom: LinkFor<'_>, now: i64) -> Result<String, Stri
             let user_id = match name {
                 Some(name) => {
                     let user = users::local_by_name(c, &name).await?;
-                    Some(user.ok_or_else(|| crate::error::AppError::BadRequest(format!("there is no local user named `{name}`")))?.id)
+                    Some(user.ok_or_else(|| AppError::BadRequest(format!("there is no local user named `{name}`")))?.id)
                 }
                 None => None,
             };
@@ -37,8 +38,9 @@ pub async fn create(db: &Db, whom: LinkFor<'_>, now: i64) -> Result<String, Stri
         })
     })
     .await
+    // For the command line: the message alone for a wrong name, the cause for anything else.
     .map_err(|e| match e {
-        crate::error::AppError::BadRequest(m) => m,
+        AppError::BadRequest(m) => m,
         other => other.to_string(),
     })?;
     Ok(format!("/api/auth/link/{}", secret.token))
