@@ -26,7 +26,7 @@ pub enum Command {
         /// Role of the new local user the link creates.
         #[arg(long, value_enum, default_value_t = LinkRole::Owner)]
         role: LinkRole,
-        /// Sign in this existing local user instead of creating one.
+        /// Sign in this existing user (local name or GitHub login) instead of creating one.
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
     },

@@ -22,7 +22,7 @@ const CONFIRM_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset
 async fn local_name(c: &mut sqlx::AnyConnection, role: &str) -> Result<String, sqlx::Error> {
     let count = users::count(c).await?;
     let base = if count == 0 { "owner" } else { role };
-    if users::local_by_name(c, base).await?.is_none() {
+    if users::by_name(c, base).await?.is_none() {
         return Ok(base.to_string());
     }
     Ok(format!("{base}-{}", count + 1))

@@ -12,7 +12,7 @@ pub const LINK_TTL_SECS: i64 = 15 * 60;
 pub enum LinkFor<'a> {
     /// A new local user with this role.
     NewUser(Role),
-    /// The existing local user with this name.
+    /// The existing user with this name (a local name or a GitHub login).
     Existing(&'a str),
 }
 
@@ -28,8 +28,8 @@ pub async fn create(db: &Db, whom: LinkFor<'_>, now: i64) -> Result<String, Stri
         Box::pin(async move {
             let user_id = match name {
                 Some(name) => {
-                    let user = users::local_by_name(c, &name).await?;
-                    Some(user.ok_or_else(|| AppError::BadRequest(format!("there is no local user named `{name}`")))?.id)
+                    let user = users::by_name(c, &name).await?;
+                    Some(user.ok_or_else(|| AppError::BadRequest(format!("there is no user named `{name}`")))?.id)
                 }
                 None => None,
             };

@@ -42,12 +42,15 @@ pub async fn by_github_id(conn: &mut AnyConnection, github_id: i64) -> Result<Op
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM users WHERE github_id = $1")).bind(github_id).fetch_optional(&mut *conn).await
 }
 
-/// A local (not GitHub) user by name, for `ocd login-link --user`.
-pub async fn local_by_name(conn: &mut AnyConnection, username: &str) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(sql!("SELECT {COLUMNS} FROM users WHERE github_id IS NULL AND username = $1 ORDER BY id LIMIT 1"))
-        .bind(username)
-        .fetch_optional(&mut *conn)
-        .await
+/// A user by name for `ocd login-link --user`: a local user's name, or a GitHub login (so an
+/// owner whose account is bound to GitHub can still get in while GitHub is unreachable).
+pub async fn by_name(conn: &mut AnyConnection, username: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as(sql!(
+        "SELECT {COLUMNS} FROM users WHERE username = $1 ORDER BY CASE WHEN github_id IS NULL THEN 0 ELSE 1 END, id LIMIT 1"
+    ))
+    .bind(username)
+    .fetch_optional(&mut *conn)
+    .await
 }
 
 pub async fn insert_github(conn: &mut AnyConnection, p: &GithubProfile, role: &str, now: i64) -> Result<User, sqlx::Error> {

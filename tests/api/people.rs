@@ -125,6 +125,11 @@ async fn github_sign_in_binds_the_owner_and_admits_only_invited_people(app: Test
     assert_eq!(stale.body, json!({"valid": false}));
     assert_eq!(app.count("users").await, 1);
 
+    // On the server, `ocd login-link --user <GitHub login>` still gets the owner in (GitHub down).
+    let mut rescue = Browser::new(&app);
+    rescue.go(Method::POST, &login_link(&app, LinkFor::Existing("octo-owner")).await, None).await;
+    assert_eq!(rescue.verify().await["user"]["id"], me["user"]["id"]);
+
     // Later sign-ins with that GitHub account find the same user.
     let mut laptop = Browser::new(&app);
     let r = sign_in_with_github(&mut laptop, "/api/auth/login?redirect=/agents%3Fstatus%3Dworking").await;

@@ -117,7 +117,7 @@ async fn the_first_start_prints_a_setup_link_and_login_link_prints_more() {
     assert_eq!(verify(session(&used)).await["user"]["username"], "owner");
     let (ok, _, error) = cli(&["--user", "nobody"]);
     assert!(!ok);
-    assert!(error.contains("no local user named `nobody`"), "{error}");
+    assert!(error.contains("no user named `nobody`"), "{error}");
     drop(ocd);
     let _ = std::fs::remove_dir_all(dir);
 }
