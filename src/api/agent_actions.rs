@@ -239,16 +239,23 @@ pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>, body: Byt
         .db
         .write(move |c| {
             Box::pin(async move {
-                // One statement finds the agent, records the beat and names its current task.
-                let current: Option<Option<String>> =
-                    sqlx::query_scalar("UPDATE agents SET last_heartbeat = $1 WHERE id = $2 RETURNING current_task_id")
-                        .bind(now)
-                        .bind(&id)
-                        .fetch_optional(&mut *c)
-                        .await?;
-                let current_task = current.ok_or_else(|| AppError::not_found("Agent"))?;
+                // One statement finds the agent, records the beat, names its current task and
+                // says whether any command is open for it — most beats need nothing more.
+                let beat: Option<(Option<String>, i64)> = sqlx::query_as(
+                    "UPDATE agents SET last_heartbeat = $1 WHERE id = $2 RETURNING current_task_id, \
+                     CAST(CASE WHEN EXISTS (SELECT 1 FROM commands WHERE agent_id = $2 AND status IN ('queued', 'delivered')) \
+                     THEN 1 ELSE 0 END AS BIGINT)",
+                )
+                .bind(now)
+                .bind(&id)
+                .fetch_optional(&mut *c)
+                .await?;
+                let (current_task, open_commands) = beat.ok_or_else(|| AppError::not_found("Agent"))?;
                 if !body.usage.is_empty() {
                     agents::record_activity(c, &id, current_task.as_deref(), body.usage, now).await?;
+                }
+                if open_commands == 0 {
+                    return Ok(Vec::new());
                 }
                 Ok(commands::deliver(c, &id, now, redeliver).await?)
             })
