@@ -84,7 +84,11 @@ pub async fn upsert(conn: &mut AnyConnection, write: TodoWrite, now_ms: i64) -> 
         link_sprint(conn, &todo.id, &active).await?;
         auto_sprint_id = Some(active);
     }
-    projects::ensure(conn, todo.project.as_deref(), now).await?;
+    // A project is recorded when an item first names it; re-sending the same project on
+    // every update (as hooks do) costs nothing.
+    if existing.as_ref().is_none_or(|old| old.project != todo.project) {
+        projects::ensure(conn, todo.project.as_deref(), now).await?;
+    }
     let name = if created { "todo:created" } else { "todo:updated" };
     events::append(conn, now, NewEvent::new(name, todo.project.as_deref(), &json!({ "todo": todo }))).await?;
     Ok(Upserted { todo, created, auto_sprint_id })
