@@ -49,13 +49,19 @@ pub struct Built {
     pub data_dir: DataDir,
 }
 
+/// The data directory (K7), created if needed, and the database URL the configuration names.
+pub fn storage(config: &Config) -> Result<(DataDir, String), String> {
+    let dir = config.data_dir();
+    let data_dir = DataDir::open(&dir).map_err(|e| format!("cannot use data dir {}: {e}", dir.display()))?;
+    let url = config.database_url.clone().unwrap_or_else(|| data_dir.database_url());
+    Ok((data_dir, url))
+}
+
 impl Built {
     pub async fn new(config: Config, clock: SharedClock) -> Result<Built, String> {
-        let data_dir =
-            DataDir::open(&config.data_dir()).map_err(|e| format!("cannot use data dir {}: {e}", config.data_dir().display()))?;
+        let (data_dir, url) = storage(&config)?;
         let key = data_dir.secret_key().map_err(|e| format!("cannot read secret.key: {e}"))?;
         let bootstrap = data_dir.bootstrap_key(config.dashboard_api_key.as_deref()).map_err(|e| format!("cannot read api.key: {e}"))?;
-        let url = config.database_url.clone().unwrap_or_else(|| data_dir.database_url());
         let db = Db::connect(&url).await?;
         let sealer = Sealer::new(&key);
         let hub = Hub::start(db.clone(), sealer.clone(), Some(url.clone()), config.stream_buffer_events as usize).await?;

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::auth::principal::Role;
+
 #[derive(Debug, Parser)]
 #[command(name = "ocd", version, about = "A self-hosted, real-time dashboard for AI coding agents")]
 pub struct Cli {
@@ -24,19 +26,12 @@ pub enum Command {
     /// Print a one-time sign-in link (single use, valid 15 minutes).
     LoginLink {
         /// Role of the new local user the link creates.
-        #[arg(long, value_enum, default_value_t = LinkRole::Owner)]
-        role: LinkRole,
+        #[arg(long, value_enum, default_value_t = Role::Owner)]
+        role: Role,
         /// Sign in this existing user (local name or GitHub login) instead of creating one.
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LinkRole {
-    Owner,
-    Admin,
-    Viewer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,7 +8,7 @@ use ocd::app::Built;
 use ocd::auth::links::{self, LinkFor};
 use ocd::auth::principal::Role;
 use ocd::clock::{Clock, OffsetClock, SystemClock};
-use ocd::config::{Command, Config, LinkRole, LogFormat};
+use ocd::config::{Command, Config, LogFormat};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -46,15 +46,12 @@ async fn migrate(config: Config) -> Result<(), String> {
 
 /// `ocd login-link [--role R] [--user NAME]` (K6): writes the link to the database the server
 /// uses and prints its URL.
-async fn login_link(config: Config, role: LinkRole, user: Option<String>) -> Result<(), String> {
-    let data_dir = ocd::datadir::DataDir::open(&config.data_dir()).map_err(|e| format!("cannot use data dir: {e}"))?;
-    let url = config.database_url.clone().unwrap_or_else(|| data_dir.database_url());
+async fn login_link(config: Config, role: Role, user: Option<String>) -> Result<(), String> {
+    let (_, url) = ocd::app::storage(&config)?;
     let db = ocd::db::Db::connect(&url).await?;
-    let whom = match (&user, role) {
-        (Some(name), _) => LinkFor::Existing(name),
-        (None, LinkRole::Owner) => LinkFor::NewUser(Role::Owner),
-        (None, LinkRole::Admin) => LinkFor::NewUser(Role::Admin),
-        (None, LinkRole::Viewer) => LinkFor::NewUser(Role::Viewer),
+    let whom = match &user {
+        Some(name) => LinkFor::Existing(name),
+        None => LinkFor::NewUser(role),
     };
     let path = links::create(&db, whom, SystemClock.now()).await;
     db.close().await;

@@ -10,14 +10,12 @@ use serde_json::{Value, json};
 
 use super::json::{Body, Checks, Int, non_null};
 use crate::app::App;
-use crate::auth::principal::Principal;
+use crate::auth::principal::{Principal, Role};
 use crate::auth::tokens::Secret;
 use crate::crypto::random_hex;
 use crate::db::api_keys::{self, ApiKey};
 use crate::db::projects;
 use crate::error::{AppError, AppResult};
-
-use super::team::GrantedRole;
 
 pub async fn list(State(app): State<App>) -> AppResult<Json<Value>> {
     Ok(Json(json!({ "keys": api_keys::list(&app.db.read).await? })))
@@ -26,7 +24,7 @@ pub async fn list(State(app): State<App>) -> AppResult<Json<Value>> {
 #[derive(Debug, Deserialize)]
 pub struct CreateBody {
     name: String,
-    role: GrantedRole,
+    role: Role,
     #[serde(default, deserialize_with = "non_null")]
     project: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
@@ -45,11 +43,7 @@ pub async fn create(State(app): State<App>, principal: Principal, Body(body): Bo
         Some(Int(days)) if (1..=3650).contains(&days) => Some(now + days * 86_400),
         Some(_) => return Err(AppError::field("too_big", "expires_in_days", "expires_in_days must be from 1 to 3650")),
     };
-    let role = match body.role {
-        GrantedRole::Owner => "owner",
-        GrantedRole::Admin => "admin",
-        GrantedRole::Viewer => "viewer",
-    };
+    let role = body.role.as_str();
     let secret = Secret::api_key();
     let key = ApiKey {
         id: random_hex(8),

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::json::Params;
 use crate::app::{App, AppState};
 use crate::auth::cookies::{self, OAUTH_TTL_SECS};
+use crate::auth::csrf::site_origin;
 use crate::auth::principal::{Principal, Role};
 use crate::auth::sessions::Starting;
 use crate::auth::tokens::Secret;
@@ -17,19 +18,16 @@ use crate::crypto::{ct_eq, sha256_hex};
 use crate::db::users::{self, GithubProfile, User};
 use crate::db::{auth_sessions, invites};
 use crate::error::{AppError, AppResult};
+use crate::http::percent;
 
 const NOT_INVITED: &str = "Not authorized. Ask an admin for an invite.";
 const NO_OWNER_YET: &str = "ocd has no owner yet. Open the one-time setup link ocd printed when it first started, \
      or run `ocd login-link --role owner` on the server for a new one.";
 const INVITE_SPENT: &str = "This invite link has expired or already been used";
 
-/// `scheme://host` the browser uses for ocd: PUBLIC_URL's, else the request's Host.
-pub fn site_origin(app: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &app.config.public_url {
-        return crate::auth::csrf::url_origin(url).to_string();
-    }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
-    format!("http://{host}")
+/// Where GitHub sends the browser back: the address registered with the OAuth app.
+fn callback_url(app: &AppState, headers: &HeaderMap) -> String {
+    format!("{}{}/api/auth/callback", site_origin(app.config.public_url.as_deref(), headers), app.base_path)
 }
 
 /// A local path to return to after sign-in; anything that could leave the site becomes `/`.
@@ -52,8 +50,7 @@ fn clear_oauth_cookies(app: &AppState, response: &mut Response) {
 
 /// `GET /api/auth/login[?redirect=/path][&invite=<id>][&bind=1]` → 307 to GitHub.
 pub async fn login(State(app): State<App>, headers: HeaderMap, params: Params, principal: Principal) -> AppResult<Response> {
-    let origin = site_origin(&app, &headers);
-    let redirect_uri = format!("{origin}{}/api/auth/callback", app.base_path);
+    let redirect_uri = callback_url(&app, &headers);
     let state = Secret::random().token;
     let location = app
         .github
@@ -68,9 +65,9 @@ pub async fn login(State(app): State<App>, headers: HeaderMap, params: Params, p
     let mut response = (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)]).into_response();
     let jar = app.auth.cookies;
     set_cookie(&mut response, jar.set(cookies::OAUTH_STATE, &state, OAUTH_TTL_SECS));
-    set_cookie(&mut response, jar.set(cookies::OAUTH_REDIRECT, &encode(&redirect), OAUTH_TTL_SECS));
+    set_cookie(&mut response, jar.set(cookies::OAUTH_REDIRECT, &percent::encode(&redirect), OAUTH_TTL_SECS));
     match intent {
-        Some(intent) => set_cookie(&mut response, jar.set(cookies::OAUTH_INTENT, &encode(&intent), OAUTH_TTL_SECS)),
+        Some(intent) => set_cookie(&mut response, jar.set(cookies::OAUTH_INTENT, &percent::encode(&intent), OAUTH_TTL_SECS)),
         None => set_cookie(&mut response, jar.clear(cookies::OAUTH_INTENT)),
     }
     Ok(response)
@@ -102,15 +99,13 @@ async fn finish_sign_in(app: &App, headers: &HeaderMap, params: &Params, princip
     let (Some(code), true) = (code, state_ok) else {
         return Err(AppError::BadRequest("Invalid OAuth state".into()));
     };
-    let origin = site_origin(app, headers);
-    let redirect_uri = format!("{origin}{}/api/auth/callback", app.base_path);
-    let token = app.github.exchange(code, &redirect_uri).await?;
+    let token = app.github.exchange(code, &callback_url(app, headers)).await?;
     let profile = app.github.current_user(&token).await?;
-    let intent = jar.get(headers, cookies::OAUTH_INTENT).map(|v| decode(&v));
+    let intent = jar.get(headers, cookies::OAUTH_INTENT).map(|v| percent::decode(&v));
     let intent = Intent::parse(intent.as_deref(), principal);
     let starting = Starting::new(jar, headers);
     let now = app.clock.now();
-    let user = app
+    let (user, starting) = app
         .db
         .write(move |c| {
             Box::pin(async move {
@@ -119,10 +114,10 @@ async fn finish_sign_in(app: &App, headers: &HeaderMap, params: &Params, princip
                 Ok((user, starting))
             })
         })
-        .await;
-    let (user, starting) = user?;
+        .await?;
     tracing::info!(user_id = user.id, "signed in with GitHub");
-    let redirect = jar.get(headers, cookies::OAUTH_REDIRECT).map(|v| decode(&v));
+    let redirect = jar.get(headers, cookies::OAUTH_REDIRECT).map(|v| percent::decode(&v));
+    let origin = site_origin(app.config.public_url.as_deref(), headers);
     let location = format!("{origin}{}", safe_redirect(redirect.as_deref(), &app.base_path));
     let mut response = (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)]).into_response();
     set_cookie(&mut response, starting.cookie(jar));
@@ -220,12 +215,9 @@ pub async fn logout(State(app): State<App>, headers: HeaderMap) -> AppResult<Res
 }
 
 /// `GET /api/auth/sessions`: the caller's signed-in browsers.
-pub async fn sessions(State(app): State<App>, headers: HeaderMap, principal: Principal) -> AppResult<Json<Value>> {
+pub async fn sessions(State(app): State<App>, principal: Principal) -> AppResult<Json<Value>> {
     let user_id = principal.user_id().ok_or(AppError::Unauthorized)?;
-    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let token = bearer.map(String::from).or_else(|| app.auth.cookies.get(&headers, cookies::SESSION));
-    let current = token.map(|t| sha256_hex(&t));
-    let sessions = auth_sessions::list_for_user(&app.db.read, user_id, current.as_deref(), app.clock.now()).await?;
+    let sessions = auth_sessions::list_for_user(&app.db.read, user_id, principal.session_id(), app.clock.now()).await?;
     Ok(Json(json!({ "sessions": sessions })))
 }
 
@@ -239,19 +231,6 @@ pub async fn end_session(State(app): State<App>, principal: Principal, Path(id):
     Ok(Json(json!({"success": true})))
 }
 
-/// Cookie-safe form of a path or intent.
-fn encode(text: &str) -> String {
-    serde_urlencoded::to_string([("v", text)]).map(|s| s[2..].to_string()).unwrap_or_default()
-}
-
-fn decode(text: &str) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={text}"))
-        .ok()
-        .and_then(|mut v| v.pop())
-        .map(|(_, v)| v)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +242,5 @@ mod tests {
             assert_eq!(safe_redirect(Some(evil), "/ocd"), "/ocd/", "{evil:?}");
         }
         assert_eq!(safe_redirect(None, ""), "/");
-        assert_eq!(decode(&encode("/a b?c=d&e")), "/a b?c=d&e");
     }
 }

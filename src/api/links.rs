@@ -13,9 +13,8 @@ use crate::error::{AppError, AppResult};
 
 const SPENT: &str = "This sign-in link has expired or was already used. Run `ocd login-link` on the server for a new one.";
 
-const CONFIRM_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in to ocd</title></head>\
-<body><h1>Sign in to ocd</h1><p>This one-time link signs this browser in.</p>\
-<form method=\"post\"><button type=\"submit\">Sign in</button></form></body></html>";
+const CONFIRM: &str =
+    "<p>This one-time link signs this browser in.</p><form method=\"post\"><button type=\"submit\">Sign in</button></form>";
 
 /// A name for a new local user, so `ocd login-link --user NAME` can find them again: "owner"
 /// for the first, else the role, numbered when taken ("admin", "admin-3").
@@ -40,7 +39,7 @@ pub async fn confirm(State(app): State<App>, Path(token): Path<String>) -> AppRe
     if !usable {
         return Err(AppError::BadRequest(SPENT.into()));
     }
-    Ok(Html(CONFIRM_PAGE).into_response())
+    Ok(Html(crate::pages::page("Sign in to ocd", CONFIRM)).into_response())
 }
 
 /// Uses the link: creates the user it stands for (or finds it), starts a session and sends

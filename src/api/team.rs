@@ -21,25 +21,6 @@ pub async fn list(State(app): State<App>) -> AppResult<Json<Value>> {
     Ok(Json(json!({ "users": users::list(&app.db.read).await? })))
 }
 
-/// The roles an owner hands out to others.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum GrantedRole {
-    Owner,
-    Admin,
-    Viewer,
-}
-
-impl GrantedRole {
-    fn role(self) -> Role {
-        match self {
-            GrantedRole::Owner => Role::Owner,
-            GrantedRole::Admin => Role::Admin,
-            GrantedRole::Viewer => Role::Viewer,
-        }
-    }
-}
-
 /// Invites grant admin or viewer; ownership is given only by an owner changing a role.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -153,7 +134,7 @@ pub async fn remove(State(app): State<App>, principal: Principal, Path(raw): Pat
 
 #[derive(Debug, Deserialize)]
 pub struct RoleBody {
-    role: GrantedRole,
+    role: Role,
 }
 
 pub async fn change_role(
@@ -167,7 +148,7 @@ pub async fn change_role(
         return Err(AppError::BadRequest("Cannot change your own role".into()));
     }
     let body: RoleBody = super::json::parse(&body)?;
-    let role = body.role.role();
+    let role = body.role;
     let now = app.clock.now();
     let user = app
         .db
@@ -189,9 +170,8 @@ pub async fn change_role(
 pub async fn show_invite(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
     let mut conn = app.db.read.acquire().await?;
     let invite = invites::get(&mut conn, &id).await?.ok_or_else(|| AppError::not_found("Invite"))?;
-    let expired = invite.expires_at < app.clock.now();
     Ok(Json(json!({"invite": {
-        "id": invite.id, "role": invite.role, "expires_at": invite.expires_at, "used": invite.used_by.is_some() || invite.used_at.is_some(), "expired": expired
+        "id": invite.id, "role": invite.role, "expires_at": invite.expires_at, "used": invite.used(), "expired": invite.expired(app.clock.now())
     }})))
 }
 

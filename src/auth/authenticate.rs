@@ -85,5 +85,5 @@ async fn session_principal(db: &Db, token: &str, now: i64) -> AppResult<Principa
         let id = session.session_id.clone();
         db.write(move |c| Box::pin(async move { Ok(auth_sessions::extend(c, &id, now + SESSION_TTL_SECS, now).await?) })).await?;
     }
-    Ok(Principal::User { id: session.user_id, role: Role::stored(&session.role) })
+    Ok(Principal::User { id: session.user_id, role: Role::stored(&session.role), session: session.session_id })
 }

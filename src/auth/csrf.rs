@@ -15,15 +15,23 @@ pub fn allowed(method: &Method, headers: &HeaderMap, public_url: Option<&str>, a
     }
 }
 
-/// Our own origin: PUBLIC_URL's when configured, else the Host the request was sent to.
-fn is_own_origin(origin: &str, headers: &HeaderMap, public_url: Option<&str>) -> bool {
+/// `scheme://host` the browser uses for ocd: PUBLIC_URL's, else the Host the request was sent to.
+pub fn site_origin(public_url: Option<&str>, headers: &HeaderMap) -> String {
     if let Some(url) = public_url {
-        return origin == url_origin(url);
+        return url_origin(url).to_string();
     }
-    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+/// Whether `origin` is ours. Without PUBLIC_URL a TLS proxy in front may make it the https
+/// form of the Host, which is ours just the same.
+fn is_own_origin(origin: &str, headers: &HeaderMap, public_url: Option<&str>) -> bool {
+    if public_url.is_none() && !headers.contains_key(header::HOST) {
         return false;
-    };
-    origin == format!("http://{host}") || origin == format!("https://{host}")
+    }
+    let own = site_origin(public_url, headers);
+    origin == own || (public_url.is_none() && own.strip_prefix("http://").is_some_and(|host| origin == format!("https://{host}")))
 }
 
 /// `scheme://host[:port]` of a URL (its path dropped).

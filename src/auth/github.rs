@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::db::users::GithubProfile;
 use crate::error::AppError;
@@ -85,19 +86,15 @@ impl GitHub {
     pub async fn exchange(&self, code: &str, redirect_uri: &str) -> Result<String, AppError> {
         let (client_id, client_secret) = self.app.as_ref().ok_or_else(|| AppError::internal("GitHub OAuth is not configured"))?;
         let body = serde_json::json!({"client_id": client_id, "client_secret": client_secret, "code": code, "redirect_uri": redirect_uri});
-        let answer = self
+        let request = self
             .http
             .post(format!("{}/login/oauth/access_token", self.oauth_url))
             .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| upstream("token exchange", e, "Failed to exchange OAuth code"))?;
-        if !answer.status().is_success() {
-            tracing::warn!(status = %answer.status(), "GitHub token exchange refused");
-            return Err(AppError::BadGateway("Failed to exchange OAuth code".into()));
-        }
-        let token: TokenAnswer = answer.json().await.map_err(|e| upstream("token exchange", e, "Failed to exchange OAuth code"))?;
+            .json(&body);
+        let token: TokenAnswer = fetch(request, "token exchange", "Failed to exchange OAuth code").await?.ok_or_else(|| {
+            tracing::warn!("GitHub token endpoint answered 404");
+            AppError::BadGateway("Failed to exchange OAuth code".into())
+        })?;
         // Errors arrive with HTTP 200: look at `error` before `access_token`.
         if let Some(error) = token.error {
             return Err(AppError::BadGateway(token.error_description.unwrap_or(error)));
@@ -107,33 +104,16 @@ impl GitHub {
 
     /// The account the token belongs to (`GET /user`).
     pub async fn current_user(&self, token: &str) -> Result<GithubProfile, AppError> {
-        let answer = self
-            .api(&format!("{}/user", self.api_url))
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(|e| upstream("profile", e, "Failed to fetch GitHub profile"))?;
-        if !answer.status().is_success() {
-            tracing::warn!(status = %answer.status(), "GitHub profile request refused");
-            return Err(AppError::BadGateway("Failed to fetch GitHub profile".into()));
-        }
-        let user: UserAnswer = answer.json().await.map_err(|e| upstream("profile", e, "Failed to fetch GitHub profile"))?;
-        Ok(user.into())
+        let request = self.api(&format!("{}/user", self.api_url)).bearer_auth(token);
+        let user: Option<UserAnswer> = fetch(request, "profile", "Failed to fetch GitHub profile").await?;
+        user.map(GithubProfile::from).ok_or_else(|| AppError::BadGateway("Failed to fetch GitHub profile".into()))
     }
 
     /// Looks an account up by login (`GET /users/{name}`); `None` when GitHub has no such user.
     pub async fn user_by_login(&self, login: &str) -> Result<Option<GithubProfile>, AppError> {
-        let url = format!("{}/users/{}", self.api_url, urlencode(login));
-        let answer = self.api(&url).send().await.map_err(|e| upstream("user lookup", e, "Failed to fetch GitHub user"))?;
-        if answer.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !answer.status().is_success() {
-            tracing::warn!(status = %answer.status(), "GitHub user lookup refused");
-            return Err(AppError::BadGateway("Failed to fetch GitHub user".into()));
-        }
-        let user: UserAnswer = answer.json().await.map_err(|e| upstream("user lookup", e, "Failed to fetch GitHub user"))?;
-        Ok(Some(user.into()))
+        let request = self.api(&format!("{}/users/{}", self.api_url, crate::http::percent::encode(login)));
+        let user: Option<UserAnswer> = fetch(request, "user lookup", "Failed to fetch GitHub user").await?;
+        Ok(user.map(GithubProfile::from))
     }
 
     fn api(&self, url: &str) -> reqwest::RequestBuilder {
@@ -141,17 +121,20 @@ impl GitHub {
     }
 }
 
-/// Logs why GitHub could not be reached (never the secrets: they are in the body, not the error).
-fn upstream(step: &str, e: reqwest::Error, message: &str) -> AppError {
-    tracing::warn!(error = %e.without_url(), "GitHub {step} failed");
-    AppError::BadGateway(message.into())
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// Sends `request` and decodes its JSON answer; `None` for a 404. Anything else that goes
+/// wrong (unreachable, another non-2xx, a body that does not decode) is logged — never the
+/// secrets, which are in the body, not the error — and becomes a 502 with `message`.
+async fn fetch<T: DeserializeOwned>(request: reqwest::RequestBuilder, step: &str, message: &str) -> Result<Option<T>, AppError> {
+    let failed = |cause: String| {
+        tracing::warn!(%cause, "GitHub {step} failed");
+        AppError::BadGateway(message.into())
+    };
+    let answer = request.send().await.map_err(|e| failed(e.without_url().to_string()))?;
+    if answer.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !answer.status().is_success() {
+        return Err(failed(format!("HTTP {}", answer.status())));
+    }
+    answer.json().await.map(Some).map_err(|e| failed(e.without_url().to_string()))
 }

@@ -6,7 +6,9 @@ use axum::http::request::Parts;
 use crate::error::AppError;
 use crate::http::access::Access;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Also what a body's `role` and `ocd login-link --role` accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
     Admin,
@@ -47,10 +49,11 @@ pub enum Principal {
         role: Role,
         project: Option<String>,
     },
-    /// A person signed in with a browser session.
+    /// A person signed in with a browser session (`session` is its id).
     User {
         id: i64,
         role: Role,
+        session: String,
     },
     /// `DISABLE_AUTH=true` and no Authorization header.
     LocalOwner,
@@ -62,6 +65,14 @@ impl Principal {
             Principal::Anonymous => None,
             Principal::ApiKey { role, .. } | Principal::User { role, .. } => Some(*role),
             Principal::LocalOwner => Some(Role::Owner),
+        }
+    }
+
+    /// The session the request came with, for a signed-in person.
+    pub fn session_id(&self) -> Option<&str> {
+        match self {
+            Principal::User { session, .. } => Some(session),
+            _ => None,
         }
     }
 
@@ -133,10 +144,10 @@ mod tests {
         assert!(owner_key.authorize(Access::Owner).is_ok());
         assert!(owner_key.authorize(Access::People).is_err());
         assert!(owner_key.authorize(Access::User).is_err());
-        let admin = Principal::User { id: 2, role: Role::Admin };
+        let admin = Principal::User { id: 2, role: Role::Admin, session: "s2".into() };
         assert!(admin.authorize(Access::User).is_ok());
         assert!(admin.authorize(Access::People).is_err());
-        assert!(Principal::User { id: 1, role: Role::Owner }.authorize(Access::People).is_ok());
+        assert!(Principal::User { id: 1, role: Role::Owner, session: "s1".into() }.authorize(Access::People).is_ok());
         assert!(matches!(Principal::Anonymous.authorize(Access::Viewer), Err(AppError::Unauthorized)));
         assert!(Principal::Anonymous.authorize(Access::Public).is_ok());
     }

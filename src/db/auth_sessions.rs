@@ -20,8 +20,6 @@ pub struct SessionInfo {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub user_agent: Option<String>,
-    #[serde(skip)]
-    token_hash: String,
     #[sqlx(skip)]
     pub current: bool,
 }
@@ -73,10 +71,10 @@ pub async fn extend(conn: &mut AnyConnection, id: &str, expires_at: i64, now: i6
         .map(|_| ())
 }
 
-/// The user's live sessions; `current_hash` is the hash of the token the request came with.
-pub async fn list_for_user(pool: &AnyPool, user_id: i64, current_hash: Option<&str>, now: i64) -> Result<Vec<SessionInfo>, sqlx::Error> {
+/// The user's live sessions; `current` marks the one with that id.
+pub async fn list_for_user(pool: &AnyPool, user_id: i64, current: Option<&str>, now: i64) -> Result<Vec<SessionInfo>, sqlx::Error> {
     let mut sessions: Vec<SessionInfo> = sqlx::query_as(
-        "SELECT id, created_at, last_seen_at, expires_at, user_agent, token_hash FROM auth_sessions \
+        "SELECT id, created_at, last_seen_at, expires_at, user_agent FROM auth_sessions \
          WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, id",
     )
     .bind(user_id)
@@ -84,7 +82,7 @@ pub async fn list_for_user(pool: &AnyPool, user_id: i64, current_hash: Option<&s
     .fetch_all(pool)
     .await?;
     for s in &mut sessions {
-        s.current = current_hash == Some(s.token_hash.as_str());
+        s.current = current == Some(s.id.as_str());
     }
     Ok(sessions)
 }

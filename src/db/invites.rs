@@ -15,6 +15,16 @@ pub struct Invite {
     pub created_at: i64,
 }
 
+impl Invite {
+    pub fn used(&self) -> bool {
+        self.used_at.is_some()
+    }
+
+    pub fn expired(&self, now: i64) -> bool {
+        self.expires_at < now
+    }
+}
+
 const INVITE_COLUMNS: &str = "id, created_by, role, expires_at, used_by, used_at, created_at";
 
 pub async fn insert(conn: &mut AnyConnection, i: &Invite) -> Result<(), sqlx::Error> {

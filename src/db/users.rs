@@ -104,9 +104,9 @@ pub async fn set_role(conn: &mut AnyConnection, id: i64, role: &str, now: i64) -
         .await
 }
 
-/// Deletes the user; their sessions, links and keys' ownership go with them (FK actions).
+/// Deletes the user; the foreign keys end their sessions and sign-in links and keep the
+/// invites and keys they made (with the maker cleared).
 pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
     Ok(sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
 }
 

@@ -171,27 +171,7 @@ pub fn matching<'r>(rules: &'r [Rule], path: &str) -> Vec<&'r Rule> {
 pub fn first_param(pattern: &str, path: &str) -> Option<String> {
     let index = pattern.split('/').position(|p| p.starts_with('{'))?;
     let raw = path.trim_end_matches('/').split('/').nth(index)?;
-    Some(percent_decode(raw))
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Some(super::percent::decode(raw))
 }
 
 /// `Access-Control-Allow-Methods` for a path: its methods plus OPTIONS.

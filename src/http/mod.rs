@@ -4,5 +4,6 @@
 pub mod access;
 pub mod gate;
 pub mod metrics;
+pub mod percent;
 pub mod ratelimit;
 pub mod serve;

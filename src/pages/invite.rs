@@ -24,7 +24,7 @@ pub async fn show(State(app): State<App>, principal: Principal, Path(id): Path<S
     let Some(invite) = invite else {
         return Ok(answer(StatusCode::NOT_FOUND, "Invite not found", "<p>Check the link you were sent.</p>"));
     };
-    if invite.used_at.is_some() || invite.expires_at < app.clock.now() {
+    if invite.used() || invite.expired(app.clock.now()) {
         let body = "<p>This invite link has expired or already been used. Ask for a new one.</p>";
         return Ok(answer(StatusCode::GONE, "Invite no longer valid", body));
     }

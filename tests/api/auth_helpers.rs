@@ -9,15 +9,6 @@ use crate::browser::Browser;
 use crate::fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGitHub};
 use crate::harness::{Backend, TestApp};
 
-/// `scheme://host:port` of a URL.
-pub fn origin_of(url: &str) -> String {
-    let after = url.find("://").map_or(0, |i| i + 3);
-    match url[after..].find('/') {
-        Some(i) => url[..after + i].to_string(),
-        None => url.to_string(),
-    }
-}
-
 /// An app whose GitHub OAuth app is configured against a fake GitHub.
 pub async fn github_app(backend: Backend) -> Option<(TestApp, FakeGitHub)> {
     let github = FakeGitHub::start().await;

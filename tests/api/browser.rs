@@ -21,7 +21,7 @@ pub struct Browser {
 impl Browser {
     pub fn new(app: &TestApp) -> Browser {
         let client = crate::harness::client();
-        let origin = crate::auth_helpers::origin_of(&app.base);
+        let origin = ocd::auth::csrf::url_origin(&app.base).to_string();
         Browser { client, send_origin: Some(origin.clone()), origin, base: app.base.clone(), cookies: HashMap::new() }
     }
 

@@ -311,48 +311,26 @@ async fn cookie_writes_must_come_from_our_own_pages(app: TestApp) {
     assert_eq!(admin.go(Method::POST, "/api/todos", Some(&todo("t-own"))).await.status, StatusCode::OK);
     // Sec-Fetch-Site: same-origin stands in for a missing Origin.
     let cookie = format!("ocd_session={}", admin.session().unwrap());
-    let r = app
-        .send(
-            app.raw(Method::POST, "/api/todos")
-                .header("cookie", &cookie)
-                .header("sec-fetch-site", "same-origin")
-                .body(todo("t-sfs").to_string()),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
-    let r = app
-        .send(
-            app.raw(Method::POST, "/api/todos")
-                .header("cookie", &cookie)
-                .header("sec-fetch-site", "cross-site")
-                .body(todo("t-x").to_string()),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let with_cookie = ("cookie", cookie.as_str());
+    assert_eq!(post_todo(&app, "t-sfs", with_cookie, ("sec-fetch-site", "same-origin")).await, StatusCode::OK);
+    assert_eq!(post_todo(&app, "t-x", with_cookie, ("sec-fetch-site", "cross-site")).await, StatusCode::FORBIDDEN);
     // Reads are not affected, and a bearer token is not subject to the check.
     let r = app.send(app.raw(Method::GET, "/api/todos").header("cookie", &cookie).header("origin", "https://evil.example")).await;
     assert_eq!(r.status, StatusCode::OK);
-    let session = admin.session().unwrap().to_string();
-    let r = app
-        .send(
-            app.raw(Method::POST, "/api/todos")
-                .bearer_auth(&session)
-                .header("origin", "https://evil.example")
-                .body(todo("t-bearer").to_string()),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
+    let bearer = format!("Bearer {}", admin.session().unwrap());
+    let evil = ("origin", "https://evil.example");
+    assert_eq!(post_todo(&app, "t-bearer", ("authorization", &bearer), evil).await, StatusCode::OK);
     assert_eq!(app.count("todos").await, 3);
     // An allowed origin (ALLOWED_ORIGINS) may write with the cookie.
-    let r = app
-        .send(
-            app.raw(Method::POST, "/api/todos")
-                .header("cookie", &cookie)
-                .header("origin", "http://localhost:3000")
-                .body(todo("t-allowed").to_string()),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(post_todo(&app, "t-allowed", with_cookie, ("origin", "http://localhost:3000")).await, StatusCode::OK);
+}
+
+/// Posts a todo with one credential header and one header saying where the request came from.
+async fn post_todo(app: &TestApp, id: &str, credential: (&str, &str), provenance: (&str, &str)) -> StatusCode {
+    let body = json!({"id": id, "content": "csrf", "status": "pending"}).to_string();
+    app.send(app.raw(Method::POST, "/api/todos").header(credential.0, credential.1).header(provenance.0, provenance.1).body(body))
+        .await
+        .status
 }
 
 async fn the_team_is_managed_by_owners_in_person(app: TestApp, github: FakeGitHub) {
