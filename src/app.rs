@@ -38,6 +38,22 @@ pub struct AppState {
     pub list_cache: ListCache,
     /// Turns true when the server starts shutting down: streams and jobs end.
     pub shutdown: watch::Sender<bool>,
+    /// `http://address:port` of the listening socket, once serving.
+    pub listening: std::sync::OnceLock<String>,
+    /// Host names served with DISABLE_AUTH (`None`: any), see http/open_mode.rs.
+    pub open_mode_hosts: Option<Vec<String>>,
+    /// Failed authentications per client address (`AUTH_FAILURE_LIMIT_PER_MINUTE`).
+    pub auth_failures: RateLimiter,
+}
+
+impl AppState {
+    /// Where ocd listens, for links it sends browsers to when no PUBLIC_URL is set.
+    pub fn listen_origin(&self) -> String {
+        match self.listening.get() {
+            Some(origin) => origin.clone(),
+            None => format!("http://{}:{}", self.config.host, self.config.port),
+        }
+    }
 }
 
 pub type App = Arc<AppState>;
@@ -89,10 +105,16 @@ impl Built {
             allowed_origins: config.allowed_origins(),
             trusted_proxies,
             limiter: RateLimiter::new(config.rate_limit_window_ms, config.rate_limit_max_requests),
+            auth_failures: RateLimiter::new(60_000, config.auth_failure_limit_per_minute),
+            listening: std::sync::OnceLock::new(),
+            open_mode_hosts: crate::http::open_mode::own_hosts(config.host, config.public_url.as_deref()),
             metrics: Metrics::default(),
             routes: access::routes(),
             config,
         });
+        if app.config.disable_auth && app.open_mode_hosts.is_none() {
+            tracing::warn!("DISABLE_AUTH on a wildcard address without PUBLIC_URL: requests naming any host are served");
+        }
         crate::events::prune::spawn(app.clone());
         crate::jobs::spawn(app.clone());
         Ok(Built { app, bootstrap, data_dir })
@@ -117,8 +139,23 @@ impl Built {
     ) -> std::io::Result<()> {
         let router = self.router();
         let app = self.app.clone();
+        if let Ok(address) = listener.local_addr() {
+            let _ = app.listening.set(format!("http://{address}"));
+            if address.ip().is_unspecified() && app.config.public_url.is_none() {
+                tracing::warn!(
+                    "listening on a wildcard address without PUBLIC_URL: set PUBLIC_URL so sign-in links point at an address browsers can reach"
+                );
+            }
+        }
         // Streams and background jobs end when shutdown begins, so the drain can finish.
-        crate::http::serve::serve(listener, router, shutdown, move || {
+        let config = &self.app.config;
+        let limits = crate::http::serve::Limits {
+            first_byte: std::time::Duration::from_secs(config.conn_first_byte_seconds),
+            headers: std::time::Duration::from_secs(config.conn_header_seconds),
+            body_stall: std::time::Duration::from_secs(config.conn_body_stall_seconds),
+            max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+        };
+        crate::http::serve::serve(listener, router, limits, shutdown, move || {
             app.shutdown.send_replace(true);
         })
         .await;

@@ -23,6 +23,11 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the SQLite database to FILE while ocd runs (see README).
+    Backup {
+        /// Where to write the copy (must not exist).
+        file: PathBuf,
+    },
     /// Print a one-time sign-in link (single use, valid 15 minutes).
     LoginLink {
         /// Role of the new local user the link creates.
@@ -124,6 +129,22 @@ pub struct Config {
     /// Linear's GraphQL endpoint.
     #[arg(long, env = "LINEAR_API_URL", default_value = "https://api.linear.app/graphql")]
     pub linear_api_url: String,
+    /// Failed authentications one client address may make per minute before it gets 429.
+    #[arg(long, env = "AUTH_FAILURE_LIMIT_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub auth_failure_limit_per_minute: u64,
+    /// A connection that sends no byte within this many seconds is closed.
+    #[arg(long, env = "CONN_FIRST_BYTE_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub conn_first_byte_seconds: u64,
+    /// A request whose headers are not complete within this many seconds is closed.
+    #[arg(long, env = "CONN_HEADER_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub conn_header_seconds: u64,
+    /// A request body that sends nothing for this many seconds is closed.
+    #[arg(long, env = "CONN_BODY_STALL_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub conn_body_stall_seconds: u64,
+    /// Open connections at most (streams and long-polls included); more are refused. Kept
+    /// below the process's file-descriptor limit at start.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
     /// Log output: text or json.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => migrate(cli.config).await,
         Command::LoginLink { role, user } => login_link(cli.config, role, user).await,
+        Command::Backup { file } => backup(cli.config, &file).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -30,7 +31,9 @@ async fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only for a person at a terminal: a service's log file stays plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -58,6 +61,14 @@ async fn login_link(config: Config, role: Role, user: Option<String>) -> Result<
     let path = path?;
     println!("{}{}{path}", config.public_url(config.port), config.base_path());
     println!("(single use, valid for 15 minutes)");
+    Ok(())
+}
+
+/// `ocd backup FILE`: a consistent copy of the running SQLite database.
+async fn backup(config: Config, file: &std::path::Path) -> Result<(), String> {
+    let (_, url) = ocd::app::storage(&config)?;
+    ocd::db::backup::backup(&url, file).await?;
+    println!("ocd: database copied to {}", file.display());
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use super::json::{Body, Checks, Int, Params, non_null};
 use crate::app::App;
 use crate::db::agents::{self, Agent};
 use crate::db::lifecycle::announce;
+use crate::db::projects;
 use crate::db::todos::Filter;
 use crate::domain::Field;
 use crate::domain::agents::{AgentStatus, AgentType, is_stalled, subtree_totals};
@@ -85,6 +86,20 @@ fn apply_common(
     }
 }
 
+/// An agent may not become its own ancestor: following parents from `parent` must never
+/// reach `id` (a loop would make both agents undeletable and their totals endless).
+async fn refuse_parent_cycle(c: &mut sqlx::AnyConnection, id: &str, parent: Option<&str>) -> AppResult<()> {
+    let Some(parent) = parent else { return Ok(()) };
+    if agents::is_ancestor(c, id, parent).await? {
+        return Err(AppError::field(
+            "custom",
+            "parent_agent_id",
+            format!("parent_agent_id: `{parent}` is a sub-agent of `{id}`; an agent cannot be its own ancestor"),
+        ));
+    }
+    Ok(())
+}
+
 fn age(agent: &Agent, now: i64) -> i64 {
     (now - agent.created_at).max(0)
 }
@@ -96,8 +111,10 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
             filter.text(&format!("{column} = ?"), v);
         }
     }
-    if let Some(project) = params.non_empty("project") {
-        filter.text("id IN (SELECT agent_id FROM agent_tasks WHERE project_id = ?)", project);
+    // An agent of the project, or a shared agent with work in it.
+    let project = params.non_empty("project");
+    if let Some(project) = project {
+        filter.text("(project_id = ? OR (project_id IS NULL AND id IN (SELECT agent_id FROM agent_tasks WHERE project_id = ?)))", project);
     }
     let list = agents::list(&app.db.read, &filter).await?;
     let ids: Vec<String> = list.iter().map(|a| a.id.clone()).collect();
@@ -111,7 +128,10 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
         .into_iter()
         .map(|a| {
             let mut v = json!(a);
-            v["current_task"] = a.current_task_id.as_ref().and_then(|id| current.remove(id)).map_or(Value::Null, |t| json!(t));
+            // Narrowed to a project, a current task of another project is not shown.
+            let task = a.current_task_id.as_ref().and_then(|id| current.remove(id));
+            let task = task.filter(|t| project.is_none_or(|p| t.project_id.as_deref() == Some(p)));
+            v["current_task"] = task.map_or(Value::Null, |t| json!(t));
             v["sub_agent_count"] = Value::from(counts.get(&a.id).copied().unwrap_or(0));
             v["age_seconds"] = Value::from(age(&a, now));
             v["stalled"] = Value::from(is_stalled(&a.status, a.last_activity_at, a.created_at, now, stall_after));
@@ -138,6 +158,9 @@ pub struct RegisterBody {
     skills: Field<Value>,
     #[serde(default)]
     config: Field<Value>,
+    /// The project the agent works for (a project-scoped key fills in its own).
+    #[serde(default)]
+    project: Field<String>,
 }
 
 /// Registers an agent (201) or, for a known id, updates what was sent (200; K9).
@@ -158,9 +181,17 @@ pub async fn register(State(app): State<App>, Body(body): Body<RegisterBody>) ->
                         format!("parent_agent_id: no agent `{parent}` is registered"),
                     ));
                 }
+                refuse_parent_cycle(c, &body.id, parent.as_deref()).await?;
+                let project = body.project.empty_as_null();
+                if let Some(Some(p)) = project.clone().update() {
+                    projects::ensure(c, Some(&p), now).await?;
+                }
                 let (agent, created) = match agents::get(c, &body.id).await? {
                     Some(mut a) => {
                         a.name = body.name;
+                        if let Some(p) = project.update() {
+                            a.project_id = p;
+                        }
                         apply_common(&mut a, body.kind, body.parent_agent_id, body.status, body.soul_md, body.skills, body.config);
                         agents::save(c, &a).await?;
                         (a, false)
@@ -182,6 +213,7 @@ pub async fn register(State(app): State<App>, Body(body): Body<RegisterBody>) ->
                             tokens_in: 0,
                             tokens_out: 0,
                             cost_usd: 0.0,
+                            project_id: project.into_option(),
                         };
                         agents::insert(c, &a).await?;
                         (a, true)
@@ -251,6 +283,9 @@ pub async fn patch(State(app): State<App>, Path(id): Path<String>, Body(body): B
                         "parent_agent_id",
                         format!("parent_agent_id: no agent `{parent}` can be the parent"),
                     ));
+                }
+                if let Field::Value(parent) = &body.parent_agent_id {
+                    refuse_parent_cycle(c, &id, Some(parent)).await?;
                 }
                 if let Some(name) = body.name {
                     a.name = name;

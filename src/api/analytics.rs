@@ -32,7 +32,8 @@ pub async fn get(State(app): State<App>, params: Params) -> AppResult<Json<Value
     if let Some(sprint) = sprint_id {
         scope.text("id IN (SELECT todo_id FROM todo_sprints WHERE sprint_id = ?)", sprint);
     }
-    if let Some(project) = params.non_empty("project") {
+    let project = params.non_empty("project");
+    if let Some(project) = project {
         scope.text("project = ?", project);
     }
     if let Some(agent) = params.non_empty("agent") {
@@ -42,11 +43,12 @@ pub async fn get(State(app): State<App>, params: Params) -> AppResult<Json<Value
     let scoped = todos::rows(pool, &scope).await?;
     let history = todos::history(pool, &scope).await?;
     let mut trend = Vec::new();
+    // With a project: its sprints and the shared ones, counting only its todos.
     for sprint in sprints::list(pool, None).await? {
-        if sprint_id.is_some_and(|id| id != sprint.id) {
+        if sprint_id.is_some_and(|id| id != sprint.id) || project.is_some_and(|p| sprint.project_id.as_deref().is_some_and(|s| s != p)) {
             continue;
         }
-        let points = todos::points_of_sprint(pool, &sprint.id).await?;
+        let points = todos::points_of_sprint(pool, &sprint.id, project).await?;
         trend.push(SprintPoints::new(sprint.id, sprint.name, &points));
     }
     Ok(Json(json!(analytics::compute(start, end, &scoped, &history, trend))))

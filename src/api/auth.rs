@@ -26,8 +26,8 @@ const NO_OWNER_YET: &str = "ocd has no owner yet. Open the one-time setup link o
 const INVITE_SPENT: &str = "This invite link has expired or already been used";
 
 /// Where GitHub sends the browser back: the address registered with the OAuth app.
-fn callback_url(app: &AppState, headers: &HeaderMap) -> String {
-    format!("{}{}/api/auth/callback", site_origin(app.config.public_url.as_deref(), headers), app.base_path)
+fn callback_url(app: &AppState) -> String {
+    format!("{}{}/api/auth/callback", site_origin(app.config.public_url.as_deref(), &app.listen_origin()), app.base_path)
 }
 
 /// A local path to return to after sign-in; anything that could leave the site becomes `/`.
@@ -49,8 +49,8 @@ fn clear_oauth_cookies(app: &AppState, response: &mut Response) {
 }
 
 /// `GET /api/auth/login[?redirect=/path][&invite=<id>][&bind=1]` → 307 to GitHub.
-pub async fn login(State(app): State<App>, headers: HeaderMap, params: Params, principal: Principal) -> AppResult<Response> {
-    let redirect_uri = callback_url(&app, &headers);
+pub async fn login(State(app): State<App>, params: Params, principal: Principal) -> AppResult<Response> {
+    let redirect_uri = callback_url(&app);
     let state = Secret::random().token;
     let location = app
         .github
@@ -99,7 +99,7 @@ async fn finish_sign_in(app: &App, headers: &HeaderMap, params: &Params, princip
     let (Some(code), true) = (code, state_ok) else {
         return Err(AppError::BadRequest("Invalid OAuth state".into()));
     };
-    let token = app.github.exchange(code, &callback_url(app, headers)).await?;
+    let token = app.github.exchange(code, &callback_url(app)).await?;
     let profile = app.github.current_user(&token).await?;
     let intent = jar.get(headers, cookies::OAUTH_INTENT).map(|v| percent::decode(&v));
     let intent = Intent::parse(intent.as_deref(), principal);
@@ -117,7 +117,7 @@ async fn finish_sign_in(app: &App, headers: &HeaderMap, params: &Params, princip
         .await?;
     tracing::info!(user_id = user.id, "signed in with GitHub");
     let redirect = jar.get(headers, cookies::OAUTH_REDIRECT).map(|v| percent::decode(&v));
-    let origin = site_origin(app.config.public_url.as_deref(), headers);
+    let origin = site_origin(app.config.public_url.as_deref(), &app.listen_origin());
     let location = format!("{origin}{}", safe_redirect(redirect.as_deref(), &app.base_path));
     let mut response = (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)]).into_response();
     set_cookie(&mut response, starting.cookie(jar));
@@ -204,8 +204,12 @@ pub async fn verify(State(app): State<App>, principal: Principal) -> AppResult<J
 }
 
 /// `POST /api/auth/logout`: ends the cookie's session; always succeeds.
+/// Ends the session presented: the cookie's, and a session token sent as `Bearer` (an API key
+/// sent there is not a session and stays valid).
 pub async fn logout(State(app): State<App>, headers: HeaderMap) -> AppResult<Response> {
-    if let Some(token) = app.auth.cookies.get(&headers, cookies::SESSION) {
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let tokens: Vec<String> = app.auth.cookies.get(&headers, cookies::SESSION).into_iter().chain(bearer.map(String::from)).collect();
+    for token in tokens {
         let hash = sha256_hex(&token);
         app.db.write(move |c| Box::pin(async move { Ok(auth_sessions::delete_by_hash(c, &hash).await?) })).await?;
     }

@@ -33,7 +33,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
         return Err(AppError::field("invalid_type", "", "A JSON body is required"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| AppError::InvalidBody(vec![issue_of(&e)]))
+    let value: Value = serde_path_to_error::deserialize(&mut de).map_err(|e| AppError::InvalidBody(vec![issue_of(&e)]))?;
+    // Bounds first (limits.rs), so no handler ever sees an out-of-bounds value.
+    let issues = crate::http::limits::check(&value);
+    if !issues.is_empty() {
+        return Err(AppError::InvalidBody(issues));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| AppError::InvalidBody(vec![issue_of(&e)]))
 }
 
 fn issue_of(e: &serde_path_to_error::Error<serde_json::Error>) -> Issue {
@@ -148,7 +154,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(query).map(Params).map_err(|_| AppError::BadRequest("Invalid query string".into()))
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query).map_err(|_| AppError::BadRequest("Invalid query string".into()))?;
+        for (key, value) in &pairs {
+            crate::http::limits::check_param(key, value).map_err(AppError::BadRequest)?;
+        }
+        Ok(Params(pairs))
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::json::{Body, Checks, Params, leading_int, non_null};
 use crate::app::App;
+use crate::db::IN_CHUNK;
 use crate::db::events::{self, NewEvent};
 use crate::db::messages::{self, NewMessage};
 use crate::db::projects;
@@ -49,20 +50,27 @@ pub struct MarkReadBody {
     ids: Vec<String>,
 }
 
+/// Marks up to 10,000 ids read (the bound is in limits.rs), one write unit per chunk so a long
+/// list never holds the writer for long; marking read twice changes nothing, so a failure
+/// half-way loses nothing a retry would not redo.
 pub async fn mark_read(State(app): State<App>, Body(body): Body<MarkReadBody>) -> AppResult<Json<Value>> {
     let total = body.ids.len();
     let ids: Vec<i64> = body.ids.iter().filter_map(|s| leading_int(s)).collect();
     let now = app.clock.now();
-    let marked = app
-        .db
-        .write(move |c| {
-            Box::pin(async move {
-                let marked = messages::mark_read(c, &ids).await?;
-                events::append(c, now, NewEvent::new("message:updated", None, &json!({"ids": ids, "read": true}))).await?;
-                Ok(marked)
+    let mut marked = 0;
+    for chunk in ids.chunks(IN_CHUNK) {
+        let ids = chunk.to_vec();
+        marked += app
+            .db
+            .write(move |c| {
+                Box::pin(async move {
+                    let marked = messages::mark_read(c, &ids).await?;
+                    events::append(c, now, NewEvent::new("message:updated", None, &json!({"ids": ids, "read": true}))).await?;
+                    Ok(marked)
+                })
             })
-        })
-        .await?;
+            .await?;
+    }
     Ok(Json(json!({"success": true, "marked": marked, "total": total})))
 }
 

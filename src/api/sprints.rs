@@ -127,9 +127,10 @@ pub async fn update(State(app): State<App>, Path(id): Path<String>, Body(body): 
     Ok(Json(json!({ "sprint": sprint })))
 }
 
-pub async fn velocity(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+/// `?project=` counts only that project's todos (a scoped key always has it).
+pub async fn velocity(State(app): State<App>, Path(id): Path<String>, params: Params) -> AppResult<Json<Value>> {
     let sprint = sprints::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Sprint"))?;
-    let todos = todos::points_of_sprint(&app.db.read, &id).await?;
+    let todos = todos::points_of_sprint(&app.db.read, &id, params.non_empty("project")).await?;
     let v = velocity::velocity(&sprint.id, &sprint.name, sprint.start_date, sprint.end_date, &todos, app.clock.now());
     Ok(Json(json!({ "velocity": v })))
 }

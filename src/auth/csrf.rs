@@ -15,22 +15,23 @@ pub fn allowed(method: &Method, headers: &HeaderMap, public_url: Option<&str>, a
     }
 }
 
-/// `scheme://host` the browser uses for ocd: PUBLIC_URL's, else the Host the request was sent to.
-pub fn site_origin(public_url: Option<&str>, headers: &HeaderMap) -> String {
-    if let Some(url) = public_url {
-        return url_origin(url).to_string();
+/// `scheme://host` ocd sends browsers to (OAuth callback, after sign-in): PUBLIC_URL's, else
+/// the address it listens on — never a request's `Host`, which a client chooses.
+pub fn site_origin(public_url: Option<&str>, listen_origin: &str) -> String {
+    match public_url {
+        Some(url) => url_origin(url).to_string(),
+        None => listen_origin.to_string(),
     }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
-    format!("http://{host}")
 }
 
-/// Whether `origin` is ours. Without PUBLIC_URL a TLS proxy in front may make it the https
-/// form of the Host, which is ours just the same.
+/// Whether `origin` is the one this request was sent to. Without PUBLIC_URL a TLS proxy in
+/// front may make it the https form of the Host, which is ours just the same.
 fn is_own_origin(origin: &str, headers: &HeaderMap, public_url: Option<&str>) -> bool {
-    if public_url.is_none() && !headers.contains_key(header::HOST) {
-        return false;
-    }
-    let own = site_origin(public_url, headers);
+    let own = match (public_url, headers.get(header::HOST).and_then(|v| v.to_str().ok())) {
+        (Some(url), _) => url_origin(url).to_string(),
+        (None, Some(host)) => format!("http://{host}"),
+        (None, None) => return false,
+    };
     origin == own || (public_url.is_none() && own.strip_prefix("http://").is_some_and(|host| origin == format!("https://{host}")))
 }
 

@@ -18,6 +18,15 @@ pub enum Object {
     Todo,
     Session,
     Agent,
+    /// A sprint with a project belongs to it; one without is shared: readable, not writable.
+    Sprint,
+}
+
+/// Whether the caller reads an object (or only refers to it) or changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Read,
+    Write,
 }
 
 /// Where the id of the object is.
@@ -37,14 +46,21 @@ pub struct Scope {
     pub fields: &'static [&'static str],
     /// A body array whose items are each checked (batch writes).
     pub items: Option<&'static str>,
+    /// Other objects a body (or each item) names, as JSON pointers: each must be readable in P
+    /// (a todo's parent, the sprint it joins, the todo an event changes, an agent's parent).
+    pub refs: &'static [(&'static str, Object)],
 }
 
 impl Scope {
-    pub const SHARED: Scope = Scope { object: Object::Shared, id_at: IdAt::Path, fields: &[], items: None };
-    pub const FREE: Scope = Scope { object: Object::Free, id_at: IdAt::Path, fields: &[], items: None };
+    pub const SHARED: Scope = Scope::on(Object::Shared);
+    pub const FREE: Scope = Scope::on(Object::Free);
 
     pub const fn on(object: Object) -> Scope {
-        Scope { object, id_at: IdAt::Path, fields: &[], items: None }
+        Scope { object, id_at: IdAt::Path, fields: &[], items: None, refs: &[] }
+    }
+
+    pub const fn refs(self, refs: &'static [(&'static str, Object)]) -> Scope {
+        Scope { refs, ..self }
     }
 
     pub const fn body(self, fields: &'static [&'static str]) -> Scope {
@@ -87,9 +103,9 @@ pub async fn check_write(scope: &Scope, pool: &AnyPool, project: &str, path_id: 
     if scope.id_at == IdAt::Path
         && let Some(id) = path_id
     {
-        check_object(scope.object, pool, project, id).await?;
+        check_object(scope.object, pool, project, id, Use::Write).await?;
     }
-    if scope.fields.is_empty() && scope.id_at == IdAt::Path {
+    if scope.fields.is_empty() && scope.id_at == IdAt::Path && scope.refs.is_empty() {
         return Ok(None);
     }
     // A body that is not JSON is left for the handler to refuse with its own message.
@@ -112,20 +128,25 @@ pub async fn check_write(scope: &Scope, pool: &AnyPool, project: &str, path_id: 
 /// Refuses reading an object of another project through its own path.
 pub async fn check_read(scope: &Scope, pool: &AnyPool, project: &str, path_id: Option<&str>) -> AppResult<()> {
     match (scope.id_at, path_id) {
-        (IdAt::Path, Some(id)) => check_object(scope.object, pool, project, id).await,
+        (IdAt::Path, Some(id)) => check_object(scope.object, pool, project, id, Use::Read).await,
         _ => Ok(()),
     }
 }
 
 async fn check_item(scope: &Scope, pool: &AnyPool, project: &str, item: &mut Value) -> AppResult<()> {
+    if scope.id_at == IdAt::Body
+        && let Some(id) = item.get("id").and_then(Value::as_str)
+    {
+        check_object(scope.object, pool, project, id, Use::Write).await?;
+    }
+    for (pointer, kind) in scope.refs {
+        if let Some(id) = item.pointer(pointer).and_then(Value::as_str) {
+            check_object(*kind, pool, project, id, Use::Read).await?;
+        }
+    }
     let Some(object) = item.as_object_mut() else {
         return Ok(());
     };
-    if scope.id_at == IdAt::Body
-        && let Some(id) = object.get("id").and_then(Value::as_str)
-    {
-        check_object(scope.object, pool, project, id).await?;
-    }
     let mut named = false;
     for field in scope.fields {
         match object.get(*field) {
@@ -145,27 +166,33 @@ async fn check_item(scope: &Scope, pool: &AnyPool, project: &str, item: &mut Val
     Ok(())
 }
 
-/// An existing object must belong to `project`; one that does not exist yet is fine (the
-/// write creates it in P, or the handler answers 404).
-async fn check_object(object: Object, pool: &AnyPool, project: &str, id: &str) -> AppResult<()> {
+/// An existing object must belong to `project` (or, for a read, be shared where sharing is
+/// allowed); one that does not exist yet is fine (the write creates it in P, or the handler
+/// answers 404).
+async fn check_object(object: Object, pool: &AnyPool, project: &str, id: &str, using: Use) -> AppResult<()> {
+    let ours = |p: Option<Option<String>>| p.is_none_or(|p| p.as_deref() == Some(project));
     let inside = match object {
         Object::Shared | Object::Free => return Ok(()),
-        Object::Todo => {
-            project_of(pool, "SELECT project FROM todos WHERE id = $1", id).await?.is_none_or(|p| p.as_deref() == Some(project))
+        Object::Todo => ours(project_of(pool, "SELECT project FROM todos WHERE id = $1", id).await?),
+        Object::Session => ours(project_of(pool, "SELECT project_id FROM sessions WHERE id = $1", id).await?),
+        Object::Sprint => {
+            let found = project_of(pool, "SELECT project_id FROM sprints WHERE id = $1", id).await?;
+            ours(found.clone()) || (using == Use::Read && found.is_some_and(|p| p.is_none()))
         }
-        Object::Session => {
-            project_of(pool, "SELECT project_id FROM sessions WHERE id = $1", id).await?.is_none_or(|p| p.as_deref() == Some(project))
-        }
-        // Agents carry no project: one belongs to P while all its tasks do.
-        Object::Agent => {
-            let elsewhere: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM agent_tasks WHERE agent_id = $1 AND (project_id IS NULL OR project_id <> $2)")
-                    .bind(id)
-                    .bind(project)
-                    .fetch_one(pool)
-                    .await?;
-            elsewhere == 0
-        }
+        // A shared agent (no project) may be read while all its tasks are in P; only P's own
+        // agents may be reported for or steered.
+        Object::Agent => match project_of(pool, "SELECT project_id FROM agents WHERE id = $1", id).await? {
+            Some(None) if using == Use::Read => {
+                let elsewhere: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM agent_tasks WHERE agent_id = $1 AND (project_id IS NULL OR project_id <> $2)")
+                        .bind(id)
+                        .bind(project)
+                        .fetch_one(pool)
+                        .await?;
+                elsewhere == 0
+            }
+            found => ours(found),
+        },
     };
     if inside { Ok(()) } else { Err(outside(project)) }
 }

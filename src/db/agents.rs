@@ -3,8 +3,10 @@
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
+use crate::domain::agents::{MAX_COST_TOTAL, MAX_TOKENS_TOTAL};
+
 pub const AGENT_COLUMNS: &str = "id, name, type, parent_agent_id, status, soul_md, skills, current_task_id, created_at, last_heartbeat, config, \
-    last_activity_at, tokens_in, tokens_out, cost_usd";
+    last_activity_at, tokens_in, tokens_out, cost_usd, project_id";
 pub const TASK_COLUMNS: &str = "id, agent_id, linear_issue_id, project_id, title, status, priority, blocked_reason, blocked_at, started_at, \
     completed_at, created_at, updated_at, last_activity_at, tokens_in, tokens_out, cost_usd";
 
@@ -28,6 +30,8 @@ pub struct Agent {
     pub tokens_in: i64,
     pub tokens_out: i64,
     pub cost_usd: f64,
+    /// The project the agent works for; none = shared (see migration 0008).
+    pub project_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -92,28 +96,17 @@ impl Usage {
     pub fn is_empty(&self) -> bool {
         self.tokens_in.is_none() && self.tokens_out.is_none() && self.cost_usd.is_none()
     }
+}
 
-    /// A delta must not lower a total: the 400 names the offending key.
-    pub fn check(&self) -> crate::error::AppResult<()> {
-        let fields = [
-            ("tokens_in", self.tokens_in.unwrap_or(0) >= 0),
-            ("tokens_out", self.tokens_out.unwrap_or(0) >= 0),
-            ("cost_usd", self.valid()),
-        ];
-        match fields.iter().find(|(_, ok)| !ok) {
-            Some((field, _)) => {
-                Err(crate::error::AppError::field("too_small", field, format!("{field}: token and cost deltas must not be negative")))
-            }
-            None => Ok(()),
-        }
-    }
-
-    fn valid(&self) -> bool {
-        self.tokens_in.unwrap_or(0) >= 0
-            && self.tokens_out.unwrap_or(0) >= 0
-            && self.cost_usd.unwrap_or(0.0).is_finite()
-            && self.cost_usd.unwrap_or(0.0) >= 0.0
-    }
+/// `SET` clauses adding the deltas `$2`–`$4` to the totals. Each delta is bounded where the
+/// body is parsed (http/limits.rs), and each total stops at its ceiling instead of
+/// overflowing (SQLite would turn an overflowing integer into a float, PostgreSQL would fail).
+macro_rules! add_usage {
+    () => {
+        "tokens_in = CASE WHEN tokens_in + $2 > $6 THEN $6 ELSE tokens_in + $2 END, \
+     tokens_out = CASE WHEN tokens_out + $3 > $6 THEN $6 ELSE tokens_out + $3 END, \
+     cost_usd = CASE WHEN cost_usd + $4 > $7 THEN $7 ELSE cost_usd + $4 END"
+    };
 }
 
 /// Real progress: moves `last_activity_at` of the agent (and its task) and adds the usage.
@@ -125,27 +118,28 @@ pub async fn record_activity(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let (tin, tout, cost) = (usage.tokens_in.unwrap_or(0), usage.tokens_out.unwrap_or(0), usage.cost_usd.unwrap_or(0.0));
-    sqlx::query("UPDATE agents SET last_activity_at = $1, tokens_in = tokens_in + $2, tokens_out = tokens_out + $3, cost_usd = cost_usd + $4 WHERE id = $5")
+    sqlx::query(concat!("UPDATE agents SET last_activity_at = $1, ", add_usage!(), " WHERE id = $5"))
         .bind(now)
         .bind(tin)
         .bind(tout)
         .bind(cost)
         .bind(agent_id)
+        .bind(MAX_TOKENS_TOTAL)
+        .bind(MAX_COST_TOTAL)
         .execute(&mut *conn)
         .await?;
     if let Some(task_id) = task_id {
-        sqlx::query(
-            "UPDATE agent_tasks SET last_activity_at = $1, tokens_in = tokens_in + $2, tokens_out = tokens_out + $3, cost_usd = cost_usd + $4 \
-             WHERE id = $5 AND agent_id = $6",
-        )
-        .bind(now)
-        .bind(tin)
-        .bind(tout)
-        .bind(cost)
-        .bind(task_id)
-        .bind(agent_id)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(concat!("UPDATE agent_tasks SET last_activity_at = $1, ", add_usage!(), " WHERE id = $5 AND agent_id = $8"))
+            .bind(now)
+            .bind(tin)
+            .bind(tout)
+            .bind(cost)
+            .bind(task_id)
+            .bind(MAX_TOKENS_TOTAL)
+            .bind(MAX_COST_TOTAL)
+            .bind(agent_id)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -167,6 +161,27 @@ pub async fn list(pool: &AnyPool, filter: &super::todos::Filter) -> Result<Vec<A
     .await
 }
 
+/// Whether `ancestor` is `start` or one of its parents, grand-parents… (a loop already in the
+/// data ends the walk).
+pub async fn is_ancestor(conn: &mut AnyConnection, ancestor: &str, start: &str) -> Result<bool, sqlx::Error> {
+    let mut seen = std::collections::HashSet::new();
+    let mut at = Some(start.to_string());
+    while let Some(id) = at {
+        if id == ancestor {
+            return Ok(true);
+        }
+        if !seen.insert(id.clone()) {
+            return Ok(false);
+        }
+        at = sqlx::query_scalar::<_, Option<String>>("SELECT parent_agent_id FROM agents WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    }
+    Ok(false)
+}
+
 pub async fn sub_agents(pool: &AnyPool, id: &str) -> Result<Vec<Agent>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {AGENT_COLUMNS} FROM agents WHERE parent_agent_id = $1 ORDER BY created_at DESC, id DESC"))
         .bind(id)
@@ -175,7 +190,7 @@ pub async fn sub_agents(pool: &AnyPool, id: &str) -> Result<Vec<Agent>, sqlx::Er
 }
 
 pub async fn insert(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Error> {
-    sqlx::query(sql!("INSERT INTO agents ({AGENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
+    sqlx::query(sql!("INSERT INTO agents ({AGENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"))
         .bind(&a.id)
         .bind(&a.name)
         .bind(&a.kind)
@@ -191,6 +206,7 @@ pub async fn insert(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Err
         .bind(a.tokens_in)
         .bind(a.tokens_out)
         .bind(a.cost_usd)
+        .bind(&a.project_id)
         .execute(&mut *conn)
         .await
         .map(|_| ())
@@ -199,7 +215,7 @@ pub async fn insert(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Err
 pub async fn save(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE agents SET name = $2, type = $3, parent_agent_id = $4, status = $5, soul_md = $6, skills = $7, current_task_id = $8, \
-         last_heartbeat = $9, config = $10 WHERE id = $1",
+         last_heartbeat = $9, config = $10, project_id = $11 WHERE id = $1",
     )
     .bind(&a.id)
     .bind(&a.name)
@@ -211,6 +227,7 @@ pub async fn save(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Error
     .bind(&a.current_task_id)
     .bind(a.last_heartbeat)
     .bind(&a.config)
+    .bind(&a.project_id)
     .execute(&mut *conn)
     .await
     .map(|_| ())
@@ -321,18 +338,19 @@ pub async fn tasks_in(conn: &mut AnyConnection, agent_id: &str, status: &str) ->
 
 /// Current tasks (by `current_task_id`) of the listed agents, and their sub-agent counts.
 pub async fn current_tasks(pool: &AnyPool, ids: &[String]) -> Result<Vec<AgentTask>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut tasks = Vec::new();
+    for chunk in ids.chunks(super::IN_CHUNK) {
+        let mut query = sqlx::query_as(sql!(
+            "SELECT {} FROM agent_tasks t JOIN agents a ON a.current_task_id = t.id WHERE a.id IN ({})",
+            TASK_COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
+            super::placeholders(1, chunk.len())
+        ));
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        tasks.extend(query.fetch_all(pool).await?);
     }
-    let mut query = sqlx::query_as(sql!(
-        "SELECT {} FROM agent_tasks t JOIN agents a ON a.current_task_id = t.id WHERE a.id IN ({})",
-        TASK_COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
-        super::placeholders(1, ids.len())
-    ));
-    for id in ids {
-        query = query.bind(id.clone());
-    }
-    query.fetch_all(pool).await
+    Ok(tasks)
 }
 
 pub async fn sub_agent_counts(pool: &AnyPool) -> Result<Vec<(String, i64)>, sqlx::Error> {

@@ -90,11 +90,20 @@ pub async fn list(pool: &AnyPool, sealer: &Sealer, filter: &Filter, limit: Optio
 }
 
 /// Marks messages read; returns how many of `ids` named an existing message.
+/// Marks the listed messages read (at most `IN_CHUNK` ids) and counts the entries that name an
+/// existing message: already-read messages and repeated ids count (the original's `marked`).
 pub async fn mark_read(conn: &mut AnyConnection, ids: &[i64]) -> Result<i64, sqlx::Error> {
-    let mut marked = 0;
-    for id in ids {
-        let done = sqlx::query("UPDATE messages SET read = 1 WHERE id = $1").bind(*id).execute(&mut *conn).await?;
-        marked += i64::from(done.rows_affected() > 0);
+    if ids.is_empty() {
+        return Ok(0);
     }
-    Ok(marked)
+    let list = super::placeholders(1, ids.len());
+    let mut update = sqlx::query(sql!("UPDATE messages SET read = 1 WHERE read = 0 AND id IN ({list})"));
+    let mut select = sqlx::query_scalar(sql!("SELECT id FROM messages WHERE id IN ({list})"));
+    for id in ids {
+        update = update.bind(*id);
+        select = select.bind(*id);
+    }
+    update.execute(&mut *conn).await?;
+    let existing: std::collections::HashSet<i64> = select.fetch_all(&mut *conn).await?.into_iter().collect();
+    Ok(ids.iter().filter(|id| existing.contains(id)).count() as i64)
 }

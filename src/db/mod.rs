@@ -11,6 +11,7 @@ pub mod agents;
 pub mod alerts;
 pub mod api_keys;
 pub mod auth_sessions;
+pub mod backup;
 pub mod commands;
 pub mod events;
 pub mod invites;
@@ -77,6 +78,9 @@ impl Db {
     pub async fn connect(url: &str) -> Result<Db, String> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).ok_or_else(|| "DATABASE_URL must start with sqlite: or postgres://".to_string())?;
+        if backend == Backend::Sqlite {
+            owner_only_sqlite_files(url).map_err(|e| format!("cannot prepare the database file: {e}"))?;
+        }
         let url = match backend {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_string(),
@@ -150,6 +154,30 @@ pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), Stri
 }
 
 /// Placeholder list `$from, $from+1, …` for `IN (…)` clauses.
+/// The SQLite database holds every secret's hash and the sealed messages: it (and the WAL and
+/// shared-memory files SQLite creates with the database file's mode) is readable by its owner
+/// only. The file is created empty with that mode before SQLite opens it.
+fn owner_only_sqlite_files(url: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{path}{suffix}");
+        if std::path::Path::new(&file).exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+/// The most values one `IN (…)` list binds: SQLite allows at most 32,766 variables in a
+/// statement and PostgreSQL 65,535, so longer lists are sent in chunks of this size.
+pub const IN_CHUNK: usize = 1_000;
+
 pub fn placeholders(from: usize, count: usize) -> String {
     (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }

@@ -4,6 +4,8 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::AnyConnection;
 
+use crate::domain::agents::{MAX_COST_TOTAL, MAX_TOKENS_TOTAL};
+
 use super::events::{self, NewEvent};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -36,14 +38,18 @@ pub async fn ensure(conn: &mut AnyConnection, id: Option<&str>, now: i64) -> Res
     Ok(())
 }
 
-/// Token and cost totals of the agent tasks of each project.
+/// Token and cost totals of the agent tasks of each project. Summed as floating point (an
+/// integer sum of many capped totals could overflow) and capped like every total.
 pub async fn usage(pool: &sqlx::AnyPool) -> Result<Vec<(String, i64, i64, f64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT project_id, CAST(COALESCE(SUM(tokens_in), 0) AS BIGINT), CAST(COALESCE(SUM(tokens_out), 0) AS BIGINT), \
+    let rows: Vec<(String, f64, f64, f64)> = sqlx::query_as(
+        "SELECT project_id, CAST(COALESCE(SUM(CAST(tokens_in AS DOUBLE PRECISION)), 0) AS DOUBLE PRECISION), \
+         CAST(COALESCE(SUM(CAST(tokens_out AS DOUBLE PRECISION)), 0) AS DOUBLE PRECISION), \
          CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) FROM agent_tasks WHERE project_id IS NOT NULL GROUP BY project_id",
     )
     .fetch_all(pool)
-    .await
+    .await?;
+    let tokens = |sum: f64| sum.min(MAX_TOKENS_TOTAL as f64) as i64;
+    Ok(rows.into_iter().map(|(id, tin, tout, cost)| (id, tokens(tin), tokens(tout), cost.min(MAX_COST_TOTAL))).collect())
 }
 
 pub async fn list(pool: &sqlx::AnyPool) -> Result<Vec<Project>, sqlx::Error> {

@@ -132,16 +132,21 @@ async fn subtree_height(conn: &mut AnyConnection, id: &str) -> Result<usize, sql
     let mut level = vec![id.to_string()];
     let mut height = 0;
     while height <= MAX_DEPTH {
-        let sql = format!("SELECT id FROM todos WHERE parent_id IN ({})", placeholders(1, level.len()));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in &level {
-            query = query.bind(id.clone());
+        let mut below: Vec<String> = Vec::new();
+        for chunk in level.chunks(super::IN_CHUNK) {
+            let sql = format!("SELECT id FROM todos WHERE parent_id IN ({})", placeholders(1, chunk.len()));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.clone());
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                below.push(row.try_get(0)?);
+            }
         }
-        let rows = query.fetch_all(&mut *conn).await?;
-        if rows.is_empty() {
+        if below.is_empty() {
             break;
         }
-        level = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+        level = below;
         height += 1;
     }
     Ok(height)
@@ -365,12 +370,15 @@ pub async fn history(pool: &AnyPool, filter: &Filter) -> Result<Vec<crate::domai
     .await
 }
 
-/// Priority, status and completion time of a sprint's todos.
-pub async fn points_of_sprint(pool: &AnyPool, sprint_id: &str) -> Result<Vec<PointsTodo>, sqlx::Error> {
+/// The todos of a sprint, for its points; only those of `project` when one is given (a
+/// project's view of a shared sprint counts its own work only).
+pub async fn points_of_sprint(pool: &AnyPool, sprint_id: &str, project: Option<&str>) -> Result<Vec<PointsTodo>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT t.priority, t.status, t.completed_at FROM todos t JOIN todo_sprints ts ON ts.todo_id = t.id WHERE ts.sprint_id = $1",
+        "SELECT t.priority, t.status, t.completed_at FROM todos t JOIN todo_sprints ts ON ts.todo_id = t.id \
+         WHERE ts.sprint_id = $1 AND ($2 IS NULL OR t.project = $2)",
     )
     .bind(sprint_id)
+    .bind(project)
     .fetch_all(pool)
     .await
 }

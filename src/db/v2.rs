@@ -75,12 +75,20 @@ pub async fn find(pool: &AnyPool, id: i64) -> Result<Option<Task>, sqlx::Error> 
     sqlx::query_as(sql!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1")).bind(id).fetch_optional(pool).await
 }
 
+/// A nullable float bound as text and cast back in SQL. sqlx's `Any` driver sends a NULL
+/// `f64` to PostgreSQL as a 4-byte float; the prepared statement keeps that type, and the next
+/// real value (8 bytes) then fails with "incorrect binary data format" on every later call.
+/// Text NULLs and text values share one type. (Rust prints an `f64` so it parses back exactly.)
+fn nullable_float(value: Option<f64>) -> Option<String> {
+    value.map(|v| v.to_string())
+}
+
 /// Inserts `t` (its id is assigned by the database) and returns the stored row.
 pub async fn insert(conn: &mut AnyConnection, t: &Task) -> Result<Task, sqlx::Error> {
     sqlx::query_as(sql!(
         "INSERT INTO tasks (tag, title, description, status, priority, dependencies, details, test_strategy, complexity_score, \
          assigned_agent_id, linear_issue_id, project_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {TASK_COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CAST($9 AS DOUBLE PRECISION), $10, $11, $12, $13, $14) RETURNING {TASK_COLUMNS}"
     ))
     .bind(&t.tag)
     .bind(&t.title)
@@ -90,7 +98,7 @@ pub async fn insert(conn: &mut AnyConnection, t: &Task) -> Result<Task, sqlx::Er
     .bind(&t.dependencies)
     .bind(&t.details)
     .bind(&t.test_strategy)
-    .bind(t.complexity_score)
+    .bind(nullable_float(t.complexity_score))
     .bind(&t.assigned_agent_id)
     .bind(&t.linear_issue_id)
     .bind(&t.project_id)
@@ -103,7 +111,7 @@ pub async fn insert(conn: &mut AnyConnection, t: &Task) -> Result<Task, sqlx::Er
 pub async fn update(conn: &mut AnyConnection, t: &Task) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE tasks SET tag = $2, title = $3, description = $4, status = $5, priority = $6, dependencies = $7, details = $8, \
-         test_strategy = $9, complexity_score = $10, assigned_agent_id = $11, linear_issue_id = $12, updated_at = $13 WHERE id = $1",
+         test_strategy = $9, complexity_score = CAST($10 AS DOUBLE PRECISION), assigned_agent_id = $11, linear_issue_id = $12, updated_at = $13 WHERE id = $1",
     )
     .bind(t.id)
     .bind(&t.tag)
@@ -114,7 +122,7 @@ pub async fn update(conn: &mut AnyConnection, t: &Task) -> Result<(), sqlx::Erro
     .bind(&t.dependencies)
     .bind(&t.details)
     .bind(&t.test_strategy)
-    .bind(t.complexity_score)
+    .bind(nullable_float(t.complexity_score))
     .bind(&t.assigned_agent_id)
     .bind(&t.linear_issue_id)
     .bind(t.updated_at)

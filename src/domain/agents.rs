@@ -133,6 +133,19 @@ pub fn after_completion(pending_left: bool, in_sleep_window: bool) -> AfterCompl
     }
 }
 
+/// When an agent last showed signs of life for the silence rule: its last heartbeat, its
+/// registration, or the start of its current task, whichever is latest. An agent that never
+/// beat is silent since it registered (or started the task), not since forever.
+pub fn silent_since(last_heartbeat: Option<i64>, created_at: i64, task_started_at: Option<i64>) -> i64 {
+    [last_heartbeat, Some(created_at), task_started_at].into_iter().flatten().max().unwrap_or(created_at)
+}
+
+/// The ceiling of a stored token total: the largest integer JSON clients read exactly. Totals
+/// stop there instead of overflowing.
+pub const MAX_TOKENS_TOTAL: i64 = 9_007_199_254_740_991;
+/// The ceiling of a stored cost total, in dollars.
+pub const MAX_COST_TOTAL: f64 = 1e15;
+
 /// Token and cost totals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Totals {
@@ -143,9 +156,9 @@ pub struct Totals {
 
 impl Totals {
     fn add(&mut self, other: &Totals) {
-        self.tokens_in += other.tokens_in;
-        self.tokens_out += other.tokens_out;
-        self.cost_usd += other.cost_usd;
+        self.tokens_in = self.tokens_in.saturating_add(other.tokens_in).min(MAX_TOKENS_TOTAL);
+        self.tokens_out = self.tokens_out.saturating_add(other.tokens_out).min(MAX_TOKENS_TOTAL);
+        self.cost_usd = (self.cost_usd + other.cost_usd).min(MAX_COST_TOTAL);
     }
 }
 

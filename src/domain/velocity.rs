@@ -46,10 +46,14 @@ pub fn points(todos: &[PointsTodo]) -> (i64, i64) {
     (total, completed)
 }
 
+/// The most days a burndown shows: a longer sprint shows its latest year, so no stored date
+/// range can make the answer (or its computation) grow without bound.
+pub const MAX_BURNDOWN_DAYS: i64 = 366;
+
 pub fn velocity(sprint_id: &str, sprint_name: &str, start_date: i64, end_date: i64, todos: &[PointsTodo], now: i64) -> Velocity {
     let (total_points, completed_points) = points(todos);
-    let first_day = day_start(start_date);
     let last_day = day_start(now.min(end_date));
+    let first_day = day_start(start_date).max(last_day - (MAX_BURNDOWN_DAYS - 1) * DAY);
     let mut daily_progress = Vec::new();
     let mut day = first_day;
     while day <= last_day {
@@ -112,5 +116,12 @@ mod tests {
         // ends before now: days stop at the end date
         let v = velocity("s", "S", MON, MON + DAY, &[], MON + 30 * DAY);
         assert_eq!(v.daily_progress.len(), 2);
+    }
+
+    #[test]
+    fn a_very_long_sprint_shows_its_latest_year() {
+        let v = velocity("s", "S", 0, 253_402_300_799, &[], MON);
+        assert_eq!(v.daily_progress.len(), MAX_BURNDOWN_DAYS as usize);
+        assert_eq!(v.daily_progress.last().map(|d| d.date.as_str()), Some("2026-02-16"));
     }
 }

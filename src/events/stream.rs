@@ -60,15 +60,16 @@ pub async fn stream(State(app): State<App>, params: Params, headers: HeaderMap) 
 }
 
 fn last_event_id(headers: &HeaderMap, params: &Params) -> AppResult<Option<i64>> {
-    let raw = headers.get("last-event-id").and_then(|v| v.to_str().ok()).or_else(|| params.get("last_event_id"));
+    let bad = || AppError::BadRequest("Last-Event-ID must be an event id".into());
+    // A header that is not visible ASCII is as wrong as `abc`, not absent.
+    let header = match headers.get("last-event-id") {
+        Some(v) => Some(v.to_str().map_err(|_| bad())?),
+        None => None,
+    };
+    let raw = header.or_else(|| params.get("last_event_id"));
     match raw.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|id| *id >= 0)
-            .map(Some)
-            .ok_or_else(|| AppError::BadRequest("Last-Event-ID must be an event id".into())),
+        Some(v) => v.parse::<i64>().ok().filter(|id| *id >= 0).map(Some).ok_or_else(bad),
     }
 }
 

@@ -42,36 +42,41 @@ impl Rule {
 }
 
 use Access::{Admin, Owner, People, Public, User, Viewer};
-use Object::{Agent, Session, Todo};
+use Object::{Agent, Session, Sprint, Todo};
 
 const PROJECT: &[&str] = &["project"];
+const PROJECT_ID: &[&str] = &["project_id"];
 const PROJECT_OR_ID: &[&str] = &["project", "project_id"];
+const PARENT_TODO: &[(&str, Object)] = &[("/parent_id", Todo)];
+const CHANGED_TODO: &[(&str, Object)] = &[("/payload/id", Todo)];
+const SPRINT: &[(&str, Object)] = &[("/sprint_id", Sprint)];
+const PARENT_AGENT: &[(&str, Object)] = &[("/parent_agent_id", Agent)];
 
 pub fn routes() -> Vec<Rule> {
     vec![
         rule(Method::GET, "/healthz", Public, false),
         rule(Method::GET, "/metrics", Admin, false),
-        rule(Method::POST, "/api/events", Admin, true).scoped(Scope::FREE.body(PROJECT)),
+        rule(Method::POST, "/api/events", Admin, true).scoped(Scope::FREE.body(PROJECT).refs(CHANGED_TODO)),
         rule(Method::GET, "/api/todos", Viewer, false),
-        rule(Method::POST, "/api/todos", Admin, true).scoped(Scope::on(Todo).id_in_body().body(PROJECT)),
-        rule(Method::PUT, "/api/todos", Admin, true).scoped(Scope::on(Todo).id_in_body().body(PROJECT).items("todos")),
+        rule(Method::POST, "/api/todos", Admin, true).scoped(Scope::on(Todo).id_in_body().body(PROJECT).refs(PARENT_TODO)),
+        rule(Method::PUT, "/api/todos", Admin, true).scoped(Scope::on(Todo).id_in_body().body(PROJECT).items("todos").refs(PARENT_TODO)),
         rule(Method::GET, "/api/todos/{id}/subtasks", Viewer, false).scoped(Scope::on(Todo)),
         rule(Method::POST, "/api/todos/{id}/subtasks", Admin, true).scoped(Scope::on(Todo).body(PROJECT)),
         rule(Method::GET, "/api/todos/{id}/comments", Viewer, false).scoped(Scope::on(Todo)),
         rule(Method::POST, "/api/todos/{id}/comments", Admin, true).scoped(Scope::on(Todo)),
         rule(Method::GET, "/api/todos/{id}/sprints", Viewer, false).scoped(Scope::on(Todo)),
-        rule(Method::POST, "/api/todos/{id}/sprints", Admin, true).scoped(Scope::on(Todo)),
-        rule(Method::DELETE, "/api/todos/{id}/sprints", Admin, true).scoped(Scope::on(Todo)),
+        rule(Method::POST, "/api/todos/{id}/sprints", Admin, true).scoped(Scope::on(Todo).refs(SPRINT)),
+        rule(Method::DELETE, "/api/todos/{id}/sprints", Admin, true).scoped(Scope::on(Todo).refs(SPRINT)),
         rule(Method::GET, "/api/sessions", Viewer, false),
         rule(Method::POST, "/api/sessions", Admin, true).scoped(Scope::on(Session).id_in_body().body(PROJECT_OR_ID)),
         rule(Method::GET, "/api/messages", Viewer, false),
         rule(Method::POST, "/api/messages", Admin, true),
         rule(Method::POST, "/api/messages/create", Admin, true).scoped(Scope::FREE.body(PROJECT_OR_ID)),
         rule(Method::GET, "/api/sprints", Viewer, false),
-        rule(Method::POST, "/api/sprints", Admin, true),
-        rule(Method::GET, "/api/sprints/{id}", Viewer, false),
-        rule(Method::PATCH, "/api/sprints/{id}", Admin, true),
-        rule(Method::GET, "/api/sprints/{id}/velocity", Viewer, false),
+        rule(Method::POST, "/api/sprints", Admin, true).scoped(Scope::FREE.body(PROJECT_ID)),
+        rule(Method::GET, "/api/sprints/{id}", Viewer, false).scoped(Scope::on(Sprint)),
+        rule(Method::PATCH, "/api/sprints/{id}", Admin, true).scoped(Scope::on(Sprint).body(PROJECT_ID)),
+        rule(Method::GET, "/api/sprints/{id}/velocity", Viewer, false).scoped(Scope::on(Sprint)),
         rule(Method::GET, "/api/analytics", Viewer, false),
         rule(Method::GET, "/api/v2/tasks", Viewer, false),
         rule(Method::POST, "/api/v2/tasks", Admin, true),
@@ -112,9 +117,9 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::GET, "/invite/{id}", Public, false),
         rule(Method::POST, "/invite/{id}", User, true),
         rule(Method::GET, "/api/agents", Viewer, false),
-        rule(Method::POST, "/api/agents", Admin, true).scoped(Scope::on(Agent).id_in_body()),
+        rule(Method::POST, "/api/agents", Admin, true).scoped(Scope::on(Agent).id_in_body().body(PROJECT).refs(PARENT_AGENT)),
         rule(Method::GET, "/api/agents/{id}", Viewer, false).scoped(Scope::on(Agent)),
-        rule(Method::PATCH, "/api/agents/{id}", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::PATCH, "/api/agents/{id}", Admin, true).scoped(Scope::on(Agent).refs(PARENT_AGENT)),
         rule(Method::DELETE, "/api/agents/{id}", Admin, true).scoped(Scope::on(Agent)),
         rule(Method::POST, "/api/agents/{id}/actions", Admin, true).scoped(Scope::on(Agent)),
         rule(Method::POST, "/api/agents/{id}/assign", Admin, true).scoped(Scope::on(Agent).body(&["projectId"])),
@@ -172,6 +177,18 @@ pub fn first_param(pattern: &str, path: &str) -> Option<String> {
     let index = pattern.split('/').position(|p| p.starts_with('{'))?;
     let raw = path.trim_end_matches('/').split('/').nth(index)?;
     Some(super::percent::decode(raw))
+}
+
+/// Every `{…}` segment of `path` must decode to UTF-8 (as the router requires) and be a
+/// valid id (http/limits.rs); the error names the parameter.
+pub fn check_params(pattern: &str, path: &str) -> Result<(), String> {
+    let segments = path.trim_end_matches('/').split('/');
+    for (part, raw) in pattern.split('/').zip(segments) {
+        let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else { continue };
+        let value = super::percent::decode_strict(raw).ok_or_else(|| format!("{name}: must be UTF-8 text"))?;
+        super::limits::check_path_id(name, &value)?;
+    }
+    Ok(())
 }
 
 /// `Access-Control-Allow-Methods` for a path: its methods plus OPTIONS.

@@ -11,8 +11,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::access::{self, Access, Rule};
+use super::{errors, open_mode};
 use crate::app::App;
 use crate::auth::authenticate::Credential;
+use crate::auth::principal::Principal;
 use crate::auth::{csrf, scope};
 use crate::config::IpNet;
 use crate::error::AppError;
@@ -33,7 +35,11 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
         StatusCode::OK.into_response()
     } else if let Some(rule) = rules.iter().find(|r| r.method == method || (method == Method::HEAD && r.method == Method::GET)) {
         let ip = client_ip(peer.ip(), req.headers(), &app.trusted_proxies);
-        match admit(&app, rule, route_path, ip, req).await {
+        let admitted = match access::check_params(rule.path, route_path) {
+            Ok(()) => admit(&app, rule, route_path, ip, req).await,
+            Err(message) => Err(AppError::BadRequest(message)),
+        };
+        match admitted {
             Ok(req) => next.run(req).await,
             Err(e) => e.into_response(),
         }
@@ -41,6 +47,11 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
         AppError::MethodNotAllowed.into_response()
     };
 
+    // Rejections produced below the handlers (axum's extractors, body limits) are plain
+    // text: every error leaves in the format of its route.
+    if response.status().is_client_error() || response.status().is_server_error() {
+        response = errors::in_route_format(response, errors::Format::of(pattern)).await;
+    }
     let headers = response.headers_mut();
     // The OAuth callback is a browser navigation from GitHub, never a cross-origin fetch.
     if pattern != "/api/auth/callback" {
@@ -55,9 +66,27 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
 /// sessions (K4), their role (K2), the rate limit (S3) and a scoped key's project (K3). The
 /// admitted request carries its `Principal`, and possibly a body with the project filled in.
 async fn admit(app: &App, rule: &Rule, route_path: &str, ip: IpAddr, req: Request) -> Result<Request, AppError> {
+    if app.auth.disable_auth {
+        let public_origin = app.config.public_url.as_deref().map(csrf::url_origin);
+        open_mode::check(req.method(), req.headers(), app.open_mode_hosts.as_deref(), public_origin, &app.allowed_origins)?;
+    }
     let query_token = query_token(req.uri().query(), rule.path);
     let now = app.clock.now();
+    // On routes that need credentials, an address that failed authentication too often is
+    // refused before its credentials are even looked at; each failure (credentials presented
+    // but not valid) counts. Public routes stay open.
+    let address = ip.to_string();
+    let guarded = rule.access != Access::Public;
+    if guarded && let Err(retry_after_secs) = app.auth_failures.peek(&address, app.clock.now_ms()) {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
     let (principal, credential) = app.auth.resolve(&app.db, req.headers(), query_token.as_deref(), now).await?;
+    if guarded && credential != Credential::None && principal == Principal::Anonymous {
+        tracing::info!(route = rule.path, %ip, "refused: credentials not valid");
+        if let Err(retry_after_secs) = app.auth_failures.check(&address, app.clock.now_ms()) {
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
+    }
     // Logs name the route pattern, never the path: paths carry sign-in link tokens and invite ids.
     if credential == Credential::Cookie
         && !csrf::allowed(req.method(), req.headers(), app.config.public_url.as_deref(), &app.allowed_origins)

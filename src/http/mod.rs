@@ -2,8 +2,11 @@
 //! role checks, rate limiting, security headers and metrics.
 
 pub mod access;
+pub mod errors;
 pub mod gate;
+pub mod limits;
 pub mod metrics;
+pub mod open_mode;
 pub mod percent;
 pub mod ratelimit;
 pub mod serve;

@@ -1,35 +1,24 @@
-//! Percent-encoding (RFC 3986): for path segments sent to GitHub, cookie values, and reading
-//! path parameters the way the router does.
+//! Percent-encoding (RFC 3986) through the `percent-encoding` crate: path segments sent to
+//! GitHub, cookie values, and reading path parameters the way the router does.
 
-/// Encodes every byte except the unreserved characters `A–Z a–z 0–9 - _ . ~`.
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+/// Everything but the unreserved characters `A–Z a–z 0–9 - _ . ~` is encoded.
+const RESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 pub fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(text, RESERVED).to_string()
 }
 
-/// Decodes `%XX` sequences; anything else (a stray `%` included) is kept as it is.
+/// Decodes `%XX` sequences; anything else (a stray `%` included) is kept as it is, and bytes
+/// that are not UTF-8 become U+FFFD.
 pub fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
+
+/// Decodes `%XX` sequences, or `None` when the result is not UTF-8 (as the router refuses it).
+pub fn decode_strict(text: &str) -> Option<String> {
+    percent_decode_str(text).decode_utf8().ok().map(|s| s.into_owned())
 }
 
 #[cfg(test)]
@@ -43,5 +32,7 @@ mod tests {
         assert!(encode(text).bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b)));
         assert_eq!(decode("100%"), "100%");
         assert_eq!(decode("a%2Fb"), "a/b");
+        assert_eq!(decode_strict("%FF"), None);
+        assert_eq!(decode_strict("a%20b").as_deref(), Some("a b"));
     }
 }

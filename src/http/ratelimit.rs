@@ -29,6 +29,15 @@ impl RateLimiter {
     /// Counts one request for `key` at `now_ms`; `Err(retry_after_secs)` when over the limit
     /// (denied requests are not counted).
     pub fn check(&self, key: &str, now_ms: i64) -> Result<(), u64> {
+        self.count(key, now_ms, true)
+    }
+
+    /// Whether one more request for `key` would be over the limit, without counting it.
+    pub fn peek(&self, key: &str, now_ms: i64) -> Result<(), u64> {
+        self.count(key, now_ms, false)
+    }
+
+    fn count(&self, key: &str, now_ms: i64, record: bool) -> Result<(), u64> {
         let window = now_ms.div_euclid(self.window_ms);
         let elapsed = now_ms.rem_euclid(self.window_ms);
         let mut buckets = match self.buckets.lock() {
@@ -51,7 +60,9 @@ impl RateLimiter {
             let until_next = self.window_ms - elapsed;
             return Err(((until_next + 999) / 1000).max(1) as u64);
         }
-        bucket.current += 1;
+        if record {
+            bucket.current += 1;
+        }
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::db::agents::{self, AgentTask};
 use crate::db::alerts::{self, NewAlert};
 use crate::db::{lifecycle, settings};
-use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource};
+use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource, silent_since};
 use crate::error::AppResult;
 
 /// A working agent silent this long with a task in progress is blocked (`idle`).
@@ -26,7 +26,7 @@ pub async fn run(app: &App, now: i64) -> AppResult<()> {
     sleep_window_edges(app, now).await?;
     app.db.write(move |c| Box::pin(async move { Ok(crate::db::commands::expire_due(c, now).await?) })).await?;
     let silent: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM agents WHERE status = 'working' AND (last_heartbeat IS NULL OR last_heartbeat < $1)")
+        sqlx::query_scalar("SELECT id FROM agents WHERE status = 'working' AND COALESCE(last_heartbeat, created_at) < $1")
             .bind(now - SILENT_BLOCK_SECS)
             .fetch_all(&app.db.read)
             .await?;
@@ -76,16 +76,16 @@ pub async fn run(app: &App, now: i64) -> AppResult<()> {
 
 async fn block_if_silent(c: &mut AnyConnection, agent_id: &str, now: i64) -> AppResult<()> {
     let Some(mut agent) = agents::get(c, agent_id).await? else { return Ok(()) };
-    let age = agent.last_heartbeat.map_or(i64::MAX, |beat| now - beat);
-    if agent.status != AgentStatus::Working.as_str() || age <= SILENT_BLOCK_SECS {
+    if agent.status != AgentStatus::Working.as_str() {
         return Ok(());
     }
     let Some(task_id) = agent.current_task_id.clone() else { return Ok(()) };
     let Some(mut task) = agents::get_task(c, &task_id).await? else { return Ok(()) };
-    if task.status != AgentTaskStatus::InProgress.as_str() {
+    let age = now - silent_since(agent.last_heartbeat, agent.created_at, task.started_at);
+    if task.status != AgentTaskStatus::InProgress.as_str() || age <= SILENT_BLOCK_SECS {
         return Ok(());
     }
-    let minutes = if age == i64::MAX { (now - agent.created_at) / 60 } else { age / 60 };
+    let minutes = age / 60;
     let reason = format!("Agent idle for {minutes} minutes with in_progress task");
     lifecycle::block(c, &mut agent, &mut task, BlockSource::Idle, &reason, now).await
 }

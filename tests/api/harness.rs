@@ -134,6 +134,8 @@ impl TestApp {
         config.dashboard_api_key = Some(format!("test-key-{}", random_suffix()));
         // Tests move the clock and run the scheduler themselves (K24).
         config.scheduler_tick_ms = 0;
+        // Suites call with wrong credentials on purpose, many times; hardening.rs tests the limit.
+        config.auth_failure_limit_per_minute = 1_000_000;
         let database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {

@@ -144,11 +144,16 @@ async fn a_scoped_key_stays_inside_its_project(app: TestApp) {
     assert_eq!(projects.body["projects"].as_array().unwrap().len(), 1);
     assert_eq!(projects.body["projects"][0]["id"], "p1");
 
-    // Objects without a project are read-only to it.
+    // A sprint it creates is P's; objects without a project are read-only to it.
     assert_eq!(call(&app, &key, Method::GET, "/api/sprints", None).await.status, StatusCode::OK);
     let r = call(&app, &key, Method::POST, "/api/sprints", Some(json!({"name": "s", "start_date": 1, "end_date": 2}))).await;
+    assert_eq!((r.status, r.body["sprint"]["project_id"].clone()), (StatusCode::CREATED, json!("p1")), "{}", r.body);
+    let shared = app.post("/api/sprints", json!({"name": "all", "start_date": 1, "end_date": 2})).await.body["sprint"]["id"].clone();
+    let shared = shared.as_str().unwrap();
+    assert_eq!(call(&app, &key, Method::GET, &format!("/api/sprints/{shared}"), None).await.status, StatusCode::OK);
+    let r = call(&app, &key, Method::PATCH, &format!("/api/sprints/{shared}"), Some(json!({"name": "mine now"}))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = call(&app, &key, Method::PUT, "/api/settings/sleep-schedule", Some(json!({"enabled": true}))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.count("sprints").await, 0);
+    assert_eq!(app.count("sprints").await, 2);
 }

@@ -128,6 +128,67 @@ async fn every_route_admits_exactly_the_callers_it_should(app: TestApp) {
         }
     }
     assert!(checked > 400, "{checked} calls checked");
+    foreign_objects_are_out_of_reach(&app, &world.token(Caller::ScopedKey).unwrap()).await;
+}
+
+/// K3 over the whole table: the p1 key against objects of project p2 — through a path id, a
+/// body id or any object a body refers to — gets 403 on every route and changes nothing.
+async fn foreign_objects_are_out_of_reach(app: &TestApp, key: &str) {
+    use ocd::auth::scope::{IdAt, Object};
+    app.post("/api/settings/projects", json!({"id": "p2", "name": "P2"})).await;
+    app.post("/api/todos", json!({"id": "foreign-todo", "content": "theirs", "project": "p2"})).await;
+    app.post("/api/sessions", json!({"id": "foreign-session", "name": "theirs", "project_id": "p2"})).await;
+    app.post("/api/agents", json!({"id": "foreign-agent", "name": "theirs", "project": "p2"})).await;
+    app.post("/api/agents/foreign-agent/tasks", json!({"id": "foreign-task", "title": "theirs", "project_id": "p2"})).await;
+    let command =
+        app.post("/api/agents/foreign-agent/commands", json!({"kind": "message", "text": "hi"})).await.body["command"]["id"].clone();
+    let sprint = app.post("/api/sprints", json!({"name": "theirs", "start_date": 1, "end_date": 2, "project_id": "p2"})).await;
+    let sprint = sprint.body["sprint"]["id"].as_str().unwrap().to_string();
+    let foreign = |object: Object| match object {
+        Object::Todo => "foreign-todo".to_string(),
+        Object::Session => "foreign-session".to_string(),
+        Object::Agent => "foreign-agent".to_string(),
+        Object::Sprint => sprint.clone(),
+        Object::Shared | Object::Free => String::new(),
+    };
+    let mut calls: Vec<(Method, String, Value)> = Vec::new();
+    for rule in access::routes().iter().filter(|r| r.access != Access::Public) {
+        let id = foreign(rule.scope.object);
+        if !id.is_empty() {
+            let call = match (rule.scope.id_at, rule.scope.items) {
+                (IdAt::Body, Some(items)) => (rule.path.to_string(), json!({ items: [{"id": id, "content": "x"}] })),
+                (IdAt::Body, None) => (rule.path.to_string(), json!({"id": id, "content": "x", "name": "x"})),
+                (IdAt::Path, _) => {
+                    let path = rule.path.replace("{id}", &id).replace("{task_id}", "foreign-task");
+                    (path.replace("{command_id}", command.as_str().unwrap_or("x")), json!({}))
+                }
+            };
+            calls.push((rule.method.clone(), call.0, call.1));
+        }
+        for (pointer, object) in rule.scope.refs {
+            let mut body = json!({"id": "new-one", "content": "x", "name": "x", "type": "todo_update", "payload": {}});
+            let mut at = &mut body;
+            let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+            for part in &parts[..parts.len() - 1] {
+                at = &mut at[*part];
+            }
+            at[parts[parts.len() - 1]] = Value::from(foreign(*object));
+            if let Some(items) = rule.scope.items {
+                body = json!({ items: [body] });
+            }
+            let path = rule.path.replace("{id}", "mine");
+            calls.push((rule.method.clone(), path, body));
+        }
+    }
+    app.post("/api/todos", json!({"id": "mine", "content": "ours", "project": "p1"})).await;
+    assert!(calls.len() > 30, "{} calls", calls.len());
+    for (method, path, body) in calls {
+        let before = (app.app.db.commit_count(), app.count("events").await);
+        let send = if method == Method::GET { None } else { Some(&body) };
+        let r = app.request(method.clone(), &path, send, Some(key)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {path} {body}: {}", r.body);
+        assert_eq!(before, (app.app.db.commit_count(), app.count("events").await), "{method} {path} wrote something");
+    }
 }
 
 /// Seeds what `rule` needs for a call that can succeed (all inside project p1, so the scoped
@@ -140,7 +201,7 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
         app.post("/api/todos", json!({"id": todo, "content": "seed", "project": "p1"})).await;
     }
     if rule.path.starts_with("/api/agents/{id}") {
-        assert!(app.post("/api/agents", json!({"id": agent, "name": "seed"})).await.status.is_success());
+        assert!(app.post("/api/agents", json!({"id": agent, "name": "seed", "project": "p1"})).await.status.is_success());
         app.post(
             &format!("/api/agents/{agent}/tasks"),
             json!({"id": format!("task-{n}"), "title": "seed", "project_id": "p1", "status": "in_progress"}),

@@ -215,6 +215,12 @@ async fn github_failures_are_refused_clearly(app: TestApp, github: FakeGitHub) {
 
     // A state that does not match the cookie (a forged callback).
     github.sign_in_as("octo-owner", false);
+    // Without PUBLIC_URL the callback is ocd's own listening address, whatever Host says.
+    let spoofed = app.send(app.raw(Method::GET, "/api/auth/login").header("host", "evil.example")).await;
+    let location = spoofed.header("location").unwrap_or_default().to_string();
+    let own = app.base.trim_start_matches("http://").to_string();
+    assert!(location.contains(&format!("redirect_uri=http%3A%2F%2F{}", own.replace(':', "%3A"))), "{location}");
+    assert!(!location.contains("evil"), "{location}");
     let start = b.get("/api/auth/login").await;
     let authorize = b.get(start.header("location").unwrap()).await;
     let callback = authorize.header("location").unwrap().to_string();

@@ -1,0 +1,60 @@
+//! Every error answer in the format of its route: JSON `{"error": …}` under `/api/`,
+//! `/healthz` and `/metrics` (and for unknown paths), an HTML page on the pages. Handlers
+//! already answer so; this turns the plain-text rejections of the layers below them
+//! (path decoding, body limits, extractors) into the same shape.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+
+/// The longest rejection text read back; they are one line.
+const MAX_REJECTION_BYTES: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Html,
+}
+
+impl Format {
+    /// The format of the route `pattern` (`unmatched` for unknown paths).
+    pub fn of(pattern: &str) -> Format {
+        if pattern.starts_with("/invite/") { Format::Html } else { Format::Json }
+    }
+
+    fn matches(self, content_type: Option<&HeaderValue>) -> bool {
+        let Some(value) = content_type.and_then(|v| v.to_str().ok()) else { return false };
+        match self {
+            Format::Json => value.starts_with("application/json"),
+            Format::Html => value.starts_with("text/html"),
+        }
+    }
+}
+
+/// `response` (an error) re-written in `format` when it is in another one.
+pub async fn in_route_format(response: Response, format: Format) -> Response {
+    if format.matches(response.headers().get(header::CONTENT_TYPE)) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_REJECTION_BYTES).await {
+        // Said the same way whichever layer noticed it.
+        _ if parts.status == StatusCode::PAYLOAD_TOO_LARGE => "Request body too large".to_string(),
+        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).trim().to_string(),
+        _ => parts.status.canonical_reason().unwrap_or("Error").to_string(),
+    };
+    let mut rewritten = match format {
+        Format::Json => axum::Json(json!({ "error": text })).into_response(),
+        Format::Html => {
+            let title = parts.status.canonical_reason().unwrap_or("Error");
+            Html(crate::pages::page(title, &format!("<p>{}</p>", crate::pages::escape(&text)))).into_response()
+        }
+    };
+    *rewritten.status_mut() = parts.status;
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
+}
