@@ -260,8 +260,13 @@ pub struct DeleteBody {
     original_id: Option<String>,
 }
 
+/// The original's answer, plus the `error` every 4xx of ocd carries.
 fn deleted(found: bool) -> (StatusCode, Json<Value>) {
-    if found { (StatusCode::OK, Json(json!({"success": true}))) } else { (StatusCode::NOT_FOUND, Json(json!({"success": false}))) }
+    if found {
+        (StatusCode::OK, Json(json!({"success": true})))
+    } else {
+        (StatusCode::NOT_FOUND, Json(json!({"success": false, "error": "Task not found"})))
+    }
 }
 
 pub async fn delete(State(app): State<App>, Body(body): Body<DeleteBody>) -> AppResult<(StatusCode, Json<Value>)> {

@@ -1,5 +1,5 @@
 //! Every error answer in the format of its route: JSON `{"error": …}` under `/api/`,
-//! `/healthz` and `/metrics` (and for unknown paths), an HTML page on the pages. Handlers
+//! `/healthz` and `/metrics`, an HTML page everywhere else (the pages, unknown addresses). Handlers
 //! already answer so; this turns the plain-text rejections of the layers below them
 //! (path decoding, body limits, extractors) into the same shape.
 
@@ -17,9 +17,11 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format of the route `pattern` (`unmatched` for unknown paths).
-    pub fn of(pattern: &str) -> Format {
-        if pattern.starts_with("/invite/") { Format::Html } else { Format::Json }
+    /// The format of answers for `path` (without the base path): JSON for the API, health and
+    /// metrics, HTML for everything a person opens in a browser.
+    pub fn of(path: &str) -> Format {
+        let api = path == "/api" || path.starts_with("/api/") || path == "/healthz" || path == "/metrics";
+        if api { Format::Json } else { Format::Html }
     }
 
     fn matches(self, content_type: Option<&HeaderValue>) -> bool {

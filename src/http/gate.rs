@@ -30,27 +30,33 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     let pattern = rules.first().map_or("unmatched", |r| r.path);
 
     let mut response = if rules.is_empty() {
-        AppError::NotFound("Not found".into()).into_response()
+        refuse(&app, req, AppError::NotFound("Not found".into())).await
     } else if method == Method::OPTIONS {
         StatusCode::OK.into_response()
     } else if let Some(rule) = rules.iter().find(|r| r.method == method || (method == Method::HEAD && r.method == Method::GET)) {
         let ip = client_ip(peer.ip(), req.headers(), &app.trusted_proxies);
-        let admitted = match access::check_params(rule.path, route_path) {
-            Ok(()) => admit(&app, rule, route_path, ip, req).await,
-            Err(message) => Err(AppError::BadRequest(message)),
+        let checked = access::check_params(rule.path, route_path).map_err(AppError::BadRequest);
+        let principal = match checked {
+            Ok(()) => check_caller(&app, rule, ip, &RequestHead::of(&req)).await,
+            Err(e) => Err(e),
+        };
+        let admitted = match principal {
+            Ok(principal) => admit(&app, rule, route_path, principal, req).await,
+            Err(e) => Err(Refused { error: e, unread: Some(req) }),
         };
         match admitted {
             Ok(req) => next.run(req).await,
-            Err(e) => e.into_response(),
+            Err(Refused { error, unread: Some(req) }) => refuse(&app, req, error).await,
+            Err(Refused { error, unread: None }) => error.into_response(),
         }
     } else {
-        AppError::MethodNotAllowed.into_response()
+        refuse(&app, req, AppError::MethodNotAllowed).await
     };
 
     // Rejections produced below the handlers (axum's extractors, body limits) are plain
     // text: every error leaves in the format of its route.
     if response.status().is_client_error() || response.status().is_server_error() {
-        response = errors::in_route_format(response, errors::Format::of(pattern)).await;
+        response = errors::in_route_format(response, errors::Format::of(route_path)).await;
     }
     let headers = response.headers_mut();
     // The OAuth callback is a browser navigation from GitHub, never a cross-origin fetch.
@@ -62,15 +68,65 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     response
 }
 
-/// Decides whether the request may reach its handler: who is calling (K1), CSRF for cookie
-/// sessions (K4), their role (K2), the rate limit (S3) and a scoped key's project (K3). The
-/// admitted request carries its `Principal`, and possibly a body with the project filled in.
-async fn admit(app: &App, rule: &Rule, route_path: &str, ip: IpAddr, req: Request) -> Result<Request, AppError> {
+/// What the checks read of a request (a request itself cannot be shared across an await:
+/// its body is not `Sync`).
+struct RequestHead<'r> {
+    method: &'r Method,
+    uri: &'r axum::http::Uri,
+    headers: &'r HeaderMap,
+}
+
+impl RequestHead<'_> {
+    fn of(req: &Request) -> RequestHead<'_> {
+        RequestHead { method: req.method(), uri: req.uri(), headers: req.headers() }
+    }
+}
+
+/// A refusal, with the request when its body is still unread.
+struct Refused {
+    error: AppError,
+    unread: Option<Request>,
+}
+
+/// A refusal after the body was read (or of a request without one).
+impl From<AppError> for Refused {
+    fn from(error: AppError) -> Refused {
+        Refused { error, unread: None }
+    }
+}
+
+/// The request with its body read here, whole (up to the body limit): every request is read
+/// to its end whether or not its handler looks at the body, so the connection stays usable
+/// for the client's next request and a stalled or oversized body is refused in one place.
+async fn read_body(app: &App, req: Request) -> Result<Request, AppError> {
+    let (mut parts, body) = req.into_parts();
+    let limited = http_body_util::Limited::new(body, app.config.body_limit_bytes);
+    let bytes = match http_body_util::BodyExt::collect(limited).await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(AppError::PayloadTooLarge),
+        Err(_) => return Err(AppError::BadRequest("The request body could not be read".into())),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+/// Answers `error` after reading what the client still sends (up to the body limit): a
+/// client writing its body while the server answers and closes would see a broken pipe
+/// instead of the answer.
+async fn refuse(app: &App, req: Request, error: AppError) -> Response {
+    let _ = axum::body::to_bytes(req.into_body(), app.config.body_limit_bytes).await;
+    error.into_response()
+}
+
+/// Who is calling and whether they may call `rule`: open-mode checks, the principal (K1),
+/// CSRF for cookie sessions (K4), failed-authentication and write rate limits (S3), the role
+/// (K2).
+async fn check_caller(app: &App, rule: &Rule, ip: IpAddr, head: &RequestHead<'_>) -> Result<Principal, AppError> {
     if app.auth.disable_auth {
         let public_origin = app.config.public_url.as_deref().map(csrf::url_origin);
-        open_mode::check(req.method(), req.headers(), app.open_mode_hosts.as_deref(), public_origin, &app.allowed_origins)?;
+        open_mode::check(head.method, head.headers, app.open_mode_hosts.as_deref(), public_origin, &app.allowed_origins)?;
     }
-    let query_token = query_token(req.uri().query(), rule.path);
+    let query_token = query_token(head.uri.query(), rule.path);
     let now = app.clock.now();
     // On routes that need credentials, an address that failed authentication too often is
     // refused before its credentials are even looked at; each failure (credentials presented
@@ -80,7 +136,7 @@ async fn admit(app: &App, rule: &Rule, route_path: &str, ip: IpAddr, req: Reques
     if guarded && let Err(retry_after_secs) = app.auth_failures.peek(&address, app.clock.now_ms()) {
         return Err(AppError::RateLimited { retry_after_secs });
     }
-    let (principal, credential) = app.auth.resolve(&app.db, req.headers(), query_token.as_deref(), now).await?;
+    let (principal, credential) = app.auth.resolve(&app.db, head.headers, query_token.as_deref(), now).await?;
     if guarded && credential != Credential::None && principal == Principal::Anonymous {
         tracing::info!(route = rule.path, %ip, "refused: credentials not valid");
         if let Err(retry_after_secs) = app.auth_failures.check(&address, app.clock.now_ms()) {
@@ -88,8 +144,7 @@ async fn admit(app: &App, rule: &Rule, route_path: &str, ip: IpAddr, req: Reques
         }
     }
     // Logs name the route pattern, never the path: paths carry sign-in link tokens and invite ids.
-    if credential == Credential::Cookie
-        && !csrf::allowed(req.method(), req.headers(), app.config.public_url.as_deref(), &app.allowed_origins)
+    if credential == Credential::Cookie && !csrf::allowed(head.method, head.headers, app.config.public_url.as_deref(), &app.allowed_origins)
     {
         tracing::info!(route = rule.path, %ip, "refused: cross-site request with a session cookie");
         return Err(AppError::ForbiddenBecause("Cross-site request refused".into()));
@@ -106,6 +161,13 @@ async fn admit(app: &App, rule: &Rule, route_path: &str, ip: IpAddr, req: Reques
         tracing::warn!(route = rule.path, %ip, "rate limit hit");
         return Err(AppError::RateLimited { retry_after_secs });
     }
+    Ok(principal)
+}
+
+/// The admitted request, carrying its `Principal`, with a scoped key's project (K3) applied:
+/// possibly a body with the project filled in.
+async fn admit(app: &App, rule: &Rule, route_path: &str, principal: Principal, req: Request) -> Result<Request, Refused> {
+    let req = read_body(app, req).await?;
     let mut req = match principal.scope() {
         Some(project) => within_project(app, rule, route_path, project, req).await?,
         None => req,
@@ -125,7 +187,7 @@ async fn within_project(app: &App, rule: &Rule, route_path: &str, project: &str,
         parts.uri = uri.parse().map_err(|_| AppError::BadRequest("Invalid query string".into()))?;
         return Ok(Request::from_parts(parts, body));
     }
-    let bytes = axum::body::to_bytes(body, app.config.body_limit_bytes).await.map_err(|_| AppError::PayloadTooLarge)?;
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.map_err(AppError::internal)?;
     let checked = scope::check_write(&rule.scope, &app.db.read, project, path_id.as_deref(), &bytes).await?;
     let body = checked.map_or_else(|| axum::body::Body::from(bytes), axum::body::Body::from);
     parts.headers.remove(header::CONTENT_LENGTH);

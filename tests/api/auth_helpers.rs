@@ -3,6 +3,7 @@
 use ocd::auth::links::{self, LinkFor};
 use ocd::auth::principal::Role;
 use ocd::clock::Clock;
+use ocd::config::Config;
 use reqwest::{Method, StatusCode};
 
 use crate::browser::Browser;
@@ -11,6 +12,11 @@ use crate::harness::{Backend, TestApp};
 
 /// An app whose GitHub OAuth app is configured against a fake GitHub.
 pub async fn github_app(backend: Backend) -> Option<(TestApp, FakeGitHub)> {
+    github_app_with(backend, |_| {}).await
+}
+
+/// `github_app` with more configuration.
+pub async fn github_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<(TestApp, FakeGitHub)> {
     let github = FakeGitHub::start().await;
     let url = github.url.clone();
     let app = TestApp::spawn_with(backend, |c| {
@@ -18,6 +24,7 @@ pub async fn github_app(backend: Backend) -> Option<(TestApp, FakeGitHub)> {
         c.github_client_secret = Some(CLIENT_SECRET.into());
         c.github_oauth_url = url.clone();
         c.github_api_url = url;
+        configure(c);
     })
     .await?;
     Some((app, github))

@@ -191,10 +191,13 @@ impl TestApp {
         Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
     }
 
-    /// Sends `req` and returns status and headers without reading the body (for streams).
+    /// Sends `req` and returns status and headers without reading the body of a success (a
+    /// stream); an error's body is read.
     pub async fn send_head(&self, req: reqwest::RequestBuilder) -> Reply {
         let res = req.send().await.expect("request");
-        Reply { status: res.status(), headers: res.headers().clone(), body: Value::Null }
+        let (status, headers) = (res.status(), res.headers().clone());
+        let body = if status.is_success() { Value::Null } else { res.json().await.unwrap_or(Value::Null) };
+        Reply { status, headers, body }
     }
 
     /// Sends `body` exactly as the original hooks do (bearer key, JSON content type, raw

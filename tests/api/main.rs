@@ -10,6 +10,7 @@ mod agents;
 mod analytics;
 mod commands;
 mod events_messages;
+mod fuzz;
 mod hardening;
 mod hooks;
 mod keys;

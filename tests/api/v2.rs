@@ -38,7 +38,7 @@ async fn tasks_crud_and_merge_with_v1(app: TestApp) {
     assert_eq!(app.post("/api/v2/tasks", json!({"description": "no title"})).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(app.delete("/api/v2/tasks", json!({"id": id})).await.body, json!({"success": true}));
     let gone = app.delete("/api/v2/tasks", json!({"id": id})).await;
-    assert_eq!((gone.status, gone.body.clone()), (StatusCode::NOT_FOUND, json!({"success": false})));
+    assert_eq!((gone.status, gone.body.clone()), (StatusCode::NOT_FOUND, json!({"success": false, "error": "Task not found"})));
 }
 
 async fn v1_tasks_update_and_delete_their_todo(app: TestApp) {
