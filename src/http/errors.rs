@@ -24,25 +24,32 @@ impl Format {
         if api { Format::Json } else { Format::Html }
     }
 
-    fn matches(self, content_type: Option<&HeaderValue>) -> bool {
-        let Some(value) = content_type.and_then(|v| v.to_str().ok()) else { return false };
-        match self {
-            Format::Json => value.starts_with("application/json"),
-            Format::Html => value.starts_with("text/html"),
-        }
+}
+
+/// Whether `response` must be re-written: a bare rejection (plain text or no body type) always;
+/// on a page also the gate's JSON refusals. What handlers answer in their route's format (and
+/// the HTML pages some `/api/` routes show) is kept as it is.
+fn needs_rewrite(content_type: Option<&HeaderValue>, format: Format) -> bool {
+    match content_type.and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(v) if v.starts_with("text/plain") => true,
+        Some(v) => format == Format::Html && v.starts_with("application/json"),
     }
 }
 
-/// `response` (an error) re-written in `format` when it is in another one.
+/// `response` (an error) in `format`.
 pub async fn in_route_format(response: Response, format: Format) -> Response {
-    if format.matches(response.headers().get(header::CONTENT_TYPE)) {
+    if !needs_rewrite(response.headers().get(header::CONTENT_TYPE), format) {
         return response;
     }
     let (parts, body) = response.into_parts();
     let text = match axum::body::to_bytes(body, MAX_REJECTION_BYTES).await {
         // Said the same way whichever layer noticed it.
         _ if parts.status == StatusCode::PAYLOAD_TOO_LARGE => "Request body too large".to_string(),
-        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Ok(bytes) if !bytes.is_empty() => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(json) => json["error"].as_str().unwrap_or("Error").to_string(),
+            Err(_) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        },
         _ => parts.status.canonical_reason().unwrap_or("Error").to_string(),
     };
     let mut rewritten = match format {
