@@ -36,6 +36,8 @@ pub struct AppState {
     pub routes: Vec<Rule>,
     pub hub: Arc<Hub>,
     pub list_cache: ListCache,
+    /// Agents whose heartbeat or usage changed, for the coalesced `agent:usage` events.
+    pub usage: crate::events::usage::UsageFeed,
     /// Turns true when the server starts shutting down: streams and jobs end.
     pub shutdown: watch::Sender<bool>,
     /// `http://address:port` of the listening socket, once serving.
@@ -94,6 +96,7 @@ impl Built {
             sealer,
             hub,
             list_cache: ListCache::default(),
+            usage: Default::default(),
             shutdown: watch::channel(false).0,
             auth: Authenticator {
                 bootstrap_key: bootstrap.key.clone(),
@@ -116,6 +119,7 @@ impl Built {
             tracing::warn!("DISABLE_AUTH on a wildcard address without PUBLIC_URL: requests naming any host are served");
         }
         crate::events::prune::spawn(app.clone());
+        crate::events::usage::spawn(app.clone());
         crate::jobs::spawn(app.clone());
         Ok(Built { app, bootstrap, data_dir })
     }

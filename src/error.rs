@@ -52,6 +52,9 @@ pub enum AppError {
     NotConfigured(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A database failure, its cause kept for the log.
+    #[error("database: {0}")]
+    Database(#[source] sqlx::Error),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -82,14 +85,20 @@ impl AppError {
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) | AppError::NotConfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal(_) | AppError::NotConfigured(_) | AppError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
+/// The one place a database error becomes an answer: a unique-constraint violation is a
+/// conflict the client can act on (two writers raced to create the same id); anything else
+/// is a 500 whose cause is logged.
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        AppError::Internal(format!("database: {e}"))
+        if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+            return AppError::Conflict("A record with that id already exists".into());
+        }
+        AppError::Database(e)
     }
 }
 
@@ -112,6 +121,10 @@ impl IntoResponse for AppError {
             AppError::Unavailable => json!({"error": "Service unavailable"}),
             AppError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
+                json!({"error": "Internal server error"})
+            }
+            AppError::Database(cause) => {
+                tracing::error!(cause = %cause, detail = ?cause, "request failed: database");
                 json!({"error": "Internal server error"})
             }
         };

@@ -86,7 +86,7 @@ pub async fn action(State(app): State<App>, Path(id): Path<String>, Body(body): 
                         agents::set_sleep_reason(c, &agent.id, None).await?;
                     }
                 }
-                announce(c, None, json!({"agent": agent, "action": action}), now).await?;
+                announce(c, agent.project_id.as_deref(), json!({"agent": agent, "action": action}), now).await?;
                 commands::create(c, &command).await?;
                 Ok(agent)
             })
@@ -234,6 +234,7 @@ pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>, body: Byt
     let body: HeartbeatBody = if body.iter().all(u8::is_ascii_whitespace) { HeartbeatBody::default() } else { parse(&body)? };
     let now = app.clock.now();
     let redeliver = app.config.command_redeliver_seconds as i64;
+    let agent_id = id.clone();
     let due = app
         .db
         .write(move |c| {
@@ -260,6 +261,7 @@ pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>, body: Byt
             })
         })
         .await?;
+    app.usage.touch(&agent_id);
     Ok(Json(json!({"success": true, "commands": due})))
 }
 
@@ -281,18 +283,20 @@ pub async fn activity(State(app): State<App>, Path(id): Path<String>, body: Byte
     let body: ActivityBody = parse(&body)?;
     Checks::new().min1("kind", &body.kind).finish()?;
     let now = app.clock.now();
+    let agent_id = id.clone();
     app.db
         .write(move |c| {
             Box::pin(async move {
                 let agent = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
-                let task_id = body.task_id.or(agent.current_task_id);
+                let task_id = body.task_id.or(agent.current_task_id.clone());
                 agents::record_activity(c, &id, task_id.as_deref(), body.usage, now).await?;
                 let payload = json!({"agentId": id, "action": "activity", "kind": body.kind, "summary": body.summary, "taskId": task_id});
-                announce(c, None, payload, now).await?;
+                announce(c, agent.project_id.as_deref(), payload, now).await?;
                 Ok(())
             })
         })
         .await?;
+    app.usage.touch(&agent_id);
     Ok(Json(json!({"success": true})))
 }
 

@@ -50,6 +50,7 @@ pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes)
     Checks::new().min1("title", &body.title).finish()?;
     let now_ms = app.clock.now_ms();
     let now = now_ms.div_euclid(1000);
+    let agent_id = id.clone();
     let (task, created) = app
         .db
         .write(move |c| {
@@ -112,6 +113,8 @@ pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes)
             })
         })
         .await?;
+    // Progress moved: the live usage figures follow (events/usage.rs).
+    app.usage.touch(&agent_id);
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(json!({ "task": task }))))
 }
 
@@ -150,6 +153,7 @@ pub async fn patch(State(app): State<App>, Path((id, task_id)): Path<(String, St
     let usage = Usage { tokens_in: body.tokens_in, tokens_out: body.tokens_out, cost_usd: body.cost_usd };
     Checks::new().min1_opt("title", body.title.as_deref()).finish()?;
     let now = app.clock.now();
+    let agent_id = id.clone();
     let task = app
         .db
         .write(move |c| {
@@ -219,5 +223,7 @@ pub async fn patch(State(app): State<App>, Path((id, task_id)): Path<(String, St
             })
         })
         .await?;
+    // Progress moved: the live usage figures follow (events/usage.rs).
+    app.usage.touch(&agent_id);
     Ok(Json(json!({ "task": task })))
 }

@@ -220,7 +220,7 @@ pub async fn register(State(app): State<App>, Body(body): Body<RegisterBody>) ->
                     }
                 };
                 let action = if created { "registered" } else { "updated" };
-                announce(c, None, json!({"agent": agent, "action": action}), now).await?;
+                announce(c, agent.project_id.as_deref(), json!({"agent": agent, "action": action}), now).await?;
                 Ok((agent, created))
             })
         })
@@ -298,7 +298,7 @@ pub async fn patch(State(app): State<App>, Path(id): Path<String>, Body(body): B
                     a.last_heartbeat = beat.map(|i| i.0);
                 }
                 agents::save(c, &a).await?;
-                announce(c, None, json!({"agent": a, "action": "updated"}), now).await?;
+                announce(c, a.project_id.as_deref(), json!({"agent": a, "action": "updated"}), now).await?;
                 Ok(a)
             })
         })
@@ -312,12 +312,12 @@ pub async fn delete(State(app): State<App>, Path(id): Path<String>) -> AppResult
     app.db
         .write(move |c| {
             Box::pin(async move {
-                agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+                let agent = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
                 if agents::count_sub_agents(c, &id).await? > 0 {
                     return Err(AppError::Conflict("Agent has sub-agents; delete or re-parent them first".into()));
                 }
                 agents::delete(c, &id).await?;
-                announce(c, None, json!({"agent_id": id, "action": "deleted"}), now).await?;
+                announce(c, agent.project_id.as_deref(), json!({"agent_id": id, "action": "deleted"}), now).await?;
                 Ok(())
             })
         })

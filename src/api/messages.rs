@@ -64,8 +64,20 @@ pub async fn mark_read(State(app): State<App>, Body(body): Body<MarkReadBody>) -
             .db
             .write(move |c| {
                 Box::pin(async move {
-                    let marked = messages::mark_read(c, &ids).await?;
-                    events::append(c, now, NewEvent::new("message:updated", None, &json!({"ids": ids, "read": true}))).await?;
+                    let existing = messages::mark_read(c, &ids).await?;
+                    // The original's `marked`: entries naming an existing message, repeats and
+                    // already-read ones included.
+                    let found: std::collections::HashSet<i64> = existing.iter().map(|(id, _)| *id).collect();
+                    let marked = ids.iter().filter(|id| found.contains(id)).count() as i64;
+                    // One event per project, so a project-filtered stream sees its own.
+                    let mut by_project: std::collections::BTreeMap<Option<String>, Vec<i64>> = Default::default();
+                    for (id, project) in existing {
+                        by_project.entry(project).or_default().push(id);
+                    }
+                    for (project, ids) in by_project {
+                        let payload = json!({"ids": ids, "read": true});
+                        events::append(c, now, NewEvent::new("message:updated", project.as_deref(), &payload)).await?;
+                    }
                     Ok(marked)
                 })
             })

@@ -23,8 +23,11 @@ pub struct Command {
     pub expires_at: i64,
 }
 
+/// An `agent:command` event in the agent's project (a project-filtered stream sees it).
 async fn announce(conn: &mut AnyConnection, c: &Command, now: i64) -> Result<(), sqlx::Error> {
-    events::append(conn, now, NewEvent::new("agent:command", None, &json!({ "command": c }))).await.map(|_| ())
+    let project: Option<String> =
+        sqlx::query_scalar("SELECT project_id FROM agents WHERE id = $1").bind(&c.agent_id).fetch_optional(&mut *conn).await?.flatten();
+    events::append(conn, now, NewEvent::new("agent:command", project.as_deref(), &json!({ "command": c }))).await.map(|_| ())
 }
 
 pub async fn create(conn: &mut AnyConnection, c: &Command) -> Result<(), sqlx::Error> {

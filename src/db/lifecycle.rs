@@ -77,7 +77,7 @@ pub async fn sleep(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, de
     if let Some(detail) = detail {
         payload["detail"] = Value::from(detail);
     }
-    announce(conn, None, payload, now).await?;
+    announce(conn, agent.project_id.as_deref(), payload, now).await?;
     Ok(())
 }
 
@@ -90,7 +90,7 @@ pub async fn wake(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, now
     agent.last_heartbeat = Some(now);
     agents::save(conn, agent).await?;
     agents::set_sleep_reason(conn, &agent.id, None).await?;
-    announce(conn, None, json!({"agentId": agent.id, "action": "wake", "reason": reason}), now).await?;
+    announce(conn, agent.project_id.as_deref(), json!({"agentId": agent.id, "action": "wake", "reason": reason}), now).await?;
     Ok(true)
 }
 

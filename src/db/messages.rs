@@ -90,20 +90,19 @@ pub async fn list(pool: &AnyPool, sealer: &Sealer, filter: &Filter, limit: Optio
 }
 
 /// Marks messages read; returns how many of `ids` named an existing message.
-/// Marks the listed messages read (at most `IN_CHUNK` ids) and counts the entries that name an
-/// existing message: already-read messages and repeated ids count (the original's `marked`).
-pub async fn mark_read(conn: &mut AnyConnection, ids: &[i64]) -> Result<i64, sqlx::Error> {
+/// Marks the listed messages read (at most `IN_CHUNK` ids) and returns the existing ones with
+/// their project.
+pub async fn mark_read(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
     if ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let list = super::placeholders(1, ids.len());
     let mut update = sqlx::query(sql!("UPDATE messages SET read = 1 WHERE read = 0 AND id IN ({list})"));
-    let mut select = sqlx::query_scalar(sql!("SELECT id FROM messages WHERE id IN ({list})"));
+    let mut select = sqlx::query_as(sql!("SELECT id, project_id FROM messages WHERE id IN ({list})"));
     for id in ids {
         update = update.bind(*id);
         select = select.bind(*id);
     }
     update.execute(&mut *conn).await?;
-    let existing: std::collections::HashSet<i64> = select.fetch_all(&mut *conn).await?.into_iter().collect();
-    Ok(ids.iter().filter(|id| existing.contains(id)).count() as i64)
+    select.fetch_all(&mut *conn).await
 }

@@ -4,3 +4,4 @@
 pub mod hub;
 pub mod prune;
 pub mod stream;
+pub mod usage;

@@ -49,7 +49,7 @@ pub async fn stream(State(app): State<App>, params: Params, headers: HeaderMap) 
     let period = Duration::from_secs(app.config.stream_ping_seconds.max(1));
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let state = StreamState { shutdown: app.shutdown.subscribe(), app, live, last, project, replaying, pending, ping };
+    let state = StreamState { shutdown: app.shutdown.subscribe(), app, live, last, project, replaying, ending: false, pending, ping };
     let body = futures_util::stream::unfold(state, |mut s| async move { s.next().await.map(|b| (Ok::<Bytes, Infallible>(b), s)) });
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
@@ -80,6 +80,8 @@ struct StreamState {
     last: i64,
     project: Option<String>,
     replaying: bool,
+    /// Set when the stream must end once `pending` is sent (a replay failed).
+    ending: bool,
     pending: VecDeque<Bytes>,
     ping: tokio::time::Interval,
     shutdown: watch::Receiver<bool>,
@@ -109,11 +111,21 @@ impl StreamState {
             if let Some(bytes) = self.pending.pop_front() {
                 return Some(bytes);
             }
-            if *self.shutdown.borrow() {
+            if *self.shutdown.borrow() || self.ending {
                 return None;
             }
             if self.replaying {
-                let page = events::after(&self.app.db.read, &self.app.sealer, self.last, PAGE).await.ok()?;
+                let page = match events::after(&self.app.db.read, &self.app.sealer, self.last, PAGE).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        // Say why the stream ends; the client resumes from its last id.
+                        tracing::warn!(error = %e, last = self.last, "stream replay failed; ending the stream");
+                        let reason = serde_json::json!({"error": "Replay failed; reconnect to resume", "last_event_id": self.last});
+                        self.pending.push_back(frame(None, "error", &reason.to_string()));
+                        self.ending = true;
+                        continue;
+                    }
+                };
                 self.replaying = page.len() as i64 == PAGE;
                 for event in &page {
                     self.last = event.id;

@@ -23,7 +23,6 @@ impl Format {
         let api = path == "/api" || path.starts_with("/api/") || path == "/healthz" || path == "/metrics";
         if api { Format::Json } else { Format::Html }
     }
-
 }
 
 /// Whether `response` must be re-written: a bare rejection (plain text or no body type) always;

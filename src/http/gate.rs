@@ -9,6 +9,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
 
 use super::access::{self, Access, Rule};
 use super::{errors, open_mode};
@@ -28,30 +29,36 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     let rules = access::matching(&app.routes, route_path);
     let allow = if rules.is_empty() { "GET, POST, OPTIONS".to_string() } else { access::allow_methods(&rules) };
     let pattern = rules.first().map_or("unmatched", |r| r.path);
-
-    let mut response = if rules.is_empty() {
-        refuse(&app, req, AppError::NotFound("Not found".into())).await
-    } else if method == Method::OPTIONS {
-        StatusCode::OK.into_response()
-    } else if let Some(rule) = rules.iter().find(|r| r.method == method || (method == Method::HEAD && r.method == Method::GET)) {
-        let ip = client_ip(peer.ip(), req.headers(), &app.trusted_proxies);
-        let checked = access::check_params(rule.path, route_path).map_err(AppError::BadRequest);
-        let principal = match checked {
-            Ok(()) => check_caller(&app, rule, ip, &RequestHead::of(&req)).await,
-            Err(e) => Err(e),
-        };
-        let admitted = match principal {
-            Ok(principal) => admit(&app, rule, route_path, principal, req).await,
-            Err(e) => Err(Refused { error: e, unread: Some(req) }),
-        };
-        match admitted {
-            Ok(req) => next.run(req).await,
-            Err(Refused { error, unread: Some(req) }) => refuse(&app, req, error).await,
-            Err(Refused { error, unread: None }) => error.into_response(),
+    let request_id = request_id(req.headers());
+    // Every log line of this request carries its method, route pattern (never the path: paths
+    // carry sign-in tokens) and request id.
+    let span = tracing::info_span!("request", method = %method, route = pattern, request_id = %request_id);
+    let answer = async {
+        if rules.is_empty() {
+            refuse(&app, req, AppError::NotFound("Not found".into())).await
+        } else if method == Method::OPTIONS {
+            StatusCode::OK.into_response()
+        } else if let Some(rule) = rules.iter().find(|r| r.method == method || (method == Method::HEAD && r.method == Method::GET)) {
+            let ip = client_ip(peer.ip(), req.headers(), &app.trusted_proxies);
+            let checked = access::check_params(rule.path, route_path).map_err(AppError::BadRequest);
+            let principal = match checked {
+                Ok(()) => check_caller(&app, rule, ip, &RequestHead::of(&req)).await,
+                Err(e) => Err(e),
+            };
+            let admitted = match principal {
+                Ok(principal) => admit(&app, rule, route_path, principal, req).await,
+                Err(e) => Err(Refused { error: e, unread: Some(req) }),
+            };
+            match admitted {
+                Ok(req) => next.run(req).await,
+                Err(Refused { error, unread: Some(req) }) => refuse(&app, req, error).await,
+                Err(Refused { error, unread: None }) => error.into_response(),
+            }
+        } else {
+            refuse(&app, req, AppError::MethodNotAllowed).await
         }
-    } else {
-        refuse(&app, req, AppError::MethodNotAllowed).await
     };
+    let mut response = answer.instrument(span).await;
 
     // Rejections produced below the handlers (axum's extractors, body limits) are plain
     // text: every error leaves in the format of its route.
@@ -64,8 +71,23 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
         add_cors(headers, origin.as_ref(), &app.allowed_origins, &allow);
     }
     add_security_headers(headers);
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID, id);
+    }
     app.metrics.record(pattern, method.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
     response
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The caller's `X-Request-Id` when it is a sane token (1–64 visible ASCII characters, no
+/// spaces), else a new random one; echoed on the answer and carried by every log line.
+fn request_id(headers: &HeaderMap) -> String {
+    let given = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok());
+    match given {
+        Some(id) if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()) => id.to_string(),
+        _ => crate::crypto::random_hex(8),
+    }
 }
 
 /// What the checks read of a request (a request itself cannot be shared across an await:

@@ -129,22 +129,27 @@ async fn sleep_window_edges_across_midnight_and_dst() {
     assert_eq!(status(&app, "idle").await, "idle");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_replicas_raise_each_alert_once() {
-    let Some(db) = PgDatabase::create().await else { return };
-    let url = db.url.clone();
-    let first = TestApp::spawn_with(Backend::Sqlite, |c| c.database_url = Some(url.clone())).await.unwrap();
-    let second = TestApp::spawn_with(Backend::Sqlite, |c| c.database_url = Some(url.clone())).await.unwrap();
-    working_agent(&first).await;
-    for app in [&first, &second] {
-        app.clock.advance_secs(3 * 3600);
+/// A PostgreSQL-only test (named `…::postgres` so `scripts/test` can leave it out without a server).
+mod two_replicas_raise_each_alert_once {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    pub async fn postgres() {
+        let db = PgDatabase::create().await;
+        let url = db.url.clone();
+        let first = TestApp::spawn_with(Backend::Sqlite, |c| c.database_url = Some(url.clone())).await.unwrap();
+        let second = TestApp::spawn_with(Backend::Sqlite, |c| c.database_url = Some(url.clone())).await.unwrap();
+        working_agent(&first).await;
+        for app in [&first, &second] {
+            app.clock.advance_secs(3 * 3600);
+        }
+        // Both replicas run their scheduler at the same moment.
+        tokio::join!(first.tick(), second.tick(), first.tick(), second.tick());
+        assert_eq!(first.count("alert_events WHERE kind = 'blocked'").await, 1);
+        assert_eq!(first.count("events WHERE name = 'alert:raised'").await, 1);
+        drop((first, second));
+        drop(db);
     }
-    // Both replicas run their scheduler at the same moment.
-    tokio::join!(first.tick(), second.tick(), first.tick(), second.tick());
-    assert_eq!(first.count("alert_events WHERE kind = 'blocked'").await, 1);
-    assert_eq!(first.count("events WHERE name = 'alert:raised'").await, 1);
-    drop((first, second));
-    drop(db);
 }
 
 async fn post(base: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
@@ -191,40 +196,48 @@ async fn count_rows(url: &str, sql: &'static str) -> i64 {
     n
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn timers_survive_restarts_and_two_processes_alert_once() {
-    let Some(db) = PgDatabase::create().await else { return };
-    let dir = temp_dir();
-    // Today: an agent works on a task, then blocks another one; then the process dies.
-    let mut today = OcdProcess::start(&dir, &[("DATABASE_URL", &db.url), ("DASHBOARD_API_KEY", "restart-key"), ("SCHEDULER_TICK_MS", "0")]);
-    post(&today.base, "/api/agents", json!({"id": "a", "name": "a"})).await;
-    post(&today.base, "/api/agents/a/tasks", json!({"id": "t", "title": "t", "status": "in_progress"})).await;
-    post(&today.base, "/api/agents", json!({"id": "b", "name": "b"})).await;
-    post(&today.base, "/api/agents/b/tasks", json!({"id": "s", "title": "s", "status": "in_progress"})).await;
-    post(&today.base, "/api/agents/b/block", json!({"taskId": "s", "source": "explicit", "reason": "waiting"})).await;
-    today.kill9();
-    // Three hours later two fresh processes run their schedulers on the same database.
-    let later = [
-        ("DATABASE_URL", db.url.as_str()),
-        ("DASHBOARD_API_KEY", "restart-key"),
-        ("SCHEDULER_TICK_MS", "50"),
-        ("CLOCK_OFFSET_SECS", "10800"),
-    ];
-    let first = OcdProcess::start(&dir, &later);
-    let second = OcdProcess::start(&dir, &later);
-    let url = db.url.clone();
-    assert!(eventually(async || count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'stale_task'").await == 1).await);
-    assert!(eventually(async || count_rows(&url, "SELECT COUNT(*) FROM agents WHERE id = 'a' AND status = 'blocked'").await == 1).await);
-    // Once the sweep that raised them has finished and been rescheduled (both processes kept
-    // trying to claim it every 50 ms meanwhile), there is still exactly one alert of each.
-    assert!(
-        eventually(
-            async || count_rows(&url, "SELECT COUNT(*) FROM timers WHERE id = 'sweep:lifecycle' AND claimed_until IS NULL").await == 1
-        )
-        .await
-    );
-    assert_eq!(count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'stale_task'").await, 1);
-    assert_eq!(count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'blocked' AND agent_id = 'a'").await, 1);
-    drop((first, second));
-    let _ = std::fs::remove_dir_all(dir);
+/// A PostgreSQL-only test (named `…::postgres` so `scripts/test` can leave it out without a server).
+mod timers_survive_restarts_and_two_processes_alert_once {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    pub async fn postgres() {
+        let db = PgDatabase::create().await;
+        let dir = temp_dir();
+        // Today: an agent works on a task, then blocks another one; then the process dies.
+        let mut today =
+            OcdProcess::start(&dir, &[("DATABASE_URL", &db.url), ("DASHBOARD_API_KEY", "restart-key"), ("SCHEDULER_TICK_MS", "0")]);
+        post(&today.base, "/api/agents", json!({"id": "a", "name": "a"})).await;
+        post(&today.base, "/api/agents/a/tasks", json!({"id": "t", "title": "t", "status": "in_progress"})).await;
+        post(&today.base, "/api/agents", json!({"id": "b", "name": "b"})).await;
+        post(&today.base, "/api/agents/b/tasks", json!({"id": "s", "title": "s", "status": "in_progress"})).await;
+        post(&today.base, "/api/agents/b/block", json!({"taskId": "s", "source": "explicit", "reason": "waiting"})).await;
+        today.kill9();
+        // Three hours later two fresh processes run their schedulers on the same database.
+        let later = [
+            ("DATABASE_URL", db.url.as_str()),
+            ("DASHBOARD_API_KEY", "restart-key"),
+            ("SCHEDULER_TICK_MS", "50"),
+            ("CLOCK_OFFSET_SECS", "10800"),
+        ];
+        let first = OcdProcess::start(&dir, &later);
+        let second = OcdProcess::start(&dir, &later);
+        let url = db.url.clone();
+        assert!(eventually(async || count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'stale_task'").await == 1).await);
+        assert!(
+            eventually(async || count_rows(&url, "SELECT COUNT(*) FROM agents WHERE id = 'a' AND status = 'blocked'").await == 1).await
+        );
+        // Once the sweep that raised them has finished and been rescheduled (both processes kept
+        // trying to claim it every 50 ms meanwhile), there is still exactly one alert of each.
+        assert!(
+            eventually(async || count_rows(&url, "SELECT COUNT(*) FROM timers WHERE id = 'sweep:lifecycle' AND claimed_until IS NULL")
+                .await
+                == 1)
+            .await
+        );
+        assert_eq!(count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'stale_task'").await, 1);
+        assert_eq!(count_rows(&url, "SELECT COUNT(*) FROM alert_events WHERE kind = 'blocked' AND agent_id = 'a'").await, 1);
+        drop((first, second));
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

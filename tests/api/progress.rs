@@ -8,7 +8,9 @@ use crate::harness::{T0, TestApp};
 crate::on_both_backends!(
     activity_moves_progress_but_a_bare_heartbeat_does_not,
     usage_adds_up_per_task_agent_and_project,
-    stalled_agents_are_flagged_once
+    stalled_agents_are_flagged_once,
+    usage_is_published_coalesced_per_agent,
+    agent_commands_and_read_marks_carry_their_project,
 );
 
 async fn agent_json(app: &TestApp, id: &str) -> serde_json::Value {
@@ -86,4 +88,47 @@ async fn stalled_agents_are_flagged_once(app: TestApp) {
     assert_eq!(app.count("alert_events WHERE kind = 'stalled'").await, 1, "once per stall");
     app.post("/api/agents/a/activity", json!({"kind": "tool"})).await;
     assert_eq!(agent_json(&app, "a").await["agent"]["stalled"], false);
+}
+
+async fn usage_is_published_coalesced_per_agent(app: TestApp) {
+    app.post("/api/agents", json!({"id": "u1", "name": "u1", "project": "billing"})).await;
+    app.post("/api/agents", json!({"id": "u2", "name": "u2"})).await;
+    app.post("/api/agents/u1/tasks", json!({"id": "t", "title": "t", "status": "in_progress"})).await;
+    let usage_events =
+        |events: Vec<ocd::db::events::StoredEvent>| events.into_iter().filter(|e| e.name == "agent:usage").collect::<Vec<_>>();
+    ocd::events::usage::flush(&app.app).await.unwrap();
+    let before = usage_events(app.events().await).len();
+    // Many beats and reports: one event per agent per flush, with the figures after the last.
+    for _ in 0..20 {
+        app.post("/api/agents/u1/heartbeat", json!({"tokens_in": 10, "cost_usd": 0.5})).await;
+    }
+    app.post("/api/agents/u2/heartbeat", json!({})).await;
+    assert_eq!(ocd::events::usage::flush(&app.app).await.unwrap(), 2);
+    let published = usage_events(app.events().await);
+    assert_eq!(published.len(), before + 2);
+    let u1 = published.iter().rev().find(|e| e.payload["agentId"] == "u1").unwrap();
+    assert_eq!(u1.project.as_deref(), Some("billing"));
+    assert_eq!(u1.payload["project"], "billing");
+    assert_eq!(u1.payload["tokens_in"], 200);
+    assert_eq!(u1.payload["cost_usd"], 10.0);
+    assert_eq!(u1.payload["last_heartbeat"], T0);
+    // Nothing new: nothing published.
+    assert_eq!(ocd::events::usage::flush(&app.app).await.unwrap(), 0);
+    assert_eq!(usage_events(app.events().await).len(), before + 2);
+}
+
+async fn agent_commands_and_read_marks_carry_their_project(app: TestApp) {
+    app.post("/api/agents", json!({"id": "p-agent", "name": "a", "project": "billing"})).await;
+    app.post("/api/agents/p-agent/commands", json!({"kind": "message", "text": "rebase"})).await;
+    let events = app.events().await;
+    let command = events.iter().find(|e| e.name == "agent:command").unwrap();
+    assert_eq!(command.project.as_deref(), Some("billing"));
+    let status = events.iter().find(|e| e.name == "agent:status").unwrap();
+    assert_eq!(status.project.as_deref(), Some("billing"));
+    let a = app.post("/api/messages/create", json!({"type": "custom", "content": "a", "project": "billing"})).await;
+    let b = app.post("/api/messages/create", json!({"type": "custom", "content": "b", "project": "web"})).await;
+    let ids = json!([a.body["message"]["id"].to_string(), b.body["message"]["id"].to_string()]);
+    app.post("/api/messages", json!({ "ids": ids })).await;
+    let marks: Vec<Option<String>> = app.events().await.into_iter().filter(|e| e.name == "message:updated").map(|e| e.project).collect();
+    assert_eq!(marks, vec![Some("billing".to_string()), Some("web".to_string())]);
 }

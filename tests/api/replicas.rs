@@ -60,59 +60,64 @@ async fn write_many(bases: Vec<String>, per_replica: usize, tag: &str) -> usize 
     total
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_replicas_stream_every_event_exactly_once_and_survive_a_kill() {
-    let Some(db) = PgDatabase::create().await else { return };
-    let dir = temp_dir();
-    let env = [("DATABASE_URL", db.url.as_str()), ("DASHBOARD_API_KEY", KEY)];
-    let mut replicas: Vec<OcdProcess> = (0..3).map(|_| OcdProcess::start(&dir, &env)).collect();
-    let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
+/// A PostgreSQL-only test (named `…::postgres` so `scripts/test` can leave it out without a server).
+mod three_replicas_stream_every_event_exactly_once_and_survive_a_kill {
+    use super::*;
 
-    // Two clients on every replica.
-    let mut streams = Vec::new();
-    for base in bases.iter().chain(bases.iter()) {
-        streams.push((connected(base, None).await, Vec::new()));
-    }
-    let list_len = |base: String| async move {
-        let body: serde_json::Value =
-            crate::harness::client().get(format!("{base}/api/todos")).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
-        body["todos"].as_array().map_or(0, Vec::len)
-    };
-    assert_eq!(list_len(bases[1].clone()).await, 0);
-    let first = write_many(bases.clone(), 40, "a").await;
-    for (stream, seen) in streams.iter_mut() {
-        collect(stream, seen, first).await;
-        assert_eq!(seen.len(), first);
-    }
-    // A list rendered (and cached) before the writes reflects writes made on other replicas.
-    assert_eq!(list_len(bases[1].clone()).await, first);
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    pub async fn postgres() {
+        let db = PgDatabase::create().await;
+        let dir = temp_dir();
+        let env = [("DATABASE_URL", db.url.as_str()), ("DASHBOARD_API_KEY", KEY)];
+        let mut replicas: Vec<OcdProcess> = (0..3).map(|_| OcdProcess::start(&dir, &env)).collect();
+        let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
 
-    // Kill replica 2 while the others keep writing; its clients resume on replica 0.
-    replicas[2].kill9();
-    let writers = tokio::spawn(write_many(bases[..2].to_vec(), 40, "b"));
-    let second = writers.await.unwrap();
-    let total = first + second;
-    for (i, (stream, seen)) in streams.iter_mut().enumerate() {
-        collect(stream, seen, total).await;
-        if seen.len() < total {
-            assert_eq!(i % 3, 2, "only clients of the killed replica lose their stream");
-            let mut resumed = connected(&bases[0], seen.last().copied()).await;
-            collect(&mut resumed, seen, total).await;
+        // Two clients on every replica.
+        let mut streams = Vec::new();
+        for base in bases.iter().chain(bases.iter()) {
+            streams.push((connected(base, None).await, Vec::new()));
         }
+        let list_len = |base: String| async move {
+            let body: serde_json::Value =
+                crate::harness::client().get(format!("{base}/api/todos")).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
+            body["todos"].as_array().map_or(0, Vec::len)
+        };
+        assert_eq!(list_len(bases[1].clone()).await, 0);
+        let first = write_many(bases.clone(), 40, "a").await;
+        for (stream, seen) in streams.iter_mut() {
+            collect(stream, seen, first).await;
+            assert_eq!(seen.len(), first);
+        }
+        // A list rendered (and cached) before the writes reflects writes made on other replicas.
+        assert_eq!(list_len(bases[1].clone()).await, first);
+
+        // Kill replica 2 while the others keep writing; its clients resume on replica 0.
+        replicas[2].kill9();
+        let writers = tokio::spawn(write_many(bases[..2].to_vec(), 40, "b"));
+        let second = writers.await.unwrap();
+        let total = first + second;
+        for (i, (stream, seen)) in streams.iter_mut().enumerate() {
+            collect(stream, seen, total).await;
+            if seen.len() < total {
+                assert_eq!(i % 3, 2, "only clients of the killed replica lose their stream");
+                let mut resumed = connected(&bases[0], seen.last().copied()).await;
+                collect(&mut resumed, seen, total).await;
+            }
+        }
+        let stored: Vec<i64> = {
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+            let ids = sqlx::query_scalar("SELECT id FROM events ORDER BY id").fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            ids
+        };
+        assert_eq!(stored.len(), total);
+        for (_, seen) in &streams {
+            assert_eq!(seen, &stored, "every client got every event once, in id order");
+        }
+        drop(replicas);
+        let _ = std::fs::remove_dir_all(dir);
     }
-    let stored: Vec<i64> = {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
-        let ids = sqlx::query_scalar("SELECT id FROM events ORDER BY id").fetch_all(&pool).await.unwrap();
-        pool.close().await;
-        ids
-    };
-    assert_eq!(stored.len(), total);
-    for (_, seen) in &streams {
-        assert_eq!(seen, &stored, "every client got every event once, in id order");
-    }
-    drop(replicas);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Writers hammer the real binary; `kill -9` mid-flight; after a restart every write that
@@ -169,13 +174,17 @@ async fn acknowledged_writes_survive_kill9(database_url: Option<&str>) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn kill9_loses_no_acknowledged_write_sqlite() {
-    acknowledged_writes_survive_kill9(None).await;
-}
+mod kill9_loses_no_acknowledged_write {
+    use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn kill9_loses_no_acknowledged_write_postgres() {
-    let Some(db) = PgDatabase::create().await else { return };
-    acknowledged_writes_survive_kill9(Some(&db.url)).await;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        acknowledged_writes_survive_kill9(None).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        let db = PgDatabase::create().await;
+        acknowledged_writes_survive_kill9(Some(&db.url)).await;
+    }
 }

@@ -217,3 +217,17 @@ async fn owner_routes_refuse_the_admin_key() {
     assert_eq!((r.status, r.body.clone()), (StatusCode::FORBIDDEN, json!({"error": "Forbidden"})));
     assert_eq!(app.get("/api/settings/sleep-schedule").await.body["schedule"]["enabled"], false, "nothing was written");
 }
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let r = app.get("/api/todos").await;
+    let id = r.header("x-request-id").unwrap().to_string();
+    assert_eq!(id.len(), 16);
+    assert_ne!(app.get("/api/todos").await.header("x-request-id"), Some(id.as_str()));
+    // A caller's own id is echoed (so its logs and ours can be joined); a strange one is replaced.
+    let r = app.send(app.raw(Method::GET, "/healthz").header("x-request-id", "trace-42")).await;
+    assert_eq!(r.header("x-request-id"), Some("trace-42"));
+    let r = app.send(app.raw(Method::GET, "/healthz").header("x-request-id", "has space")).await;
+    assert_ne!(r.header("x-request-id"), Some("has space"));
+}

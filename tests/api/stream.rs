@@ -164,10 +164,14 @@ async fn a_slow_client_is_cut_off_and_resumes_while_others_keep_up() {
     // ~20 MB of events: far more than socket buffers plus 64 buffered events.
     let big = "x".repeat(10_000);
     let mut expected = 0;
+    // The reading client says how far it got; each batch is written once it has the previous
+    // one, so it never falls 64 events behind however busy the machine is.
+    let (progress, mut received) = tokio::sync::watch::channel(0usize);
     let reader = tokio::spawn(async move {
         let mut ids = Vec::new();
         while let Some(e) = fast.next_event().await {
             ids.push(e.id.unwrap());
+            progress.send_replace(ids.len());
             if ids.len() == 2000 {
                 break;
             }
@@ -175,6 +179,7 @@ async fn a_slow_client_is_cut_off_and_resumes_while_others_keep_up() {
         ids
     });
     for batch in 0..40 {
+        received.wait_for(|n| *n >= expected).await.expect("the reading client is still there");
         let todos: Vec<_> = (0..50).map(|i| json!({"id": format!("b{batch}-{i}"), "content": big})).collect();
         assert_eq!(app.put("/api/todos", json!({ "todos": todos })).await.status, StatusCode::OK);
         expected += 50;
