@@ -18,9 +18,13 @@ use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource};
 use crate::domain::{Field, Priority};
 use crate::error::{AppError, AppResult};
 
-pub async fn list(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+/// `?project=` shows only that project's tasks (a scoped key always has it).
+pub async fn list(State(app): State<App>, Path(id): Path<String>, params: super::json::Params) -> AppResult<Json<Value>> {
     agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
-    let tasks = agents::tasks(&app.db.read, &id).await?;
+    let mut tasks = agents::tasks(&app.db.read, &id).await?;
+    if let Some(project) = params.non_empty("project") {
+        tasks.retain(|t| t.project_id.as_deref() == Some(project));
+    }
     Ok(Json(json!({ "tasks": tasks })))
 }
 

@@ -228,10 +228,16 @@ pub async fn register(State(app): State<App>, Body(body): Body<RegisterBody>) ->
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(json!({ "agent": agent }))))
 }
 
-pub async fn detail(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+/// `?project=` (a scoped key always has it) shows only that project's tasks, and sub-agents
+/// of that project or shared.
+pub async fn detail(State(app): State<App>, Path(id): Path<String>, params: Params) -> AppResult<Json<Value>> {
     let agent = agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
-    let history = agents::tasks(&app.db.read, &id).await?;
-    let subs = agents::sub_agents(&app.db.read, &id).await?;
+    let mut history = agents::tasks(&app.db.read, &id).await?;
+    let mut subs = agents::sub_agents(&app.db.read, &id).await?;
+    if let Some(project) = params.non_empty("project") {
+        history.retain(|t| t.project_id.as_deref() == Some(project));
+        subs.retain(|a| a.project_id.as_deref().is_none_or(|p| p == project));
+    }
     let now = app.clock.now();
     let totals = subtree_totals(&agents::usage_rows(&app.db.read).await?);
     let mut v = json!(agent);

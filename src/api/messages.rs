@@ -154,6 +154,12 @@ pub async fn create(State(app): State<App>, Body(body): Body<CreateBody>) -> App
                 if let Some(summary_id) = &new.summary_id
                     && let Some(existing) = messages::by_summary_id(c, &sealer, summary_id).await?
                 {
+                    // A work log sent again is answered with the stored one — but only within
+                    // its project: another project's message is never shown (summary ids are
+                    // chosen by clients and can be guessed).
+                    if existing.project_id != new.project_id {
+                        return Err(AppError::Conflict("summary_id is already used by a message of another project".into()));
+                    }
                     return Ok((existing, true));
                 }
                 projects::ensure(c, new.project_id.as_deref(), now).await?;

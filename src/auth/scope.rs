@@ -18,6 +18,8 @@ pub enum Object {
     Todo,
     Session,
     Agent,
+    /// An agent's task: it belongs to the project it names.
+    AgentTask,
     /// A sprint with a project belongs to it; one without is shared: readable, not writable.
     Sprint,
 }
@@ -46,9 +48,18 @@ pub struct Scope {
     pub fields: &'static [&'static str],
     /// A body array whose items are each checked (batch writes).
     pub items: Option<&'static str>,
-    /// Other objects a body (or each item) names, as JSON pointers: each must be readable in P
-    /// (a todo's parent, the sprint it joins, the todo an event changes, an agent's parent).
+    /// Other objects the request names — a JSON pointer into the body (or each item), or
+    /// `{name}` for a path parameter — each of which must be readable in P: a todo's parent,
+    /// the sprint or session it joins, the todo an event changes, an agent's parent, the task
+    /// a report is about.
     pub refs: &'static [(&'static str, Object)],
+    /// The body's existing object may be claimed: a shared one that P may read is written
+    /// (and so put into P) as if it were P's. Agents re-registering after the upgrade that
+    /// gave agents a project keep working with their scoped key.
+    pub claim: bool,
+    /// Whether an absent project field is filled in with P (off where the object already has
+    /// its project and the write only must not name another).
+    pub fill: bool,
 }
 
 impl Scope {
@@ -56,7 +67,15 @@ impl Scope {
     pub const FREE: Scope = Scope::on(Object::Free);
 
     pub const fn on(object: Object) -> Scope {
-        Scope { object, id_at: IdAt::Path, fields: &[], items: None, refs: &[] }
+        Scope { object, id_at: IdAt::Path, fields: &[], items: None, refs: &[], claim: false, fill: true }
+    }
+
+    pub const fn claimable(self) -> Scope {
+        Scope { claim: true, ..self }
+    }
+
+    pub const fn no_fill(self) -> Scope {
+        Scope { fill: false, ..self }
     }
 
     pub const fn refs(self, refs: &'static [(&'static str, Object)]) -> Scope {
@@ -94,24 +113,34 @@ pub fn narrow_query(query: Option<&str>, project: &str) -> AppResult<String> {
     serde_urlencoded::to_string(pairs).map_err(AppError::internal)
 }
 
-/// Refuses writes to shared objects and to objects (named by `path_id` or the body) that
-/// belong elsewhere, and returns the body with the project filled in.
-pub async fn check_write(scope: &Scope, pool: &AnyPool, project: &str, path_id: Option<&str>, body: &[u8]) -> AppResult<Option<Vec<u8>>> {
+/// The request's path parameters, `(name, decoded value)` in order.
+pub type PathParams = [(String, String)];
+
+/// Refuses writes to shared objects and to objects (named by the path, the body or a
+/// reference) that belong elsewhere, and returns the body with the project filled in.
+pub async fn check_write(scope: &Scope, pool: &AnyPool, project: &str, params: &PathParams, body: &[u8]) -> AppResult<Option<Vec<u8>>> {
     if scope.object == Object::Shared {
         return Err(AppError::ForbiddenBecause(format!("This API key is limited to project {project} and cannot change shared data")));
     }
     if scope.id_at == IdAt::Path
-        && let Some(id) = path_id
+        && let Some((_, id)) = params.first()
     {
         check_object(scope.object, pool, project, id, Use::Write).await?;
     }
-    if scope.fields.is_empty() && scope.id_at == IdAt::Path && scope.refs.is_empty() {
+    check_path_refs(scope, pool, project, params).await?;
+    let body_refs = scope.refs.iter().any(|(at, _)| at.starts_with('/'));
+    if scope.fields.is_empty() && scope.id_at == IdAt::Path && !body_refs {
         return Ok(None);
     }
-    // A body that is not JSON is left for the handler to refuse with its own message.
+    // A body that is not JSON is left for the handler to refuse with its own message; one
+    // out of bounds is refused before any id in it is looked up.
     let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
         return Ok(None);
     };
+    let issues = crate::http::limits::check(&value);
+    if !issues.is_empty() {
+        return Err(AppError::InvalidBody(issues));
+    }
     match scope.items {
         Some(items) => {
             if let Some(list) = value.get_mut(items).and_then(Value::as_array_mut) {
@@ -126,20 +155,34 @@ pub async fn check_write(scope: &Scope, pool: &AnyPool, project: &str, path_id: 
 }
 
 /// Refuses reading an object of another project through its own path.
-pub async fn check_read(scope: &Scope, pool: &AnyPool, project: &str, path_id: Option<&str>) -> AppResult<()> {
-    match (scope.id_at, path_id) {
-        (IdAt::Path, Some(id)) => check_object(scope.object, pool, project, id, Use::Read).await,
-        _ => Ok(()),
+pub async fn check_read(scope: &Scope, pool: &AnyPool, project: &str, params: &PathParams) -> AppResult<()> {
+    if scope.id_at == IdAt::Path
+        && let Some((_, id)) = params.first()
+    {
+        check_object(scope.object, pool, project, id, Use::Read).await?;
     }
+    check_path_refs(scope, pool, project, params).await
+}
+
+/// The references that name a path parameter (`{task_id}`).
+async fn check_path_refs(scope: &Scope, pool: &AnyPool, project: &str, params: &PathParams) -> AppResult<()> {
+    for (at, kind) in scope.refs {
+        let Some(name) = at.strip_prefix('{').and_then(|n| n.strip_suffix('}')) else { continue };
+        if let Some((_, id)) = params.iter().find(|(n, _)| n == name) {
+            check_object(*kind, pool, project, id, Use::Read).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn check_item(scope: &Scope, pool: &AnyPool, project: &str, item: &mut Value) -> AppResult<()> {
     if scope.id_at == IdAt::Body
         && let Some(id) = item.get("id").and_then(Value::as_str)
     {
-        check_object(scope.object, pool, project, id, Use::Write).await?;
+        let using = if scope.claim { Use::Read } else { Use::Write };
+        check_object(scope.object, pool, project, id, using).await?;
     }
-    for (pointer, kind) in scope.refs {
+    for (pointer, kind) in scope.refs.iter().filter(|(at, _)| at.starts_with('/')) {
         if let Some(id) = item.pointer(pointer).and_then(Value::as_str) {
             check_object(*kind, pool, project, id, Use::Read).await?;
         }
@@ -157,7 +200,10 @@ async fn check_item(scope: &Scope, pool: &AnyPool, project: &str, item: &mut Val
             Some(_) => named = true,
         }
     }
-    if !named && let Some(first) = scope.fields.first() {
+    if !named
+        && scope.fill
+        && let Some(first) = scope.fields.first()
+    {
         object.insert((*first).to_string(), Value::from(project));
         for other in &scope.fields[1..] {
             object.remove(*other);
@@ -175,6 +221,7 @@ async fn check_object(object: Object, pool: &AnyPool, project: &str, id: &str, u
         Object::Shared | Object::Free => return Ok(()),
         Object::Todo => ours(project_of(pool, "SELECT project FROM todos WHERE id = $1", id).await?),
         Object::Session => ours(project_of(pool, "SELECT project_id FROM sessions WHERE id = $1", id).await?),
+        Object::AgentTask => ours(project_of(pool, "SELECT project_id FROM agent_tasks WHERE id = $1", id).await?),
         Object::Sprint => {
             let found = project_of(pool, "SELECT project_id FROM sprints WHERE id = $1", id).await?;
             ours(found.clone()) || (using == Use::Read && found.is_some_and(|p| p.is_none()))

@@ -89,7 +89,6 @@ pub async fn list(pool: &AnyPool, sealer: &Sealer, filter: &Filter, limit: Optio
     rows.iter().map(|r| decode(r, sealer)).collect()
 }
 
-/// Marks messages read; returns how many of `ids` named an existing message.
 /// Marks the listed messages read (at most `IN_CHUNK` ids) and returns the existing ones with
 /// their project.
 pub async fn mark_read(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {

@@ -153,7 +153,6 @@ pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), Stri
     migrator.run(pool).await.map_err(|e| format!("database migration failed: {e}"))
 }
 
-/// Placeholder list `$from, $from+1, …` for `IN (…)` clauses.
 /// The SQLite database holds every secret's hash and the sealed messages: it (and the WAL and
 /// shared-memory files SQLite creates with the database file's mode) is readable by its owner
 /// only. The file is created empty with that mode before SQLite opens it.
@@ -178,6 +177,7 @@ fn owner_only_sqlite_files(url: &str) -> std::io::Result<()> {
 /// statement and PostgreSQL 65,535, so longer lists are sent in chunks of this size.
 pub const IN_CHUNK: usize = 1_000;
 
+/// Placeholder list `$from, $from+1, …` for `IN (…)` clauses.
 pub fn placeholders(from: usize, count: usize) -> String {
     (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }

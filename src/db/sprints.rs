@@ -53,12 +53,15 @@ pub async fn of_todo(pool: &AnyPool, todo_id: &str) -> Result<Vec<Sprint>, sqlx:
 
 /// The active sprint new todos join: status `active` with `start_date ≤ now ≤ end_date`,
 /// earliest start first.
-pub async fn active(conn: &mut AnyConnection, now: i64) -> Result<Option<String>, sqlx::Error> {
+/// A todo of a project joins only that project's sprint or a shared one (never another
+/// project's); a todo without a project joins any, as in the original.
+pub async fn active(conn: &mut AnyConnection, now: i64, project: Option<&str>) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT id FROM sprints WHERE status = 'active' AND start_date <= $1 AND end_date >= $2 ORDER BY start_date, created_at LIMIT 1",
+        "SELECT id FROM sprints WHERE status = 'active' AND start_date <= $1 AND end_date >= $1 \
+         AND ($2 IS NULL OR project_id IS NULL OR project_id = $2) ORDER BY start_date, created_at LIMIT 1",
     )
     .bind(now)
-    .bind(now)
+    .bind(project)
     .fetch_optional(&mut *conn)
     .await
 }

@@ -80,7 +80,7 @@ pub async fn upsert(conn: &mut AnyConnection, write: TodoWrite, now_ms: i64) -> 
     let mut auto_sprint_id = None;
     if let Some(sprint_id) = &write.sprint_id {
         link_sprint(conn, &todo.id, sprint_id).await?;
-    } else if created && let Some(active) = sprints::active(conn, now).await? {
+    } else if created && let Some(active) = sprints::active(conn, now, todo.project.as_deref()).await? {
         link_sprint(conn, &todo.id, &active).await?;
         auto_sprint_id = Some(active);
     }

@@ -42,24 +42,30 @@ impl Rule {
 }
 
 use Access::{Admin, Owner, People, Public, User, Viewer};
-use Object::{Agent, Session, Sprint, Todo};
+use Object::{Agent, AgentTask, Session, Sprint, Todo};
 
 const PROJECT: &[&str] = &["project"];
 const PROJECT_ID: &[&str] = &["project_id"];
 const PROJECT_OR_ID: &[&str] = &["project", "project_id"];
-const PARENT_TODO: &[(&str, Object)] = &[("/parent_id", Todo)];
-const CHANGED_TODO: &[(&str, Object)] = &[("/payload/id", Todo)];
+/// What a todo write may refer to: its parent, the sprint and the session it joins.
+const TODO_REFS: &[(&str, Object)] = &[("/parent_id", Todo), ("/sprint_id", Sprint), ("/session_id", Session)];
+/// The todo an event changes and the session it reports for.
+const EVENT_REFS: &[(&str, Object)] = &[("/payload/id", Todo), ("/sessionId", Session), ("/payload/sessionId", Session)];
+const MESSAGE_REFS: &[(&str, Object)] = &[("/todo_id", Todo), ("/session_id", Session)];
 const SPRINT: &[(&str, Object)] = &[("/sprint_id", Sprint)];
 const PARENT_AGENT: &[(&str, Object)] = &[("/parent_agent_id", Agent)];
+/// The task an agent's report is about.
+const REPORTED_TASK: &[(&str, Object)] = &[("/taskId", AgentTask), ("/task_id", AgentTask)];
+const TASK_IN_PATH: &[(&str, Object)] = &[("{task_id}", AgentTask)];
 
 pub fn routes() -> Vec<Rule> {
     vec![
         rule(Method::GET, "/healthz", Public, false),
         rule(Method::GET, "/metrics", Admin, false),
-        rule(Method::POST, "/api/events", Admin, true).scoped(Scope::FREE.body(PROJECT).refs(CHANGED_TODO)),
+        rule(Method::POST, "/api/events", Admin, true).scoped(Scope::FREE.body(PROJECT).refs(EVENT_REFS)),
         rule(Method::GET, "/api/todos", Viewer, false),
-        rule(Method::POST, "/api/todos", Admin, true).scoped(Scope::on(Todo).id_in_body().body(PROJECT).refs(PARENT_TODO)),
-        rule(Method::PUT, "/api/todos", Admin, true).scoped(Scope::on(Todo).id_in_body().body(PROJECT).items("todos").refs(PARENT_TODO)),
+        rule(Method::POST, "/api/todos", Admin, true).scoped(Scope::on(Todo).id_in_body().body(PROJECT).refs(TODO_REFS)),
+        rule(Method::PUT, "/api/todos", Admin, true).scoped(Scope::on(Todo).id_in_body().body(PROJECT).items("todos").refs(TODO_REFS)),
         rule(Method::GET, "/api/todos/{id}/subtasks", Viewer, false).scoped(Scope::on(Todo)),
         rule(Method::POST, "/api/todos/{id}/subtasks", Admin, true).scoped(Scope::on(Todo).body(PROJECT)),
         rule(Method::GET, "/api/todos/{id}/comments", Viewer, false).scoped(Scope::on(Todo)),
@@ -71,7 +77,7 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::POST, "/api/sessions", Admin, true).scoped(Scope::on(Session).id_in_body().body(PROJECT_OR_ID)),
         rule(Method::GET, "/api/messages", Viewer, false),
         rule(Method::POST, "/api/messages", Admin, true),
-        rule(Method::POST, "/api/messages/create", Admin, true).scoped(Scope::FREE.body(PROJECT_OR_ID)),
+        rule(Method::POST, "/api/messages/create", Admin, true).scoped(Scope::FREE.body(PROJECT_OR_ID).refs(MESSAGE_REFS)),
         rule(Method::GET, "/api/sprints", Viewer, false),
         rule(Method::POST, "/api/sprints", Admin, true).scoped(Scope::FREE.body(PROJECT_ID)),
         rule(Method::GET, "/api/sprints/{id}", Viewer, false).scoped(Scope::on(Sprint)),
@@ -117,23 +123,24 @@ pub fn routes() -> Vec<Rule> {
         rule(Method::GET, "/invite/{id}", Public, false),
         rule(Method::POST, "/invite/{id}", User, true),
         rule(Method::GET, "/api/agents", Viewer, false),
-        rule(Method::POST, "/api/agents", Admin, true).scoped(Scope::on(Agent).id_in_body().body(PROJECT).refs(PARENT_AGENT)),
+        rule(Method::POST, "/api/agents", Admin, true).scoped(Scope::on(Agent).id_in_body().claimable().body(PROJECT).refs(PARENT_AGENT)),
         rule(Method::GET, "/api/agents/{id}", Viewer, false).scoped(Scope::on(Agent)),
         rule(Method::PATCH, "/api/agents/{id}", Admin, true).scoped(Scope::on(Agent).refs(PARENT_AGENT)),
         rule(Method::DELETE, "/api/agents/{id}", Admin, true).scoped(Scope::on(Agent)),
         rule(Method::POST, "/api/agents/{id}/actions", Admin, true).scoped(Scope::on(Agent)),
-        rule(Method::POST, "/api/agents/{id}/assign", Admin, true).scoped(Scope::on(Agent).body(&["projectId"])),
-        rule(Method::POST, "/api/agents/{id}/block", Admin, true).scoped(Scope::on(Agent)),
-        rule(Method::POST, "/api/agents/{id}/complete", Admin, true).scoped(Scope::on(Agent)),
-        rule(Method::POST, "/api/agents/{id}/error", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/assign", Admin, true).scoped(Scope::on(Agent).body(&["projectId"]).refs(REPORTED_TASK)),
+        rule(Method::POST, "/api/agents/{id}/block", Admin, true).scoped(Scope::on(Agent).refs(REPORTED_TASK)),
+        rule(Method::POST, "/api/agents/{id}/complete", Admin, true).scoped(Scope::on(Agent).refs(REPORTED_TASK)),
+        rule(Method::POST, "/api/agents/{id}/error", Admin, true).scoped(Scope::on(Agent).refs(REPORTED_TASK)),
         rule(Method::POST, "/api/agents/{id}/heartbeat", Admin, true).scoped(Scope::on(Agent)),
-        rule(Method::POST, "/api/agents/{id}/activity", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/activity", Admin, true).scoped(Scope::on(Agent).refs(REPORTED_TASK)),
         rule(Method::GET, "/api/agents/{id}/tasks", Viewer, false).scoped(Scope::on(Agent)),
         rule(Method::POST, "/api/agents/{id}/tasks", Admin, true).scoped(Scope::on(Agent).body(&["project_id"])),
-        rule(Method::PATCH, "/api/agents/{id}/tasks/{task_id}", Admin, true).scoped(Scope::on(Agent).body(&["project_id"])),
+        rule(Method::PATCH, "/api/agents/{id}/tasks/{task_id}", Admin, true)
+            .scoped(Scope::on(Agent).body(&["project_id"]).no_fill().refs(TASK_IN_PATH)),
         rule(Method::GET, "/api/agents/{id}/workflow", Viewer, false).scoped(Scope::on(Agent)),
-        rule(Method::POST, "/api/agents/{id}/workflow", Admin, true).scoped(Scope::on(Agent).body(&["projectId"])),
-        rule(Method::POST, "/api/agents/{id}/workflow/signal", Admin, true).scoped(Scope::on(Agent)),
+        rule(Method::POST, "/api/agents/{id}/workflow", Admin, true).scoped(Scope::on(Agent).body(&["projectId"]).refs(REPORTED_TASK)),
+        rule(Method::POST, "/api/agents/{id}/workflow/signal", Admin, true).scoped(Scope::on(Agent).refs(REPORTED_TASK)),
         // Polling delivers commands (a state change), so it is for agents: admin+.
         rule(Method::GET, "/api/agents/{id}/commands", Admin, false).scoped(Scope::on(Agent)),
         rule(Method::POST, "/api/agents/{id}/commands", Admin, true).scoped(Scope::on(Agent)),
@@ -171,12 +178,17 @@ pub fn matching<'r>(rules: &'r [Rule], path: &str) -> Vec<&'r Rule> {
     }
 }
 
-/// The value of the pattern's first `{…}` segment in `path`, percent-decoded as the router
-/// decodes it (so a check sees the same id the handler will).
-pub fn first_param(pattern: &str, path: &str) -> Option<String> {
-    let index = pattern.split('/').position(|p| p.starts_with('{'))?;
-    let raw = path.trim_end_matches('/').split('/').nth(index)?;
-    Some(super::percent::decode(raw))
+/// The pattern's `{…}` parameters in `path`, `(name, value)`, percent-decoded as the router
+/// decodes them (so a check sees the same ids the handler will).
+pub fn params(pattern: &str, path: &str) -> Vec<(String, String)> {
+    pattern
+        .split('/')
+        .zip(path.trim_end_matches('/').split('/'))
+        .filter_map(|(part, raw)| {
+            let name = part.strip_prefix('{')?.strip_suffix('}')?;
+            Some((name.to_string(), super::percent::decode(raw)))
+        })
+        .collect()
 }
 
 /// Every `{…}` segment of `path` must decode to UTF-8 (as the router requires) and be a
@@ -214,8 +226,9 @@ mod tests {
         assert_eq!(allow_methods(&subtasks), "GET, POST, PUT, DELETE, OPTIONS");
         assert!(matching(&rules, "/api/nope").is_empty());
         assert!(matching(&rules, "/api/todos//comments").is_empty());
-        assert_eq!(first_param("/api/agents/{id}/tasks/{task_id}", "/api/agents/a%2Fb%20c/tasks/7").as_deref(), Some("a/b c"));
-        assert_eq!(first_param("/api/todos", "/api/todos"), None);
+        let both = params("/api/agents/{id}/tasks/{task_id}", "/api/agents/a%2Fb%20c/tasks/7");
+        assert_eq!(both, vec![("id".to_string(), "a/b c".to_string()), ("task_id".to_string(), "7".to_string())]);
+        assert!(params("/api/todos", "/api/todos").is_empty());
     }
 
     #[test]

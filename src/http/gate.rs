@@ -146,20 +146,22 @@ async fn refuse(app: &App, req: Request, error: AppError) -> Response {
 async fn check_caller(app: &App, rule: &Rule, ip: IpAddr, head: &RequestHead<'_>) -> Result<Principal, AppError> {
     if app.auth.disable_auth {
         let public_origin = app.config.public_url.as_deref().map(csrf::url_origin);
-        open_mode::check(head.method, head.headers, app.open_mode_hosts.as_deref(), public_origin, &app.allowed_origins)?;
+        let path = head.uri.path().strip_prefix(app.base_path.as_str()).unwrap_or(head.uri.path());
+        open_mode::check(head.method, path, head.headers, app.open_mode_hosts.as_deref(), public_origin, &app.allowed_origins)?;
     }
     let query_token = query_token(head.uri.query(), rule.path);
     let now = app.clock.now();
-    // On routes that need credentials, an address that failed authentication too often is
-    // refused before its credentials are even looked at; each failure (credentials presented
-    // but not valid) counts. Public routes stay open.
+    // On routes that check credentials, an address that failed authentication too often is
+    // refused before its credentials are even looked at; each failure of a key or token sent
+    // as `Bearer` or `?token=` counts (a browser's expired cookie is not a guess). Other
+    // public routes stay open.
     let address = ip.to_string();
-    let guarded = rule.access != Access::Public;
+    let guarded = rule.access != Access::Public || rule.path == "/api/auth/verify";
     if guarded && let Err(retry_after_secs) = app.auth_failures.peek(&address, app.clock.now_ms()) {
         return Err(AppError::RateLimited { retry_after_secs });
     }
     let (principal, credential) = app.auth.resolve(&app.db, head.headers, query_token.as_deref(), now).await?;
-    if guarded && credential != Credential::None && principal == Principal::Anonymous {
+    if guarded && credential == Credential::Bearer && principal == Principal::Anonymous {
         tracing::info!(route = rule.path, %ip, "refused: credentials not valid");
         if let Err(retry_after_secs) = app.auth_failures.check(&address, app.clock.now_ms()) {
             return Err(AppError::RateLimited { retry_after_secs });
@@ -200,17 +202,17 @@ async fn admit(app: &App, rule: &Rule, route_path: &str, principal: Principal, r
 
 /// Applies K3 for a key scoped to `project`: reads are narrowed, writes checked and filled in.
 async fn within_project(app: &App, rule: &Rule, route_path: &str, project: &str, req: Request) -> Result<Request, AppError> {
-    let path_id = access::first_param(rule.path, route_path);
+    let params = access::params(rule.path, route_path);
     let (mut parts, body) = req.into_parts();
     if parts.method == Method::GET || parts.method == Method::HEAD {
-        scope::check_read(&rule.scope, &app.db.read, project, path_id.as_deref()).await?;
+        scope::check_read(&rule.scope, &app.db.read, project, &params).await?;
         let query = scope::narrow_query(parts.uri.query(), project)?;
         let uri = format!("{}?{query}", parts.uri.path());
         parts.uri = uri.parse().map_err(|_| AppError::BadRequest("Invalid query string".into()))?;
         return Ok(Request::from_parts(parts, body));
     }
     let bytes = axum::body::to_bytes(body, usize::MAX).await.map_err(AppError::internal)?;
-    let checked = scope::check_write(&rule.scope, &app.db.read, project, path_id.as_deref(), &bytes).await?;
+    let checked = scope::check_write(&rule.scope, &app.db.read, project, &params, &bytes).await?;
     let body = checked.map_or_else(|| axum::body::Body::from(bytes), axum::body::Body::from);
     parts.headers.remove(header::CONTENT_LENGTH);
     Ok(Request::from_parts(parts, body))

@@ -8,6 +8,8 @@
 //! - every other string (content, descriptions, comments, message text, reasons): at most
 //!   100,000 characters;
 //! - free-form JSON stored as given (`config`, `skills`, `dependencies`): at most 64 KiB encoded;
+//! - envelopes (`payload`, `metadata`): their fields follow the rules above, and the whole at
+//!   most 256 KiB encoded;
 //! - arrays: at most 1,000 items (a batch upsert stays one transaction), `ids` at most 10,000;
 //! - dates (`…_date`, `…_at`, `last_heartbeat`, in seconds): 0 to 253402300799 (year 9999);
 //! - usage deltas: `tokens_in`/`tokens_out` 0 to 1,000,000,000, `cost_usd` 0 to 1,000,000;
@@ -22,6 +24,7 @@ pub const MAX_ID_BYTES: usize = 256;
 pub const MAX_NAME_CHARS: usize = 1_000;
 pub const MAX_TEXT_CHARS: usize = 100_000;
 pub const MAX_FREE_JSON_BYTES: usize = 64 * 1024;
+pub const MAX_ENVELOPE_BYTES: usize = 256 * 1024;
 pub const MAX_ITEMS: usize = 1_000;
 pub const MAX_MARK_READ_IDS: usize = 10_000;
 /// 9999-12-31T23:59:59Z: the last second every calendar library can print.
@@ -36,6 +39,7 @@ enum Kind {
     Name,
     Text,
     FreeJson,
+    Envelope,
     Date,
     Tokens,
     Cost,
@@ -46,6 +50,7 @@ fn kind_of(key: &str) -> Kind {
         "name" | "title" => Kind::Name,
         "id" | "ids" | "project" | "agent" | "session" | "tag" | "original_id" => Kind::Id,
         "config" | "skills" | "dependencies" => Kind::FreeJson,
+        "payload" | "metadata" => Kind::Envelope,
         "last_heartbeat" | "since" => Kind::Date,
         "tokens_in" | "tokens_out" => Kind::Tokens,
         "cost_usd" => Kind::Cost,
@@ -131,6 +136,10 @@ impl Walk {
                     self.free_json(value);
                     return;
                 }
+                if kind == Kind::Envelope && value.to_string().len() > MAX_ENVELOPE_BYTES {
+                    self.fail("too_big", format!("must be at most {MAX_ENVELOPE_BYTES} bytes of JSON"));
+                    return;
+                }
                 for (name, field) in fields {
                     self.path.push(Value::from(printable(name)));
                     if name.contains('\0') {
@@ -175,12 +184,21 @@ impl Walk {
 
     /// Free-form JSON is stored as given: only its size and NUL characters matter.
     fn free_json(&mut self, value: &Value) {
-        let encoded = value.to_string();
-        if encoded.len() > MAX_FREE_JSON_BYTES {
+        if value.to_string().len() > MAX_FREE_JSON_BYTES {
             self.fail("too_big", format!("must be at most {MAX_FREE_JSON_BYTES} bytes of JSON"));
-        } else if encoded.contains("\\u0000") {
+        } else if has_nul(value) {
             self.fail("invalid_string", "must not contain NUL characters".into());
         }
+    }
+}
+
+/// Whether a NUL character is in any string or key of `value`.
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
     }
 }
 
@@ -215,6 +233,8 @@ mod tests {
         assert_eq!(paths(json!({"payload": {"content": "a\u{0}b"}})), ["payload.content: must not contain NUL characters"]);
         assert_eq!(paths(json!({"a\u{0}": 1})), ["a: keys must not contain NUL characters"]);
         assert_eq!(paths(json!({"config": {"k": "\u{0}"}})), ["config: must not contain NUL characters"]);
+        assert!(paths(json!({"config": {"k": "the text \\u0000 is fine"}})).is_empty());
+        assert_eq!(paths(json!({"payload": {"a": "x".repeat(90_000), "b": "y".repeat(90_000), "c": "z".repeat(90_000)}})).len(), 1);
         assert!(check_param("project", "p\0").is_err());
         assert!(check_path_id("id", "\0").is_err());
     }

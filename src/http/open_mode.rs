@@ -5,10 +5,13 @@
 //!   address, or PUBLIC_URL's host — so a DNS-rebinding page (its own name resolving to
 //!   127.0.0.1) reads nothing. Bound to a wildcard address without PUBLIC_URL, ocd cannot
 //!   know its names: any Host is served and the start-up log warns.
-//! - **Cross-site writes.** A request other than GET/HEAD/OPTIONS is refused when its `Origin`
-//!   is present and foreign, or its `Sec-Fetch-Site` is `cross-site` or `same-site`: a browser
-//!   sends those on another page's form posts and fetches. Hooks, curl and plugins send
-//!   neither header and pass as before.
+//! - **Cross-site requests.** A request other than GET/HEAD/OPTIONS is refused when its
+//!   `Origin` is present and foreign, or its `Sec-Fetch-Site` is `cross-site` or `same-site`:
+//!   a browser sends those on another page's form posts and fetches. A cross-site GET is
+//!   refused too unless it is a person following a link to a page (`Sec-Fetch-Mode: navigate`
+//!   outside `/api/`): some GETs change state (polling commands delivers them), and an image
+//!   tag on another site must not do that. Hooks, curl and plugins send none of these headers
+//!   and pass as before.
 
 use std::net::IpAddr;
 
@@ -40,6 +43,7 @@ fn host_of(authority: &str) -> String {
 /// Refuses a request open mode must not serve.
 pub fn check(
     method: &Method,
+    path: &str,
     headers: &HeaderMap,
     own: Option<&[String]>,
     public_origin: Option<&str>,
@@ -50,10 +54,14 @@ pub fn check(
     if !is_own(host) {
         return Err(AppError::ForbiddenBecause("This server does not answer to that host name".into()));
     }
+    let cross_site = matches!(headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()), Some("cross-site" | "same-site"));
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let navigation = headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok()) == Some("navigate");
+        if cross_site && (!navigation || path.starts_with("/api/")) {
+            return Err(AppError::ForbiddenBecause("Cross-site request refused".into()));
+        }
         return Ok(());
     }
-    let cross_site = matches!(headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()), Some("cross-site" | "same-site"));
     // Our own pages send the origin the Host names (port included); a page of another port
     // on the same machine is another site.
     let foreign_origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| {
@@ -80,20 +88,27 @@ mod tests {
     fn only_our_names_are_served_and_foreign_pages_cannot_write() {
         let own = own_hosts("127.0.0.1".parse().unwrap(), None);
         let own = own.as_deref();
-        assert!(check(&Method::GET, &headers(&[("host", "127.0.0.1:3000")]), own, None, &[]).is_ok());
-        assert!(check(&Method::GET, &headers(&[("host", "localhost:3000")]), own, None, &[]).is_ok());
-        assert!(check(&Method::GET, &headers(&[("host", "[::1]:3000")]), own, None, &[]).is_ok());
-        assert!(check(&Method::GET, &headers(&[("host", "rebind.evil.example:3000")]), own, None, &[]).is_err());
+        assert!(check(&Method::GET, "/api/todos", &headers(&[("host", "127.0.0.1:3000")]), own, None, &[]).is_ok());
+        assert!(check(&Method::GET, "/api/todos", &headers(&[("host", "localhost:3000")]), own, None, &[]).is_ok());
+        assert!(check(&Method::GET, "/api/todos", &headers(&[("host", "[::1]:3000")]), own, None, &[]).is_ok());
+        assert!(check(&Method::GET, "/api/todos", &headers(&[("host", "rebind.evil.example:3000")]), own, None, &[]).is_err());
         let hook = headers(&[("host", "127.0.0.1:3000")]);
-        assert!(check(&Method::POST, &hook, own, None, &[]).is_ok());
+        assert!(check(&Method::POST, "/api/todos", &hook, own, None, &[]).is_ok());
         let evil = headers(&[("host", "127.0.0.1:3000"), ("origin", "https://evil.example")]);
-        assert!(check(&Method::POST, &evil, own, None, &[]).is_err());
+        assert!(check(&Method::POST, "/api/todos", &evil, own, None, &[]).is_err());
         let form = headers(&[("host", "127.0.0.1:3000"), ("sec-fetch-site", "cross-site")]);
-        assert!(check(&Method::POST, &form, own, None, &[]).is_err());
+        assert!(check(&Method::POST, "/api/todos", &form, own, None, &[]).is_err());
         let ours = headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")]);
-        assert!(check(&Method::POST, &ours, own, None, &[]).is_ok());
+        assert!(check(&Method::POST, "/api/todos", &ours, own, None, &[]).is_ok());
         let other_port = headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:8080")]);
-        assert!(check(&Method::POST, &other_port, own, None, &[]).is_err());
+        assert!(check(&Method::POST, "/api/todos", &other_port, own, None, &[]).is_err());
+        // A cross-site image on another page cannot poll commands; a person following a link can
+        // open a page.
+        let img = headers(&[("host", "127.0.0.1:3000"), ("sec-fetch-site", "cross-site"), ("sec-fetch-mode", "no-cors")]);
+        assert!(check(&Method::GET, "/api/agents/a/commands", &img, own, None, &[]).is_err());
+        let link = headers(&[("host", "127.0.0.1:3000"), ("sec-fetch-site", "cross-site"), ("sec-fetch-mode", "navigate")]);
+        assert!(check(&Method::GET, "/agents", &link, own, None, &[]).is_ok());
+        assert!(check(&Method::GET, "/api/agents/a/commands", &link, own, None, &[]).is_err());
         // A wildcard bind without PUBLIC_URL serves any name; a public URL adds its host.
         assert!(own_hosts("0.0.0.0".parse().unwrap(), None).is_none());
         let public = own_hosts("0.0.0.0".parse().unwrap(), Some("https://ocd.example.com/base")).unwrap();

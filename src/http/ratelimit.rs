@@ -44,6 +44,10 @@ impl RateLimiter {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
+        if !record && !buckets.contains_key(key) {
+            // Looking costs nothing: no bucket is made for a key that never counted.
+            return Ok(());
+        }
         if buckets.len() >= SWEEP_AT {
             buckets.retain(|_, b| b.window >= window - 1);
         }

@@ -60,19 +60,26 @@ impl Service<Request<Incoming>> for WithPeer {
     }
 
     fn call(&mut self, req: Request<Incoming>) -> Self::Future {
-        let mut req = req.map(|body| StallGuard { inner: body, stall: self.body_stall, timer: None });
+        let mut req = req.map(|body| StallGuard { inner: body, stall: self.body_stall, timer: None, received: 0 });
         req.extensions_mut().insert(ConnectInfo(self.peer));
         self.router.call(req)
     }
 }
 
-/// A request body that fails when the client sends nothing for `stall` while it is being
-/// read (a body trickling in byte by byte within the bound is still read).
+/// A request body that fails when it makes too little progress while it is being read: less
+/// than `MIN_PROGRESS_BYTES` within `stall` (and not finished). A client that stops sending,
+/// or trickles a byte now and then to hold the connection, is cut off; any real upload sends
+/// far more than that in the time.
 struct StallGuard {
     inner: Incoming,
     stall: Duration,
+    /// Runs from the last time enough arrived; bytes received since then.
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    received: usize,
 }
+
+/// The least a body must send per stall window to count as moving.
+const MIN_PROGRESS_BYTES: usize = 1024;
 
 impl hyper::body::Body for StallGuard {
     type Data = Bytes;
@@ -80,19 +87,25 @@ impl hyper::body::Body for StallGuard {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
+        let stall = this.stall;
+        let timer = this.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
         match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                this.timer = None;
-                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
-            }
-            Poll::Pending => {
-                let stall = this.stall;
-                let timer = this.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
-                match timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err("the request body stalled".into()))),
-                    Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(frame))) => {
+                this.received += frame.data_ref().map_or(0, |d| d.len());
+                if this.received >= MIN_PROGRESS_BYTES {
+                    // Enough arrived: a new window starts.
+                    this.received = 0;
+                    this.timer = None;
+                } else if timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Some(Err("the request body is too slow".into())));
                 }
+                Poll::Ready(Some(Ok(frame)))
             }
+            Poll::Ready(other) => Poll::Ready(other.map(|f| f.map_err(Into::into))),
+            Poll::Pending => match timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err("the request body stalled".into()))),
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 

@@ -30,7 +30,8 @@ async fn postgres() {
     }
 }
 
-/// Thousands of calls from one address: the write and failure limits are lifted.
+/// Thousands of calls from one address: the write limit is lifted (the harness lifts the
+/// failed-authentication limit for every test).
 fn relaxed(c: &mut ocd::config::Config) {
     c.rate_limit_max_requests = 10_000_000;
 }
@@ -361,6 +362,9 @@ async fn no_input_breaks_the_server(app: TestApp) {
     let mut owner_browser = signed_in(&app, Role::Owner).await;
     let owner = owner_browser.session().unwrap().to_string();
     let invite = owner_browser.go(Method::POST, "/api/settings/team/invite", Some(&json!({"mode": "link", "role": "viewer"}))).await;
+    let scoped =
+        owner_browser.go(Method::POST, "/api/settings/api-keys", Some(&json!({"name": "p1", "role": "admin", "project": "p1"}))).await;
+    let scoped = scoped.body["token"].as_str().unwrap_or_default().to_string();
     let known: Vec<String> = [
         "t1".to_string(),
         "t2".into(),
@@ -397,10 +401,12 @@ async fn no_input_breaks_the_server(app: TestApp) {
             let query = if rule.path.ends_with("/commands") && rule.method == Method::GET { String::new() } else { generator.query() };
             let target = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
             let body = if has_body { generator.body(fields) } else { String::new() };
-            // Sometimes nobody, or the wrong key: refusals must be well-formed too.
+            // Sometimes nobody, the wrong key or a key scoped to p1: refusals must be
+            // well-formed too.
             let credential = match case % 25 {
                 0 => None,
                 1 => Some("ocdk_not-a-key"),
+                2..=4 => Some(scoped.as_str()),
                 _ => Some(caller_for(rule, &app.key, &owner)),
             };
             let mut req = app.raw(rule.method.clone(), &target);

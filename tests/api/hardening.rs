@@ -116,7 +116,8 @@ async fn path_parameters_are_checked_with_json_errors(app: TestApp) {
         assert!(r.body["error"].as_str().unwrap().starts_with("id: "), "{path}: {}", r.body);
     }
     let long = "x".repeat(300);
-    assert_eq!(app.get(&format!("/api/agents/{long}")).await.status, StatusCode::BAD_REQUEST);
+    let r = app.get(&format!("/api/agents/{long}")).await;
+    assert_eq!((r.status, r.body.clone()), (StatusCode::BAD_REQUEST, json!({"error": "id: must be at most 256 bytes"})));
     // F12: a raw body over the limit is a JSON 413 too.
     app.post("/api/agents", json!({"id": "a", "name": "a"})).await;
     let big = format!("{{\"kind\":\"k\",\"summary\":\"{}\"}}", "x".repeat(1_100_000));
@@ -156,6 +157,13 @@ async fn an_agent_that_never_beat_is_silent_since_it_registered(app: TestApp) {
     let agent = app.get("/api/agents/new").await.body;
     assert_eq!(agent["agent"]["status"], "blocked");
     assert_eq!(agent["task_history"][0]["blocked_reason"], "[idle] Agent idle for 5 minutes with in_progress task");
+    // A task started later counts from its start.
+    app.post("/api/agents", json!({"id": "late", "name": "late"})).await;
+    app.clock.advance_secs(1_000);
+    app.post("/api/agents/late/tasks", json!({"id": "lt", "title": "t", "status": "in_progress"})).await;
+    app.clock.advance_secs(200);
+    app.tick().await;
+    assert_eq!(app.get("/api/agents/late").await.body["agent"]["status"], "working");
 }
 
 async fn planner_tasks_keep_fractional_complexity_scores(app: TestApp) {
@@ -239,6 +247,47 @@ async fn a_scoped_key_cannot_reach_another_project_through_any_reference(app: Te
     let r = call(Method::POST, "/api/agents", Some(json!({"id": "child", "name": "c", "parent_agent_id": "mixed"}))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 
+    // More references: the sprint or session a todo joins, a message's todo, a summary id
+    // used by another project, the task a report is about.
+    app.post("/api/sessions", json!({"id": "sq", "name": "q run", "project_id": "q"})).await;
+    let r = call(Method::POST, "/api/todos", Some(json!({"id": "m2", "content": "x", "sprint_id": sprint_q}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(Method::PUT, "/api/todos", Some(json!({"todos": [{"id": "m3", "content": "x", "session_id": "sq"}]}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(Method::POST, "/api/messages/create", Some(json!({"type": "custom", "content": "x", "todo_id": "tq"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let q_log = json!({"type": "worklog", "content": "q secret", "project": "q", "metadata": {"summary_id": "sum-1"}});
+    app.post("/api/messages/create", q_log).await;
+    let r =
+        call(Method::POST, "/api/messages/create", Some(json!({"type": "worklog", "content": "x", "metadata": {"summary_id": "sum-1"}})))
+            .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(!r.body.to_string().contains("q secret"));
+    app.post("/api/agents", json!({"id": "pa", "name": "p agent", "project": "p"})).await;
+    app.post("/api/agents/pa/tasks", json!({"id": "pa-q", "title": "q's", "project_id": "q", "status": "in_progress"})).await;
+    let r = call(Method::POST, "/api/agents/pa/complete", Some(json!({"taskId": "pa-q"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(Method::PATCH, "/api/agents/pa/tasks/pa-q", Some(json!({"status": "blocked"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let detail = call(Method::GET, "/api/agents/pa", None).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(!detail.body.to_string().contains("q's"), "{}", detail.body);
+    assert_eq!(call(Method::GET, "/api/agents/pa/tasks", None).await.body["tasks"], json!([]));
+    // A new todo joins the active sprint of its project or a shared one, never another's.
+    app.patch(&format!("/api/sprints/{sprint_q}"), json!({"status": "active"})).await;
+    let r = call(Method::POST, "/api/todos", Some(json!({"id": "fresh", "content": "x"}))).await;
+    assert_eq!(r.body["auto_sprint_id"], Value::Null, "{}", r.body);
+    // A shared agent whose work is all in P is claimed by registering it with P's key (the
+    // upgrade path: agents had no project before).
+    app.post("/api/agents", json!({"id": "legacy", "name": "legacy"})).await;
+    app.post("/api/agents/legacy/tasks", json!({"id": "lt", "title": "t", "project_id": "p"})).await;
+    assert_eq!(call(Method::POST, "/api/agents/legacy/heartbeat", Some(json!({}))).await.status, StatusCode::FORBIDDEN);
+    let r = call(Method::POST, "/api/agents", Some(json!({"id": "legacy", "name": "legacy"}))).await;
+    assert_eq!((r.status, r.body["agent"]["project_id"].clone()), (StatusCode::OK, json!("p")), "{}", r.body);
+    assert_eq!(call(Method::POST, "/api/agents/legacy/heartbeat", Some(json!({}))).await.status, StatusCode::OK);
+    let r = call(Method::POST, "/api/agents", Some(json!({"id": "mixed", "name": "mixed"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "an agent with other projects' work is not claimed");
+
     assert_eq!(app.get("/api/todos?id=tq").await.body["status"], "pending");
     assert!(app.count("events").await > events_before, "the allowed writes were recorded");
 }
@@ -304,6 +353,24 @@ async fn silent_and_stalled_connections_are_closed() {
     stalled.write_all(head.as_bytes()).await.unwrap();
     let answer = read_until_closed(&mut stalled).await.expect("a stalled body is closed");
     assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 4"), "{answer}");
+    // A body trickling in a byte now and then is cut off as well.
+    let mut trickle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!("POST /api/todos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 100\r\n\r\n", app.key);
+    trickle.write_all(head.as_bytes()).await.unwrap();
+    let (mut reader, mut writer) = trickle.into_split();
+    let dripping = tokio::spawn(async move {
+        for _ in 0..100 {
+            if writer.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    let mut seen = Vec::new();
+    let closed =
+        tokio::time::timeout(std::time::Duration::from_secs(10), tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut seen)).await;
+    assert!(closed.is_ok(), "a trickling body is cut off well before it ends");
+    dripping.abort();
     assert_eq!(app.count("todos").await, 0);
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
 }

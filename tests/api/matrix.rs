@@ -148,6 +148,7 @@ async fn foreign_objects_are_out_of_reach(app: &TestApp, key: &str) {
         Object::Todo => "foreign-todo".to_string(),
         Object::Session => "foreign-session".to_string(),
         Object::Agent => "foreign-agent".to_string(),
+        Object::AgentTask => "foreign-task".to_string(),
         Object::Sprint => sprint.clone(),
         Object::Shared | Object::Free => String::new(),
     };
@@ -165,22 +166,31 @@ async fn foreign_objects_are_out_of_reach(app: &TestApp, key: &str) {
             };
             calls.push((rule.method.clone(), call.0, call.1));
         }
-        for (pointer, object) in rule.scope.refs {
-            let mut body = json!({"id": "new-one", "content": "x", "name": "x", "type": "todo_update", "payload": {}});
-            let mut at = &mut body;
-            let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-            for part in &parts[..parts.len() - 1] {
-                at = &mut at[*part];
+        // Each reference to a foreign object, from a request that is otherwise the key's own.
+        let own = if rule.scope.object == Object::Agent { "mine-agent" } else { "mine" };
+        for (at, object) in rule.scope.refs {
+            let mut body =
+                json!({"id": "new-one", "content": "x", "name": "x", "type": "todo_update", "payload": {}, "taskId": "mine-task"});
+            let mut path = rule.path.replace("{id}", own).replace("{task_id}", "mine-task");
+            if let Some(name) = at.strip_prefix('{') {
+                path = rule.path.replace("{id}", own).replace(&format!("{{{name}"), &foreign(*object));
+            } else {
+                let mut node = &mut body;
+                let parts: Vec<&str> = at.trim_start_matches('/').split('/').collect();
+                for part in &parts[..parts.len() - 1] {
+                    node = &mut node[*part];
+                }
+                node[parts[parts.len() - 1]] = Value::from(foreign(*object));
+                if let Some(items) = rule.scope.items {
+                    body = json!({ items: [body] });
+                }
             }
-            at[parts[parts.len() - 1]] = Value::from(foreign(*object));
-            if let Some(items) = rule.scope.items {
-                body = json!({ items: [body] });
-            }
-            let path = rule.path.replace("{id}", "mine");
             calls.push((rule.method.clone(), path, body));
         }
     }
     app.post("/api/todos", json!({"id": "mine", "content": "ours", "project": "p1"})).await;
+    app.post("/api/agents", json!({"id": "mine-agent", "name": "ours", "project": "p1"})).await;
+    app.post("/api/agents/mine-agent/tasks", json!({"id": "mine-task", "title": "ours", "project_id": "p1"})).await;
     assert!(calls.len() > 30, "{} calls", calls.len());
     for (method, path, body) in calls {
         let before = (app.app.db.commit_count(), app.count("events").await);
