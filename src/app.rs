@@ -1,4 +1,5 @@
-//! Building and serving the application: shared state, router, graceful shutdown.
+//! Building and serving the application: the shared state (`state.rs`) wired up, the router,
+//! graceful shutdown.
 
 use std::sync::Arc;
 
@@ -12,53 +13,14 @@ use crate::auth::authenticate::Authenticator;
 use crate::auth::cookies::Cookies;
 use crate::auth::github::GitHub;
 use crate::clock::SharedClock;
-use crate::config::{Config, IpNet};
+use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::datadir::{BootstrapKey, DataDir};
 use crate::db::Db;
 use crate::events::hub::Hub;
-use crate::http::access::{self, Rule};
 use crate::http::metrics::Metrics;
 use crate::http::ratelimit::RateLimiter;
-
-pub struct AppState {
-    pub db: Db,
-    pub clock: SharedClock,
-    pub sealer: Sealer,
-    pub config: Config,
-    pub auth: Authenticator,
-    pub github: GitHub,
-    pub base_path: String,
-    pub allowed_origins: Vec<String>,
-    pub trusted_proxies: Vec<IpNet>,
-    pub limiter: RateLimiter,
-    pub metrics: Metrics,
-    pub routes: Vec<Rule>,
-    pub hub: Arc<Hub>,
-    pub list_cache: ListCache,
-    /// Agents whose heartbeat or usage changed, for the coalesced `agent:usage` events.
-    pub usage: crate::events::usage::UsageFeed,
-    /// Turns true when the server starts shutting down: streams and jobs end.
-    pub shutdown: watch::Sender<bool>,
-    /// `http://address:port` of the listening socket, once serving.
-    pub listening: std::sync::OnceLock<String>,
-    /// Host names served with DISABLE_AUTH (`None`: any), see http/open_mode.rs.
-    pub open_mode_hosts: Option<Vec<String>>,
-    /// Failed authentications per client address (`AUTH_FAILURE_LIMIT_PER_MINUTE`).
-    pub auth_failures: RateLimiter,
-}
-
-impl AppState {
-    /// Where ocd listens, for links it sends browsers to when no PUBLIC_URL is set.
-    pub fn listen_origin(&self) -> String {
-        match self.listening.get() {
-            Some(origin) => origin.clone(),
-            None => format!("http://{}:{}", self.config.host, self.config.port),
-        }
-    }
-}
-
-pub type App = Arc<AppState>;
+pub use crate::state::{App, AppState};
 
 /// A built application, ready to serve.
 pub struct Built {
@@ -112,7 +74,7 @@ impl Built {
             listening: std::sync::OnceLock::new(),
             open_mode_hosts: crate::http::open_mode::own_hosts(config.host, config.public_url.as_deref()),
             metrics: Metrics::default(),
-            routes: access::routes(),
+            routes: crate::routes::rules(),
             config,
         });
         if app.config.disable_auth && app.open_mode_hosts.is_none() {
@@ -126,7 +88,7 @@ impl Built {
 
     pub fn router(&self) -> Router {
         let app = self.app.clone();
-        let routes = crate::api::routes::router().with_state(app.clone());
+        let routes = crate::routes::router().with_state(app.clone());
         let base = app.base_path.clone();
         let router = if base.is_empty() { routes } else { Router::new().nest(&base, routes) };
         router

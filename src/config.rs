@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::auth::principal::Role;
+use crate::domain::roles::Role;
 
 #[derive(Debug, Parser)]
 #[command(name = "ocd", version, about = "A self-hosted, real-time dashboard for AI coding agents")]

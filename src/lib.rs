@@ -15,3 +15,6 @@ pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod pages;
+pub mod routes;
+pub mod service;
+pub mod state;

@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Checks, non_null, parse};
-use crate::app::App;
 use crate::db::agents::{self, Agent, AgentTask, Usage};
 use crate::db::lifecycle::{self, announce};
 use crate::db::{commands, projects};
 use crate::domain::agents::{AgentAction, AgentStatus, AgentTaskStatus, BlockSource};
 use crate::domain::{Priority, ids};
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Checks, non_null, parse};
+use crate::state::App;
 
 /// The agent and one of its tasks, or the 404 the contract names.
 async fn agent_and_task(c: &mut sqlx::AnyConnection, agent_id: &str, task_id: &str) -> AppResult<(Agent, AgentTask)> {

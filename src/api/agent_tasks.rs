@@ -9,17 +9,17 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::agent_actions::new_task_id;
-use super::json::{Checks, Int, non_null, parse};
-use crate::app::App;
 use crate::db::agents::{self, AgentTask, Usage};
 use crate::db::lifecycle::{self, announce};
 use crate::db::{alerts, projects};
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource};
 use crate::domain::{Field, Priority};
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Checks, Int, non_null, parse};
+use crate::state::App;
 
 /// `?project=` shows only that project's tasks (a scoped key always has it).
-pub async fn list(State(app): State<App>, Path(id): Path<String>, params: super::json::Params) -> AppResult<Json<Value>> {
+pub async fn list(State(app): State<App>, Path(id): Path<String>, params: crate::http::json::Params) -> AppResult<Json<Value>> {
     agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let mut tasks = agents::tasks(&app.db.read, &id).await?;
     if let Some(project) = params.non_empty("project") {

@@ -8,8 +8,6 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Checks, Int, Params, non_null};
-use crate::app::App;
 use crate::db::agents::{self, Agent};
 use crate::db::lifecycle::announce;
 use crate::db::projects;
@@ -17,6 +15,8 @@ use crate::db::todos::Filter;
 use crate::domain::Field;
 use crate::domain::agents::{AgentStatus, AgentType, is_stalled, subtree_totals};
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Checks, Int, Params, non_null};
+use crate::state::App;
 
 /// `skills` / `config` arrive as a string (stored verbatim), JSON (stored as its text) or null.
 fn stored_text(value: Option<Value>) -> Option<String> {

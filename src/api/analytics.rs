@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::json::{Params, leading_int};
-use crate::app::App;
 use crate::db::{sprints, todos};
 use crate::domain::analytics::{self, SprintPoints};
 use crate::domain::calendar::{DAY, MAX_SECS};
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Params, leading_int};
+use crate::state::App;
 
 /// Longest period one request may cover (keeps the weekly series bounded).
 const MAX_PERIOD: i64 = 100 * 366 * DAY;

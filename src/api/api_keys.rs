@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Checks, Int, non_null};
-use crate::app::App;
 use crate::auth::principal::{Principal, Role};
 use crate::auth::tokens::Secret;
 use crate::crypto::random_hex;
 use crate::db::api_keys::{self, ApiKey};
 use crate::db::projects;
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Checks, Int, non_null};
+use crate::state::App;
 
 pub async fn list(State(app): State<App>) -> AppResult<Json<Value>> {
     Ok(Json(json!({ "keys": api_keys::list(&app.db.read).await? })))

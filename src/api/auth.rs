@@ -7,18 +7,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::json::Params;
-use crate::app::{App, AppState};
 use crate::auth::cookies::{self, OAUTH_TTL_SECS};
 use crate::auth::csrf::site_origin;
-use crate::auth::principal::{Principal, Role};
+use crate::auth::principal::Principal;
 use crate::auth::sessions::Starting;
 use crate::auth::tokens::Secret;
 use crate::crypto::{ct_eq, sha256_hex};
 use crate::db::users::{self, GithubProfile, User};
 use crate::db::{auth_sessions, invites};
 use crate::error::{AppError, AppResult};
+use crate::http::json::Params;
 use crate::http::percent;
+use crate::state::{App, AppState};
 
 const NOT_INVITED: &str = "Not authorized. Ask an admin for an invite.";
 const NO_OWNER_YET: &str = "ocd has no owner yet. Open the one-time setup link ocd printed when it first started, \
@@ -155,7 +155,7 @@ async fn resolve_user(c: &mut sqlx::AnyConnection, profile: &GithubProfile, inte
         if let Intent::Invite(id) = intent
             && let Some(role) = invites::consume(c, id, user.id, now).await?
         {
-            user = raise_role(c, user, &role, now).await?;
+            user = crate::service::people::raise_role(c, user, &role, now).await?;
         }
         return Ok(user);
     }
@@ -174,14 +174,6 @@ async fn resolve_user(c: &mut sqlx::AnyConnection, profile: &GithubProfile, inte
         Intent::SignIn if users::count(c).await? == 0 => Err(AppError::ForbiddenBecause(NO_OWNER_YET.into())),
         Intent::SignIn => Err(AppError::ForbiddenBecause(NOT_INVITED.into())),
     }
-}
-
-/// Applies an invite's role to an existing user, never lowering it (K5, fixes D8).
-pub async fn raise_role(c: &mut sqlx::AnyConnection, user: User, role: &str, now: i64) -> AppResult<User> {
-    if Role::stored(role) <= Role::stored(&user.role) {
-        return Ok(user);
-    }
-    users::set_role(c, user.id, role, now).await?.ok_or_else(|| AppError::not_found("User"))
 }
 
 /// `GET /api/auth/verify`: who the browser is signed in as (API keys are not people).

@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::json::{Checks, Params, non_null, parse};
-use crate::app::App;
 use crate::db::agents;
 use crate::db::commands::{self, Command};
 use crate::domain::ids;
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Checks, Params, non_null, parse};
+use crate::state::App;
 
 /// Longest long-poll, in seconds.
 pub const MAX_WAIT_SECS: u64 = 60;

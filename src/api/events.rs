@@ -5,14 +5,14 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::json::{Body, non_null};
-use crate::app::App;
 use crate::db::events::{self, NewEvent};
 use crate::db::messages::{self, NewMessage};
 use crate::db::{projects, todos};
 use crate::domain::todos::TodoPatch;
 use crate::domain::{EventType, Field, Priority, TodoStatus};
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, non_null};
+use crate::state::App;
 
 #[derive(Debug, Deserialize)]
 pub struct EventBody {

@@ -3,18 +3,15 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
-use crate::app::App;
 use crate::auth::sessions::Starting;
 use crate::crypto::sha256_hex;
 use crate::db::{invites, users};
 use crate::error::{AppError, AppResult};
+use crate::state::App;
 
 const SPENT: &str = "This sign-in link has expired or was already used. Run `ocd login-link` on the server for a new one.";
-
-const CONFIRM: &str =
-    "<p>This one-time link signs this browser in.</p><form method=\"post\"><button type=\"submit\">Sign in</button></form>";
 
 /// A name for a new local user, so `ocd login-link --user NAME` can find them again: "owner"
 /// for the first, else the role, numbered when taken ("admin", "admin-3").
@@ -39,7 +36,7 @@ pub async fn confirm(State(app): State<App>, Path(token): Path<String>) -> AppRe
     if !usable {
         return Err(AppError::BadRequest(SPENT.into()));
     }
-    Ok(Html(crate::pages::page("Sign in to ocd", CONFIRM)).into_response())
+    Ok(crate::http::html::render(StatusCode::OK, &crate::pages::LinkConfirm { title: "Sign in to ocd" }))
 }
 
 /// Uses the link: creates the user it stands for (or finds it), starts a session and sends

@@ -6,8 +6,6 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Checks, Params, leading_int, non_null};
-use crate::app::App;
 use crate::db::IN_CHUNK;
 use crate::db::events::{self, NewEvent};
 use crate::db::messages::{self, NewMessage};
@@ -15,6 +13,8 @@ use crate::db::projects;
 use crate::db::todos::Filter;
 use crate::domain::{Field, MessageType};
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Checks, Params, leading_int, non_null};
+use crate::state::App;
 
 const MAX_CONTENT: usize = 10_000;
 

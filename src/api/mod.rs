@@ -1,4 +1,4 @@
-//! JSON handlers, one file per resource; `routes.rs` is the complete route table.
+//! JSON handlers, one file per resource; `src/routes.rs` is the complete route table.
 
 pub mod agent_actions;
 pub mod agent_tasks;
@@ -8,13 +8,11 @@ pub mod api_keys;
 pub mod auth;
 pub mod commands;
 pub mod events;
-pub mod json;
 pub mod links;
 pub mod list_cache;
 pub mod messages;
 pub mod ops;
 pub mod projects;
-pub mod routes;
 pub mod sessions;
 pub mod settings;
 pub mod sprints;

@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::json;
 
-use crate::app::App;
+use crate::state::App;
 
 /// 200 when the database answers, 503 otherwise.
 pub async fn healthz(State(app): State<App>) -> impl IntoResponse {

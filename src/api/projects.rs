@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Checks, Params, non_null};
-use crate::app::App;
 use crate::db::events::{self, NewEvent};
 use crate::db::projects::{self, Project};
 use crate::domain::Field;
 use crate::domain::projects::{slug_of, valid_color, valid_slug};
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Checks, Params, non_null};
+use crate::state::App;
 
 /// All projects, or with `?project=` just that one (how a project-scoped key sees them, K3).
 pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Value>> {

@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Params};
-use crate::app::App;
 use crate::db::events::{self, NewEvent};
 use crate::db::projects;
 use crate::db::sessions::{self, Session};
 use crate::domain::Field;
 use crate::error::AppResult;
+use crate::http::json::{Body, Params};
+use crate::state::App;
 
 pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Value>> {
     let sessions = sessions::list(&app.db.read, params.non_empty("project")).await?;

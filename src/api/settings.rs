@@ -6,10 +6,10 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Int, non_null};
-use crate::app::App;
 use crate::db::lifecycle;
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Int, non_null};
+use crate::state::App;
 
 pub async fn get_sleep_schedule(State(app): State<App>) -> AppResult<Json<Value>> {
     let mut conn = app.db.read.acquire().await?;

@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Checks, Int, Params, non_null};
-use crate::app::App;
 use crate::db::events::{self, NewEvent};
 use crate::db::sprints::{self, Sprint};
 use crate::db::{projects, todos};
 use crate::domain::{Field, SprintStatus, ids, velocity};
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Checks, Int, Params, non_null};
+use crate::state::App;
 
 const BAD_RANGE: &str = "Invalid sprint range: end_date must be >= start_date";
 

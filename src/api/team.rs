@@ -8,14 +8,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::raise_role;
-use super::json::{Body, Int, leading_int, non_null};
-use crate::app::App;
 use crate::auth::principal::{Principal, Role};
 use crate::crypto::random_hex;
 use crate::db::invites::{self, Invite};
 use crate::db::users;
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Int, leading_int, non_null};
+use crate::state::App;
 
 pub async fn list(State(app): State<App>) -> AppResult<Json<Value>> {
     Ok(Json(json!({ "users": users::list(&app.db.read).await? })))
@@ -147,7 +146,7 @@ pub async fn change_role(
     if principal.user_id() == Some(id) {
         return Err(AppError::BadRequest("Cannot change your own role".into()));
     }
-    let body: RoleBody = super::json::parse(&body)?;
+    let body: RoleBody = crate::http::json::parse(&body)?;
     let role = body.role;
     let now = app.clock.now();
     let user = app
@@ -179,24 +178,6 @@ pub async fn show_invite(State(app): State<App>, Path(id): Path<String>) -> AppR
 /// unless they already have a stronger one (K5, fixes D8).
 pub async fn accept_invite(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Json<Value>> {
     let user_id = principal.user_id().ok_or(AppError::Unauthorized)?;
-    accept(&app, user_id, id).await?;
+    crate::service::people::accept_invite(&app, user_id, id).await?;
     Ok(Json(json!({"success": true})))
-}
-
-/// Uses invite `id` for `user_id` (atomically: one person per invite).
-pub async fn accept(app: &App, user_id: i64, id: String) -> AppResult<()> {
-    let now = app.clock.now();
-    app.db
-        .write(move |c| {
-            Box::pin(async move {
-                invites::get(c, &id).await?.ok_or_else(|| AppError::not_found("Invite"))?;
-                let role = invites::consume(c, &id, user_id, now)
-                    .await?
-                    .ok_or_else(|| AppError::BadRequest("This invite link has expired or already been used".into()))?;
-                let user = users::get(c, user_id).await?.ok_or(AppError::Unauthorized)?;
-                raise_role(c, user, &role, now).await?;
-                Ok(())
-            })
-        })
-        .await
 }

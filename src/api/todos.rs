@@ -9,8 +9,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Checks, Params, leading_int, non_null, parse};
-use crate::app::App;
 use crate::db::events::{self, NewEvent};
 use crate::db::todos::{self, Filter, TodoWrite};
 use crate::db::{projects, sprints};
@@ -18,6 +16,8 @@ use crate::domain::hierarchy::MAX_DEPTH;
 use crate::domain::todos::{self as rules, TodoPatch};
 use crate::domain::{Field, Priority, TodoStatus, ids};
 use crate::error::{AppError, AppResult, Issue};
+use crate::http::json::{Body, Checks, Params, leading_int, non_null, parse};
+use crate::state::App;
 
 /// The fields of a todo write, as POST and PUT accept them.
 #[derive(Debug, Deserialize)]

@@ -8,8 +8,6 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{Body, Checks, Int, Params, leading_int, non_null, parse};
-use crate::app::App;
 use crate::db::events::{self, NewEvent};
 use crate::db::todos::{self, Filter};
 use crate::db::v2::{self, Subtask, Task};
@@ -19,6 +17,8 @@ use crate::domain::v2::{
 };
 use crate::domain::{Field, Priority, SubtaskStatus, TaskStatus};
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Checks, Int, Params, leading_int, non_null, parse};
+use crate::state::App;
 
 const DEFAULT_TAG: &str = "master";
 

@@ -9,8 +9,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
 
-use super::json::{Body, Checks, Params, non_null};
-use crate::app::App;
 use crate::crypto::random_hex;
 use crate::db::agents::{self, AgentTask};
 use crate::db::lifecycle::{self, announce};
@@ -18,6 +16,8 @@ use crate::db::workflows::{self, SLEEP_TIMEOUT_SECS, Workflow, advance, finish_c
 use crate::domain::Priority;
 use crate::domain::agents::AgentTaskStatus;
 use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Checks, Params, non_null};
+use crate::state::App;
 
 #[derive(Debug, Deserialize)]
 pub struct StartBody {

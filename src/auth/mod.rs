@@ -7,6 +7,5 @@ pub mod csrf;
 pub mod github;
 pub mod links;
 pub mod principal;
-pub mod scope;
 pub mod sessions;
 pub mod tokens;

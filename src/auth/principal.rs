@@ -4,40 +4,21 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::error::AppError;
-use crate::http::access::Access;
 
-/// Also what a body's `role` and `ocd login-link --role` accept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    Public,
     Viewer,
     Admin,
     Owner,
+    /// Any signed-in person (not an API key): their own sessions, accepting an invite.
+    User,
+    /// An owner in person: team, invites, API keys (K2: no key manages people).
+    People,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Admin => "admin",
-            Role::Owner => "owner",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "viewer" => Some(Role::Viewer),
-            "admin" => Some(Role::Admin),
-            "owner" => Some(Role::Owner),
-            _ => None,
-        }
-    }
-
-    /// A stored role; anything unreadable counts as the weakest.
-    pub fn stored(text: &str) -> Role {
-        Role::parse(text).unwrap_or(Role::Viewer)
-    }
-}
+pub use crate::domain::roles::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

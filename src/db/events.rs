@@ -7,6 +7,10 @@ use sqlx::{AnyConnection, Row};
 
 use crate::crypto::Sealer;
 
+/// The PostgreSQL notification channel a commit signals, so every replica's hub reads the
+/// new events at once.
+pub const NOTIFY_CHANNEL: &str = "ocd_events";
+
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub name: &'static str,

@@ -239,7 +239,7 @@ async fn run_group(pool: &AnyPool, backend: Backend, group: &mut Vec<Unit>, comp
     }
     if backend == Backend::Postgres {
         // Delivered at commit: wakes the stream of every replica (never carries data).
-        sqlx::query("SELECT pg_notify($1, '')").bind(crate::events::hub::CHANNEL).execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_notify($1, '')").bind(super::events::NOTIFY_CHANNEL).execute(&mut *tx).await?;
     }
     tx.commit().await
 }

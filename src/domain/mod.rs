@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod hierarchy;
 pub mod ids;
 pub mod projects;
+pub mod roles;
 pub mod todos;
 pub mod v2;
 pub mod velocity;

@@ -16,7 +16,7 @@ use crate::db::events::{self, StoredEvent};
 const PAGE: i64 = 1000;
 const POLL: Duration = Duration::from_secs(1);
 /// PostgreSQL channel that carries the wake-up (never data).
-pub const CHANNEL: &str = "ocd_events";
+pub use crate::db::events::NOTIFY_CHANNEL as CHANNEL;
 
 /// One event as streams send it.
 #[derive(Debug)]

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use crate::app::App;
 use crate::db::events;
 use crate::error::AppResult;
+use crate::state::App;
 
 const BATCH: i64 = 5_000;
 const EVERY: Duration = Duration::from_secs(60);

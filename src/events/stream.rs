@@ -17,10 +17,10 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, watch};
 
 use super::hub::{Frame, frame};
-use crate::api::json::Params;
-use crate::app::App;
 use crate::db::events;
 use crate::error::{AppError, AppResult};
+use crate::http::json::Params;
+use crate::state::App;
 
 const PAGE: i64 = 500;
 /// Live frames sent together at most, when several are already waiting.

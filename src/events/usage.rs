@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::app::App;
 use crate::db::events::{self, NewEvent};
 use crate::error::AppResult;
+use crate::state::App;
 
 /// The most often one agent's `agent:usage` is published.
 pub const USAGE_EVERY: Duration = Duration::from_secs(2);

@@ -4,7 +4,7 @@
 //! (path decoding, body limits, extractors) into the same shape.
 
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// The longest rejection text read back; they are one line.
@@ -53,10 +53,7 @@ pub async fn in_route_format(response: Response, format: Format) -> Response {
     };
     let mut rewritten = match format {
         Format::Json => axum::Json(json!({ "error": text })).into_response(),
-        Format::Html => {
-            let title = parts.status.canonical_reason().unwrap_or("Error");
-            Html(crate::pages::page(title, &format!("<p>{}</p>", crate::pages::escape(&text)))).into_response()
-        }
+        Format::Html => super::html::message(parts.status, parts.status.canonical_reason().unwrap_or("Error"), &text),
     };
     *rewritten.status_mut() = parts.status;
     for (name, value) in &parts.headers {

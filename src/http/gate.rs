@@ -12,13 +12,14 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::access::{self, Access, Rule};
+use super::scope;
 use super::{errors, open_mode};
-use crate::app::App;
 use crate::auth::authenticate::Credential;
+use crate::auth::csrf;
 use crate::auth::principal::Principal;
-use crate::auth::{csrf, scope};
 use crate::config::IpNet;
 use crate::error::AppError;
+use crate::state::App;
 
 pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
     let started = Instant::now();

@@ -4,9 +4,12 @@
 pub mod access;
 pub mod errors;
 pub mod gate;
+pub mod html;
+pub mod json;
 pub mod limits;
 pub mod metrics;
 pub mod open_mode;
 pub mod percent;
 pub mod ratelimit;
+pub mod scope;
 pub mod serve;

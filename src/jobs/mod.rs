@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use sqlx::AnyConnection;
 
-use crate::app::App;
 use crate::db::Backend;
 use crate::error::AppResult;
+use crate::state::App;
 
 /// How long a claimed timer is reserved for the replica that claimed it.
 const LEASE_SECS: i64 = 60;

@@ -1,9 +1,9 @@
 //! Hourly clean-up of sign-in state: expired sessions (they are already refused, this only
 //! removes the rows) and sign-in links that were used or have expired.
 
-use crate::app::App;
 use crate::db::auth_sessions;
 use crate::error::AppResult;
+use crate::state::App;
 
 pub async fn run(app: &App, now: i64) -> AppResult<()> {
     let removed = app

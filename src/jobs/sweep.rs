@@ -6,12 +6,12 @@
 
 use sqlx::AnyConnection;
 
-use crate::app::App;
 use crate::db::agents::{self, AgentTask};
 use crate::db::alerts::{self, NewAlert};
 use crate::db::{lifecycle, settings};
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource, silent_since};
 use crate::error::AppResult;
+use crate::state::App;
 
 /// A working agent silent this long with a task in progress is blocked (`idle`).
 pub const SILENT_BLOCK_SECS: i64 = 300;

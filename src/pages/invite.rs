@@ -4,16 +4,32 @@
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
-use super::{escape, page};
-use crate::app::App;
+use askama::Template;
+
 use crate::auth::principal::Principal;
 use crate::db::invites;
 use crate::error::AppResult;
+use crate::http::html::{message, render};
+use crate::state::App;
 
-fn answer(status: StatusCode, title: &str, body: &str) -> Response {
-    (status, Html(page(title, body))).into_response()
+/// What the invited person can do next.
+pub enum InviteAction {
+    /// Signed in already: accept with one button.
+    Accept,
+    /// Sign in with GitHub, carrying the invite (the link).
+    GitHub(String),
+    /// No GitHub sign-in here: ask for a one-time link.
+    AskForLink,
+}
+
+#[derive(Template)]
+#[template(path = "invite.html")]
+struct InvitePage<'a> {
+    title: &'a str,
+    role: &'a str,
+    action: InviteAction,
 }
 
 pub async fn show(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Response> {
@@ -22,28 +38,25 @@ pub async fn show(State(app): State<App>, principal: Principal, Path(id): Path<S
         invites::get(&mut conn, &id).await?
     };
     let Some(invite) = invite else {
-        return Ok(answer(StatusCode::NOT_FOUND, "Invite not found", "<p>Check the link you were sent.</p>"));
+        return Ok(message(StatusCode::NOT_FOUND, "Invite not found", "Check the link you were sent."));
     };
     if invite.used() || invite.expired(app.clock.now()) {
-        let body = "<p>This invite link has expired or already been used. Ask for a new one.</p>";
-        return Ok(answer(StatusCode::GONE, "Invite no longer valid", body));
+        let text = "This invite link has expired or already been used. Ask for a new one.";
+        return Ok(message(StatusCode::GONE, "Invite no longer valid", text));
     }
-    let role = escape(&invite.role);
-    let base = escape(&app.base_path);
-    let id = escape(&invite.id);
     let action = if principal.user_id().is_some() {
-        format!("<form method=\"post\"><button type=\"submit\">Accept and join as {role}</button></form>")
+        InviteAction::Accept
     } else if app.github.configured() {
-        format!("<p><a href=\"{base}/api/auth/login?invite={id}\">Sign in with GitHub to accept</a></p>")
+        InviteAction::GitHub(format!("{}/api/auth/login?invite={}", app.base_path, crate::http::percent::encode(&invite.id)))
     } else {
-        "<p>This ocd has no GitHub sign-in. Ask the person who invited you for a one-time sign-in link.</p>".to_string()
+        InviteAction::AskForLink
     };
-    Ok(answer(StatusCode::OK, "You are invited to ocd", &format!("<p>This invite makes you {role}.</p>{action}")))
+    Ok(render(StatusCode::OK, &InvitePage { title: "You are invited to ocd", role: &invite.role, action }))
 }
 
 /// The Accept button: uses the invite for the signed-in person, then opens the dashboard.
 pub async fn accept(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Response> {
     let user_id = principal.user_id().ok_or(crate::error::AppError::Unauthorized)?;
-    crate::api::team::accept(&app, user_id, id).await?;
+    crate::service::people::accept_invite(&app, user_id, id).await?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, format!("{}/", app.base_path))]).into_response())
 }

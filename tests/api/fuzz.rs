@@ -8,7 +8,7 @@
 //! number of cases per route (default 200).
 
 use ocd::auth::principal::Role;
-use ocd::http::access::{self, Access, Rule};
+use ocd::http::access::{Access, Rule};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
@@ -382,7 +382,7 @@ async fn no_input_breaks_the_server(app: TestApp) {
     .into();
     let mut generator = Gen { rng: StdRng::seed_from_u64(seed), strings: plausible_strings(&known), known: &known };
 
-    let routes = access::routes();
+    let routes = ocd::routes::rules();
     let mut sent = 0;
     for rule in &routes {
         let fields = body_fields(&rule.method, rule.path);
@@ -447,7 +447,7 @@ const WITHOUT_BODY: &[&str] = &["/api/auth/logout", "/api/auth/link/{token}", "/
 
 #[test]
 fn every_route_with_a_body_has_its_fields_listed() {
-    for rule in access::routes() {
+    for rule in ocd::routes::rules() {
         let deletes_by_path = rule.method == Method::DELETE && !rule.path.contains("sprints") && !rule.path.contains("/v2/");
         let reads_body = rule.method != Method::GET && !WITHOUT_BODY.contains(&rule.path) && !deletes_by_path;
         if reads_body {

@@ -3,7 +3,7 @@
 //! the others 401 or 403 (never 404), and a refused call must write nothing.
 
 use ocd::auth::principal::Role;
-use ocd::http::access::{self, Access, Rule};
+use ocd::http::access::{Access, Rule};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -41,7 +41,7 @@ const CALLERS: [Caller; 7] =
 /// What the rule and K2/K3 say this caller may do.
 fn allowed(rule: &Rule, caller: Caller) -> bool {
     let write = rule.method != Method::GET;
-    let shared = rule.scope.object == ocd::auth::scope::Object::Shared;
+    let shared = rule.scope.object == ocd::http::scope::Object::Shared;
     match (rule.access, caller) {
         (_, Caller::Nobody | Caller::WrongKey) => false,
         (Access::Public | Access::Viewer, Caller::ScopedKey) => !(write && shared),
@@ -96,7 +96,7 @@ async fn every_route_admits_exactly_the_callers_it_should(app: TestApp) {
 
     let mut n = 0;
     let mut checked = 0;
-    for rule in access::routes().iter().filter(|r| r.access != Access::Public) {
+    for rule in ocd::routes::rules().iter().filter(|r| r.access != Access::Public) {
         for caller in CALLERS {
             n += 1;
             let (path, body) = seed(&app, &world, rule, caller, n, &owner).await;
@@ -134,7 +134,7 @@ async fn every_route_admits_exactly_the_callers_it_should(app: TestApp) {
 /// K3 over the whole table: the p1 key against objects of project p2 — through a path id, a
 /// body id or any object a body refers to — gets 403 on every route and changes nothing.
 async fn foreign_objects_are_out_of_reach(app: &TestApp, key: &str) {
-    use ocd::auth::scope::{IdAt, Object};
+    use ocd::http::scope::{IdAt, Object};
     app.post("/api/settings/projects", json!({"id": "p2", "name": "P2"})).await;
     app.post("/api/todos", json!({"id": "foreign-todo", "content": "theirs", "project": "p2"})).await;
     app.post("/api/sessions", json!({"id": "foreign-session", "name": "theirs", "project_id": "p2"})).await;
@@ -153,7 +153,7 @@ async fn foreign_objects_are_out_of_reach(app: &TestApp, key: &str) {
         Object::Shared | Object::Free => String::new(),
     };
     let mut calls: Vec<(Method, String, Value)> = Vec::new();
-    for rule in access::routes().iter().filter(|r| r.access != Access::Public) {
+    for rule in ocd::routes::rules().iter().filter(|r| r.access != Access::Public) {
         let id = foreign(rule.scope.object);
         if !id.is_empty() {
             let call = match (rule.scope.id_at, rule.scope.items) {

@@ -12,7 +12,7 @@ fn concrete(path: &str) -> String {
 }
 
 async fn every_protected_route_refuses_missing_or_wrong_keys(app: TestApp) {
-    let routes = ocd::http::access::routes();
+    let routes = ocd::routes::rules();
     for rule in routes.iter().filter(|r| r.access != ocd::http::access::Access::Public) {
         for auth in [None, Some("wrong-key"), Some("")] {
             let r = app.request(rule.method.clone(), &concrete(rule.path), Some(&json!({"content": "x"})), auth).await;
@@ -41,7 +41,7 @@ async fn every_route_in_the_table_is_served(app: TestApp) {
     // Routes listed in the access table must exist in the router: the gate lets the call
     // through and the handler answers (never the router's own 404/405). Each answer also
     // carries CORS headers for an allowed origin.
-    for rule in ocd::http::access::routes() {
+    for rule in ocd::routes::rules() {
         let req =
             app.raw(rule.method.clone(), &concrete(rule.path)).bearer_auth(&app.key).header("origin", "http://localhost:3000").body("{}");
         let r = if rule.path == "/api/stream" { app.send_head(req).await } else { app.send(req).await };
@@ -187,7 +187,7 @@ async fn every_write_route_is_rate_limited() {
     // The local owner (DISABLE_AUTH) passes every role check but "a signed-in person", so each
     // of those writes reaches the limiter.
     let writes: Vec<_> =
-        ocd::http::access::routes().into_iter().filter(|r| r.rate_limited && r.access != ocd::http::access::Access::User).collect();
+        ocd::routes::rules().into_iter().filter(|r| r.rate_limited && r.access != ocd::http::access::Access::User).collect();
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
         c.rate_limit_max_requests = writes.len() as u64;
         c.disable_auth = true;
@@ -203,7 +203,7 @@ async fn every_write_route_is_rate_limited() {
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{} {} is not limited", rule.method, rule.path);
         assert!(r.header("retry-after").is_some());
     }
-    let reads = ocd::http::access::routes().into_iter().filter(|r| !r.rate_limited);
+    let reads = ocd::routes::rules().into_iter().filter(|r| !r.rate_limited);
     for rule in reads {
         let r = app.send_head(app.raw(rule.method.clone(), &concrete(rule.path))).await;
         assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS, "{} {} must not be limited", rule.method, rule.path);

@@ -137,7 +137,7 @@ pub async fn check_write(scope: &Scope, pool: &AnyPool, project: &str, params: &
     let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
         return Ok(None);
     };
-    let issues = crate::http::limits::check(&value);
+    let issues = super::limits::check(&value);
     if !issues.is_empty() {
         return Err(AppError::InvalidBody(issues));
     }

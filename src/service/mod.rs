@@ -1,0 +1,5 @@
+//! The service layer: each operation of a capability, with its rules, in one write unit —
+//! called by HTTP handlers, pages, the scheduler and (later) ingest, alerting and Linear, so
+//! no rule is written twice. Pure rules stay in `domain/`, SQL in `db/`.
+
+pub mod people;

@@ -1,0 +1,57 @@
+//! The state every part of the server shares: storage, clock, configuration, the event hub,
+//! caches and limiters. Built once by `app.rs`; handlers, the gate, jobs and pages read it.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::api::list_cache::ListCache;
+use crate::auth::authenticate::Authenticator;
+use crate::auth::github::GitHub;
+use crate::clock::SharedClock;
+use crate::config::{Config, IpNet};
+use crate::crypto::Sealer;
+use crate::db::Db;
+use crate::events::hub::Hub;
+use crate::http::access::Rule;
+use crate::http::metrics::Metrics;
+use crate::http::ratelimit::RateLimiter;
+
+pub struct AppState {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub sealer: Sealer,
+    pub config: Config,
+    pub auth: Authenticator,
+    pub github: GitHub,
+    pub base_path: String,
+    pub allowed_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub limiter: RateLimiter,
+    pub metrics: Metrics,
+    pub routes: Vec<Rule>,
+    pub hub: Arc<Hub>,
+    pub list_cache: ListCache,
+    /// Agents whose heartbeat or usage changed, for the coalesced `agent:usage` events.
+    pub usage: crate::events::usage::UsageFeed,
+    /// Turns true when the server starts shutting down: streams and jobs end.
+    pub shutdown: watch::Sender<bool>,
+    /// `http://address:port` of the listening socket, once serving.
+    pub listening: std::sync::OnceLock<String>,
+    /// Host names served with DISABLE_AUTH (`None`: any), see http/open_mode.rs.
+    pub open_mode_hosts: Option<Vec<String>>,
+    /// Failed authentications per client address (`AUTH_FAILURE_LIMIT_PER_MINUTE`).
+    pub auth_failures: RateLimiter,
+}
+
+impl AppState {
+    /// Where ocd listens, for links it sends browsers to when no PUBLIC_URL is set.
+    pub fn listen_origin(&self) -> String {
+        match self.listening.get() {
+            Some(origin) => origin.clone(),
+            None => format!("http://{}:{}", self.config.host, self.config.port),
+        }
+    }
+}
+
+pub type App = Arc<AppState>;
