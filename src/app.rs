@@ -29,7 +29,7 @@ pub struct Built {
     pub data_dir: DataDir,
 }
 
-/// The data directory (K7), created if needed, and the database URL the configuration names.
+/// The data directory (decisions.md#data-directory), created if needed, and the database URL the configuration names.
 pub fn storage(config: &Config) -> Result<(DataDir, String), String> {
     let dir = config.data_dir();
     let data_dir = DataDir::open(&dir).map_err(|e| format!("cannot use data dir {}: {e}", dir.display()))?;
@@ -91,10 +91,11 @@ impl Built {
         let routes = crate::routes::router().with_state(app.clone());
         let base = app.base_path.clone();
         let router = if base.is_empty() { routes } else { Router::new().nest(&base, routes) };
-        router
+        let router = router
             .fallback(|| async { crate::error::AppError::NotFound("Not found".into()) })
             .layer(DefaultBodyLimit::max(app.config.body_limit_bytes))
-            .layer(axum::middleware::from_fn_with_state(app, crate::http::gate::gate))
+            .layer(axum::middleware::from_fn_with_state(app, crate::http::gate::gate));
+        crate::http::headers::secured(router)
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and closes storage.

@@ -198,7 +198,7 @@ impl Config {
         }
     }
 
-    /// The data directory (K7): DATA_DIR, else $XDG_DATA_HOME/ocd, else ~/.local/share/ocd.
+    /// The data directory (decisions.md#data-directory): DATA_DIR, else $XDG_DATA_HOME/ocd, else ~/.local/share/ocd.
     pub fn data_dir(&self) -> PathBuf {
         if let Some(dir) = &self.data_dir {
             return dir.clone();

@@ -1,4 +1,4 @@
-//! The data directory (K7): `ocd.db`, `secret.key` and the generated bootstrap `api.key`,
+//! The data directory (decisions.md#data-directory): `ocd.db`, `secret.key` and the generated bootstrap `api.key`,
 //! created with owner-only permissions.
 
 use std::fs;
@@ -48,7 +48,7 @@ impl DataDir {
         }
     }
 
-    /// `DASHBOARD_API_KEY` if set, else the key in `api.key`, else a new one written there (K8).
+    /// `DASHBOARD_API_KEY` if set, else the key in `api.key`, else a new one written there (decisions.md#api-keys).
     pub fn bootstrap_key(&self, configured: Option<&str>) -> std::io::Result<BootstrapKey> {
         if let Some(key) = configured.filter(|k| !k.is_empty()) {
             return Ok(BootstrapKey { key: key.to_string(), generated: false, stored_at: None });

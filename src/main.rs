@@ -47,7 +47,7 @@ async fn migrate(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-/// `ocd login-link [--role R] [--user NAME]` (K6): writes the link to the database the server
+/// `ocd login-link [--role R] [--user NAME]` (decisions.md#login-links): writes the link to the database the server
 /// uses and prints its URL.
 async fn login_link(config: Config, role: Role, user: Option<String>) -> Result<(), String> {
     let (_, url) = ocd::app::storage(&config)?;
@@ -82,7 +82,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     let base = built.app.config.public_url(port);
-    // Printed to stdout once, for the person starting ocd; never written to the log (K8).
+    // Printed to stdout once, for the person starting ocd; never written to the log (decisions.md#api-keys).
     println!("ocd is running at {base}{}/", built.app.base_path);
     println!("database: {}", built.app.db.backend.name());
     match (&built.bootstrap.stored_at, built.bootstrap.generated) {
@@ -90,7 +90,7 @@ async fn serve(config: Config) -> Result<(), String> {
         (Some(path), false) => println!("API key: in {}", path.display()),
         (None, _) => println!("API key: from DASHBOARD_API_KEY"),
     }
-    // K5: until someone has signed in, every start prints a fresh one-time setup link.
+    // decisions.md#setup-link: until someone has signed in, every start prints a fresh one-time setup link.
     if let Some(path) = links::setup_link(&built.app.db, built.app.clock.now()).await? {
         println!("Claim ocd as its owner with this one-time link (valid 15 minutes):\n  {base}{}{path}", built.app.base_path);
     }

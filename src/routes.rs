@@ -106,7 +106,7 @@ pub fn table() -> Vec<Route> {
         rule(Method::GET, "/api/auth/login", Public, false).to(auth::login),
         rule(Method::GET, "/api/auth/callback", Public, false).to(auth::callback),
         rule(Method::GET, "/api/auth/verify", Public, false).to(auth::verify),
-        // Signing out is always allowed: never rate limited (api-compat §1.3).
+        // Signing out is always allowed: never rate limited (decisions.md#rate-limits).
         rule(Method::POST, "/api/auth/logout", Public, false).to(auth::logout),
         rule(Method::GET, "/api/auth/sessions", User, false).to(auth::sessions),
         rule(Method::DELETE, "/api/auth/sessions/{id}", User, true).to(auth::end_session),

@@ -1,5 +1,5 @@
 //! What agents report and what people do to them: `/api/agents/{id}/actions`, `assign`,
-//! `block`, `complete`, `error`, `heartbeat` (api-compat §12, §16; K10, K11).
+//! `block`, `complete`, `error`, `heartbeat` (decisions.md#agent-tasks, decisions.md#agent-lifecycle; decisions.md#completion, decisions.md#sleep-window).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -37,7 +37,7 @@ pub async fn action(State(app): State<App>, Path(id): Path<String>, Body(body): 
     let now_ms = app.clock.now_ms();
     let now = now_ms.div_euclid(1000);
     let action = body.action;
-    // Every action also becomes a command the agent itself receives (K21).
+    // Every action also becomes a command the agent itself receives (decisions.md#commands).
     let command = super::commands::queued(&app, &id, action.as_str(), None);
     let agent = app
         .db
@@ -71,7 +71,7 @@ pub async fn action(State(app): State<App>, Path(id): Path<String>, Body(body): 
                         lifecycle::resume(c, &mut agent, &mut task, now).await?;
                     }
                     AgentAction::Restart => {
-                        // Durable without any workflow engine (fixes D35): the newest unfinished
+                        // Durable without any workflow engine (fixes decisions.md#stop-and-restart): the newest unfinished
                         // task is taken up again; with none the agent is simply idle.
                         let statuses =
                             [AgentTaskStatus::InProgress.as_str(), AgentTaskStatus::Blocked.as_str(), AgentTaskStatus::Pending.as_str()];
@@ -110,7 +110,7 @@ pub struct AssignBody {
 }
 
 /// assignTask: a new pending task; the agent works on it — unless it sleeps and the task is
-/// not high priority, in which case the task waits (K11).
+/// not high priority, in which case the task waits (decisions.md#sleep-window).
 pub async fn assign(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<(StatusCode, Json<Value>)> {
     require_agent(&app, &id).await?;
     let body: AssignBody = parse(&body)?;
@@ -228,7 +228,7 @@ pub struct HeartbeatBody {
 
 /// `last_heartbeat = now`; the status is not changed (a sleeping agent stays asleep). The
 /// body may be empty or `{}` (the hook's); token and cost deltas in it count as progress on
-/// the current task. The reply carries the agent's due commands (K21); old clients ignore
+/// the current task. The reply carries the agent's due commands (decisions.md#commands); old clients ignore
 /// the extra key.
 pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
     let body: HeartbeatBody = if body.iter().all(u8::is_ascii_whitespace) { HeartbeatBody::default() } else { parse(&body)? };
@@ -276,7 +276,7 @@ pub struct ActivityBody {
     usage: Usage,
 }
 
-/// Real progress (A6): a tool call, a message, a file written… Moves `last_activity_at` of
+/// Real progress (decisions.md#stalls-and-usage): a tool call, a message, a file written… Moves `last_activity_at` of
 /// the agent and its task and adds the reported token and cost deltas.
 pub async fn activity(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
     require_agent(&app, &id).await?;

@@ -1,5 +1,5 @@
-//! `/api/agents/{id}/tasks` and `/api/agents/{id}/tasks/{taskId}` (api-compat §12; K9, K10,
-//! fixes D24).
+//! `/api/agents/{id}/tasks` and `/api/agents/{id}/tasks/{taskId}` (decisions.md#agent-tasks; decisions.md#upserts, decisions.md#completion,
+//! fixes decisions.md#agent-tasks).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -45,9 +45,9 @@ pub struct CreateBody {
     usage: Usage,
 }
 
-/// Creates a task (201) or, for a known id of this agent, updates it (200; K9). A task that
+/// Creates a task (201) or, for a known id of this agent, updates it (200; decisions.md#upserts). A task that
 /// starts in progress (or pending) becomes the agent's current work; one created finished
-/// leaves the agent alone (fixes D24).
+/// leaves the agent alone (fixes decisions.md#agent-tasks).
 pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<(StatusCode, Json<Value>)> {
     agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let body: CreateBody = parse(&body)?;
@@ -192,7 +192,7 @@ pub async fn patch(State(app): State<App>, Path((id, task_id)): Path<(String, St
                 }
                 task.updated_at = now;
                 match body.status {
-                    // The same rule as POST …/complete (K10, fixes D24).
+                    // The same rule as POST …/complete (decisions.md#completion, fixes decisions.md#agent-tasks).
                     Some(AgentTaskStatus::Completed) => lifecycle::complete(c, &mut agent, &mut task, now).await?,
                     Some(AgentTaskStatus::Blocked) => {
                         let reason = new_reason.flatten().or(task.blocked_reason.clone()).unwrap_or_else(|| "blocked".into());

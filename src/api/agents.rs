@@ -1,4 +1,4 @@
-//! `/api/agents` and `/api/agents/{id}`: the agent registry (api-compat §12, K9).
+//! `/api/agents` and `/api/agents/{id}`: the agent registry (decisions.md#agent-tasks, decisions.md#upserts).
 
 use std::collections::HashMap;
 
@@ -163,7 +163,7 @@ pub struct RegisterBody {
     project: Field<String>,
 }
 
-/// Registers an agent (201) or, for a known id, updates what was sent (200; K9).
+/// Registers an agent (201) or, for a known id, updates what was sent (200; decisions.md#upserts).
 pub async fn register(State(app): State<App>, Body(body): Body<RegisterBody>) -> AppResult<(StatusCode, Json<Value>)> {
     json_field_checks(&body.skills, &body.config).min1("id", &body.id).min1("name", &body.name).finish()?;
     let now = app.clock.now();
@@ -312,7 +312,7 @@ pub async fn patch(State(app): State<App>, Path(id): Path<String>, Body(body): B
     Ok(Json(json!({ "agent": agent })))
 }
 
-/// Deletes the agent and its tasks in one transaction; refused while sub-agents point at it (fixes D25).
+/// Deletes the agent and its tasks in one transaction; refused while sub-agents point at it (fixes decisions.md#agent-tasks).
 pub async fn delete(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
     let now = app.clock.now();
     app.db

@@ -1,4 +1,4 @@
-//! `GET /api/analytics` (api-compat §10).
+//! `GET /api/analytics` (decisions.md#work-items).
 
 use axum::Json;
 use axum::extract::State;

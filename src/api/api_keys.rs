@@ -1,5 +1,5 @@
-//! `/api/settings/api-keys` (S4): named keys an owner makes for each agent or project — with
-//! a role, an optional project scope (K3) and an optional expiry. The key is shown once, in
+//! `/api/settings/api-keys` (decisions.md#api-keys): named keys an owner makes for each agent or project — with
+//! a role, an optional project scope (decisions.md#project-scoped-keys) and an optional expiry. The key is shown once, in
 //! the answer that creates it; only its hash is kept. Revoking deletes it, effective at once.
 
 use axum::Json;

@@ -1,4 +1,4 @@
-//! Browser sign-in with GitHub (P2, api-compat §15.1, K5): login, callback, verify, logout,
+//! Browser sign-in with GitHub (decisions.md#github-oauth, decisions.md#github-oauth, decisions.md#setup-link): login, callback, verify, logout,
 //! and a person's own sessions.
 
 use axum::Json;
@@ -127,7 +127,7 @@ async fn finish_sign_in(app: &App, headers: &HeaderMap, params: &Params, princip
 /// What the OAuth round trip was started for.
 enum Intent {
     SignIn,
-    /// Accept this invite (K5: the invited user is created with its role).
+    /// Accept this invite (decisions.md#setup-link: the invited user is created with its role).
     Invite(String),
     /// Bind the GitHub account to the signed-in user (the setup link's continuation).
     Bind(i64),

@@ -1,4 +1,4 @@
-//! `/api/agents/{id}/commands`: steering that reaches the agent (A5, K21). Agents get their
+//! `/api/agents/{id}/commands`: steering that reaches the agent (decisions.md#commands, decisions.md#commands). Agents get their
 //! queued commands in the heartbeat reply or by long-polling here, and acknowledge them.
 
 use std::time::Duration;

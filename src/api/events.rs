@@ -1,4 +1,4 @@
-//! `POST /api/events`: what dashboard-hook reports besides todos (api-compat §5, fixes D15).
+//! `POST /api/events`: what dashboard-hook reports besides todos (decisions.md#upserts, fixes decisions.md#upserts).
 
 use axum::Json;
 use axum::extract::State;

@@ -1,4 +1,4 @@
-//! `/api/auth/link/{token}`: the one-time sign-in link (K5, K6). GET shows a confirmation
+//! `/api/auth/link/{token}`: the one-time sign-in link (decisions.md#setup-link, decisions.md#login-links). GET shows a confirmation
 //! page (so a link previewer fetching it does not use it up); POST uses it and signs in.
 
 use axum::extract::{Path, State};
@@ -40,7 +40,7 @@ pub async fn confirm(State(app): State<App>, Path(token): Path<String>) -> AppRe
 }
 
 /// Uses the link: creates the user it stands for (or finds it), starts a session and sends
-/// the browser on — into GitHub sign-in to bind an account when GitHub is configured (K5).
+/// the browser on — into GitHub sign-in to bind an account when GitHub is configured (decisions.md#setup-link).
 pub async fn use_link(State(app): State<App>, headers: HeaderMap, Path(token): Path<String>) -> AppResult<Response> {
     if !well_formed(&token) {
         return Err(AppError::BadRequest(SPENT.into()));

@@ -1,4 +1,4 @@
-//! `/api/messages` (api-compat §8): the feed, mark-as-read, and idempotent work logs (fixes D17).
+//! `/api/messages` (decisions.md#work-items): the feed, mark-as-read, and idempotent work logs (fixes decisions.md#work-items).
 
 use axum::Json;
 use axum::extract::State;

@@ -1,5 +1,5 @@
 //! `/api/settings/projects`: projects appear when an agent first reports one, and people
-//! create, rename, colour and remove them (P6).
+//! create, rename, colour and remove them (decisions.md#work-items).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::json::{Body, Checks, Params, non_null};
 use crate::state::App;
 
-/// All projects, or with `?project=` just that one (how a project-scoped key sees them, K3).
+/// All projects, or with `?project=` just that one (how a project-scoped key sees them, decisions.md#project-scoped-keys).
 pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Value>> {
     let mut projects = projects::list(&app.db.read).await?;
     if let Some(only) = params.non_empty("project") {

@@ -1,4 +1,4 @@
-//! `/api/sessions` (api-compat §7; registration is idempotent, K9).
+//! `/api/sessions` (decisions.md#upserts; registration is idempotent, decisions.md#upserts).
 
 use axum::Json;
 use axum::extract::State;

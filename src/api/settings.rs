@@ -1,5 +1,5 @@
-//! `/api/settings/sleep-schedule` (api-compat §14; validated per K12, stored in the
-//! database instead of process memory, fixes D21/D37).
+//! `/api/settings/sleep-schedule` (decisions.md#sleep-window; validated per decisions.md#sleep-window, stored in the
+//! database instead of process memory, fixes decisions.md#state-in-the-database/D37).
 
 use axum::Json;
 use axum::extract::State;

@@ -1,4 +1,4 @@
-//! `/api/sprints` (api-compat §9; unknown ids are 404 and ranges are checked on update, D19).
+//! `/api/sprints` (decisions.md#work-items; unknown ids are 404 and ranges are checked on update, decisions.md#work-items).
 
 use axum::Json;
 use axum::extract::{Path, State};

@@ -1,5 +1,5 @@
-//! People (P4, api-compat §14): the team list, adding a member by GitHub username, invite
-//! links, removing a member and changing a role. Only an owner in person gets here (K2).
+//! People (decisions.md#invites-and-team, decisions.md#sleep-window): the team list, adding a member by GitHub username, invite
+//! links, removing a member and changing a role. Only an owner in person gets here (decisions.md#roles).
 //! The last owner can be neither removed nor demoted.
 
 use axum::Json;
@@ -175,7 +175,7 @@ pub async fn show_invite(State(app): State<App>, Path(id): Path<String>) -> AppR
 }
 
 /// `POST /api/settings/invite/{id}/accept`: a signed-in person takes the invite's role —
-/// unless they already have a stronger one (K5, fixes D8).
+/// unless they already have a stronger one (decisions.md#setup-link, fixes decisions.md#invites-and-team).
 pub async fn accept_invite(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Json<Value>> {
     let user_id = principal.user_id().ok_or(AppError::Unauthorized)?;
     crate::service::people::accept_invite(&app, user_id, id).await?;

@@ -1,4 +1,4 @@
-//! `/api/todos` and its sub-resources (api-compat §6, K9).
+//! `/api/todos` and its sub-resources (decisions.md#upserts, decisions.md#upserts).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -123,7 +123,7 @@ pub struct BatchBody {
     todos: Vec<TodoBody>,
 }
 
-/// Batch upsert, all or nothing (K9).
+/// Batch upsert, all or nothing (decisions.md#upserts).
 pub async fn batch(State(app): State<App>, Body(body): Body<BatchBody>) -> AppResult<Json<Value>> {
     let missing_ids: Vec<Issue> = (body.todos.iter().enumerate())
         .filter(|(_, item)| item.id.is_none())

@@ -1,5 +1,5 @@
-//! `/api/v2/tasks`: the V2 planner (api-compat §11; unknown ids are 404, D19; v1 ids are
-//! checked against `original_id`, D34).
+//! `/api/v2/tasks`: the V2 planner (decisions.md#work-items; unknown ids are 404, decisions.md#work-items; v1 ids are
+//! checked against `original_id`, decisions.md#work-items).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -51,7 +51,7 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
     if tag != "all" && tag != DEFAULT_TAG {
         filter.text("project = ?", tag);
     }
-    // `?project=` narrows the merged todos too (and is how a project-scoped key reads, K3).
+    // `?project=` narrows the merged todos too (and is how a project-scoped key reads, decisions.md#project-scoped-keys).
     if let Some(project) = params.non_empty("project") {
         filter.text("project = ?", project);
     }

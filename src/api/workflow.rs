@@ -1,5 +1,5 @@
-//! `/api/agents/{id}/workflow` and `/workflow/signal`: the task workflow of api-compat §18
-//! without a workflow engine (O1). The row is advanced by these routes, by signals, and by
+//! `/api/agents/{id}/workflow` and `/workflow/signal`: the task workflow of decisions.md#workflow
+//! without a workflow engine (decisions.md#workflow). The row is advanced by these routes, by signals, and by
 //! the scheduler's sweep (sleep timeouts), so it survives restarts and works across replicas.
 
 use axum::Json;

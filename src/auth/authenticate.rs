@@ -1,4 +1,4 @@
-//! Turning a request's credentials into a principal (K1, api-compat §1.2): the bootstrap key,
+//! Turning a request's credentials into a principal (decisions.md#principals, decisions.md#principals): the bootstrap key,
 //! a named API key, or a session token — as a Bearer header, as the stream's `?token=`, or
 //! (without an Authorization header) as the session cookie.
 
@@ -16,7 +16,7 @@ use crate::error::AppResult;
 const SESSION_RENEW_AFTER_SECS: i64 = 3600;
 const KEY_TOUCH_AFTER_SECS: i64 = 60;
 
-/// How the principal proved itself: cookie-borne requests are subject to CSRF checks (K4).
+/// How the principal proved itself: cookie-borne requests are subject to CSRF checks (decisions.md#csrf).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
     None,

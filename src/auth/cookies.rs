@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub const SESSION: &str = "ocd_session";
 pub const OAUTH_STATE: &str = "ocd_oauth_state";
 pub const OAUTH_REDIRECT: &str = "ocd_oauth_redirect";
-/// What the OAuth round trip is for: `invite:<id>` or `bind` (K5).
+/// What the OAuth round trip is for: `invite:<id>` or `bind` (decisions.md#setup-link).
 pub const OAUTH_INTENT: &str = "ocd_oauth_intent";
 
 /// Session lifetime, renewed as it is used (sliding).

@@ -1,4 +1,4 @@
-//! K4: a request authenticated by the session cookie that changes something must come from
+//! decisions.md#csrf: a request authenticated by the session cookie that changes something must come from
 //! our own pages (or an allowed origin). Bearer requests are not subject to it: a browser
 //! never adds an Authorization header on its own.
 

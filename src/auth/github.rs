@@ -1,4 +1,4 @@
-//! The GitHub web application flow (P2), as `../shared/reference/external-apis.md` describes
+//! The GitHub web application flow (decisions.md#github-oauth), as `../shared/reference/external-apis.md` describes
 //! it: the token endpoint answers errors with HTTP 200 and an `error` field, and the API
 //! refuses requests without a User-Agent.
 

@@ -1,4 +1,4 @@
-//! One-time sign-in links (K5, K6): printed by the first start (the owner's setup link) and by
+//! One-time sign-in links (decisions.md#setup-link, decisions.md#login-links): printed by the first start (the owner's setup link) and by
 //! `ocd login-link`. Single use, valid for 15 minutes, stored as a hash.
 
 use super::principal::Role;
@@ -46,7 +46,7 @@ pub async fn create(db: &Db, whom: LinkFor<'_>, now: i64) -> Result<String, Stri
     Ok(format!("/api/auth/link/{}", secret.token))
 }
 
-/// The setup link for a database without users (K5): `None` once someone has signed in.
+/// The setup link for a database without users (decisions.md#setup-link): `None` once someone has signed in.
 pub async fn setup_link(db: &Db, now: i64) -> Result<Option<String>, String> {
     let mut conn = db.read.acquire().await.map_err(|e| e.to_string())?;
     if users::count(&mut conn).await.map_err(|e| e.to_string())? > 0 {

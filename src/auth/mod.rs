@@ -1,5 +1,5 @@
-//! Who may do what: principals and roles (K1, K2), browser sessions and their cookies,
-//! one-time sign-in links (K5, K6), GitHub OAuth (P2), CSRF (K4) and project-scoped keys (K3).
+//! Who may do what: principals and roles (decisions.md#principals, decisions.md#roles), browser sessions and their cookies,
+//! one-time sign-in links (decisions.md#setup-link, decisions.md#login-links), GitHub OAuth (decisions.md#github-oauth), CSRF (decisions.md#csrf) and project-scoped keys (decisions.md#project-scoped-keys).
 
 pub mod authenticate;
 pub mod cookies;

@@ -1,4 +1,4 @@
-//! Who is calling (K1). Resolved once per request by the gate and handed to handlers.
+//! Who is calling (decisions.md#principals). Resolved once per request by the gate and handed to handlers.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -14,7 +14,7 @@ pub enum Access {
     Owner,
     /// Any signed-in person (not an API key): their own sessions, accepting an invite.
     User,
-    /// An owner in person: team, invites, API keys (K2: no key manages people).
+    /// An owner in person: team, invites, API keys (decisions.md#roles: no key manages people).
     People,
 }
 
@@ -24,7 +24,7 @@ pub use crate::domain::roles::Role;
 pub enum Principal {
     Anonymous,
     /// A bearer API key: the bootstrap key is `{id: None, admin, no scope}`; named keys carry
-    /// their id, role and optional project scope (K3).
+    /// their id, role and optional project scope (decisions.md#project-scoped-keys).
     ApiKey {
         id: Option<String>,
         role: Role,
@@ -65,7 +65,7 @@ impl Principal {
         }
     }
 
-    /// The project a scoped key is limited to (K3).
+    /// The project a scoped key is limited to (decisions.md#project-scoped-keys).
     pub fn scope(&self) -> Option<&str> {
         match self {
             Principal::ApiKey { project: Some(p), .. } => Some(p),
@@ -83,7 +83,7 @@ impl Principal {
             Access::Admin => role >= Role::Admin,
             Access::Owner => role >= Role::Owner,
             Access::User => matches!(self, Principal::User { .. }),
-            // People are managed by an owner in person, never by a key (K2, fixes D4).
+            // People are managed by an owner in person, never by a key (decisions.md#roles, fixes decisions.md#roles).
             Access::People => matches!(self, Principal::User { role: Role::Owner, .. } | Principal::LocalOwner),
         };
         match (allowed, access, self) {

@@ -1,4 +1,4 @@
-//! Candidate alerts (K19): rows the lifecycle rules raise, each announced as `alert:raised`,
+//! Candidate alerts (decisions.md#alerts): rows the lifecycle rules raise, each announced as `alert:raised`,
 //! deduplicated by key so a retried rule never raises twice.
 
 use serde::Serialize;
@@ -41,7 +41,7 @@ pub async fn raise(conn: &mut AnyConnection, alert: &NewAlert, dedupe_key: &str,
     Ok(true)
 }
 
-/// Cancels the task's alerts that were not delivered yet (unblock or completion, fixes D22).
+/// Cancels the task's alerts that were not delivered yet (unblock or completion, fixes decisions.md#alerts).
 pub async fn cancel_pending(conn: &mut AnyConnection, agent_id: &str, task_id: &str) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("UPDATE alert_events SET status = 'cancelled' WHERE agent_id = $1 AND task_id = $2 AND status = 'pending'")
         .bind(agent_id)

@@ -1,4 +1,4 @@
-//! Named API keys (S4): created by an owner, shown once, stored as a SHA-256 hash.
+//! Named API keys (decisions.md#api-keys): created by an owner, shown once, stored as a SHA-256 hash.
 
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};

@@ -1,4 +1,4 @@
-//! Steering commands (K21): queued → delivered → acknowledged | failed, or expired. Every
+//! Steering commands (decisions.md#commands): queued → delivered → acknowledged | failed, or expired. Every
 //! state change is an `agent:command` event, so people watch a command reach the agent.
 
 use serde::Serialize;

@@ -1,5 +1,5 @@
 //! The append-only event log: every change commits its event row in the same transaction
-//! (design.md, K13). Payloads of events that carry message content are sealed (K15).
+//! (decisions.md#event-log). Payloads of events that carry message content are sealed (decisions.md#encryption-at-rest).
 
 use serde_json::Value;
 
@@ -85,7 +85,7 @@ pub async fn latest_id(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
 const PRUNED_KEY: &str = "events_pruned_through";
 
 /// Every event with an id up to this one has been pruned (0: none yet). A client resuming
-/// from an older id has missed events and must reload (K16).
+/// from an older id has missed events and must reload (decisions.md#event-ordering).
 pub async fn pruned_through(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
     let value: Option<String> =
         sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(PRUNED_KEY).fetch_optional(pool).await?;

@@ -1,4 +1,4 @@
-//! Invite links (P4) and one-time sign-in links (K5, K6). Both are consumed atomically: the
+//! Invite links (decisions.md#invites-and-team) and one-time sign-in links (decisions.md#setup-link, decisions.md#login-links). Both are consumed atomically: the
 //! UPDATE that marks one used succeeds for exactly one caller.
 
 use serde::Serialize;

@@ -1,6 +1,6 @@
-//! The agent lifecycle rules of api-compat §16 applied inside a write unit: every state a
+//! The agent lifecycle rules of decisions.md#agent-lifecycle applied inside a write unit: every state a
 //! rule reads or keeps (error windows, sleep reasons, the schedule) is in the database, so
-//! restarts and replicas change nothing (design.md; fixes D21).
+//! restarts and replicas change nothing (decisions.md#state-in-the-database).
 
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
@@ -81,7 +81,7 @@ pub async fn sleep(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, de
     Ok(())
 }
 
-/// Wakes a sleeping agent (K11); others are left alone. Returns whether it woke.
+/// Wakes a sleeping agent (decisions.md#sleep-window); others are left alone. Returns whether it woke.
 pub async fn wake(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, now: i64) -> AppResult<bool> {
     if agent.status != AgentStatus::Sleeping.as_str() {
         return Ok(false);
@@ -94,7 +94,7 @@ pub async fn wake(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, now
     Ok(true)
 }
 
-/// Counts an error of `task` (recordError) and raises an `error` alert (fixes D29). Returns
+/// Counts an error of `task` (recordError) and raises an `error` alert (fixes decisions.md#agent-errors). Returns
 /// whether the error blocked the task.
 pub async fn record_error(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<bool> {
     let stored: Option<(i64, i64)> =
@@ -142,7 +142,7 @@ pub async fn record_error(conn: &mut AnyConnection, agent: &mut Agent, task: &mu
     }
 }
 
-/// Completes `task` (completeTask, K10). Completing a completed task changes nothing (D32).
+/// Completes `task` (completeTask, decisions.md#completion). Completing a completed task changes nothing (decisions.md#completion).
 pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<()> {
     if task.status == AgentTaskStatus::Completed.as_str() {
         return Ok(());
@@ -186,7 +186,7 @@ pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut Ag
 }
 
 /// Back to work on a blocked task: the task is in progress again and its pending alerts
-/// are cancelled (fixes D22).
+/// are cancelled (fixes decisions.md#alerts).
 pub async fn resume(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<()> {
     task.status = AgentTaskStatus::InProgress.as_str().into();
     task.blocked_reason = None;

@@ -34,7 +34,7 @@ pub struct NewMessage {
 const COLUMNS: &str = "id, type, content, todo_id, session_id, project_id, read, created_at";
 
 /// Shown in place of content that cannot be decrypted (wrong key, corrupt row), so one bad
-/// row never breaks the list (fixes D33).
+/// row never breaks the list (fixes decisions.md#encryption-at-rest).
 pub const UNREADABLE: &str = "[message content could not be decrypted]";
 
 fn decode(row: &sqlx::any::AnyRow, sealer: &Sealer) -> Result<Message, sqlx::Error> {

@@ -97,7 +97,7 @@ impl Db {
     }
 
     /// Runs `unit` inside the writer's transaction under its own savepoint and answers once
-    /// the group it joined has committed (K17, K26). A failing unit is rolled back alone.
+    /// the group it joined has committed (decisions.md#group-commit, decisions.md#acknowledged-writes). A failing unit is rolled back alone.
     pub async fn write<T, F>(&self, unit: F) -> AppResult<T>
     where
         T: Send + 'static,
@@ -133,7 +133,7 @@ impl Db {
 pub(crate) fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
     let options = AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10));
     match backend {
-        // WAL with synchronous=NORMAL: a committed write survives a process crash (design.md).
+        // WAL with synchronous=NORMAL: a committed write survives a process crash (decisions.md#acknowledged-writes).
         Backend::Sqlite => options.after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")

@@ -1,4 +1,4 @@
-//! Projects: rows appear when an agent first reports a project (fixes D30).
+//! Projects: rows appear when an agent first reports a project (fixes decisions.md#work-items).
 
 use serde::Serialize;
 use serde_json::json;

@@ -42,7 +42,7 @@ pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<Todo>, sqlx::Error>
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM todos WHERE id = $1")).bind(id).fetch_optional(pool).await
 }
 
-/// Creates or updates one todo (K9) with hierarchy checks, history, sprint links, the
+/// Creates or updates one todo (decisions.md#upserts) with hierarchy checks, history, sprint links, the
 /// project record and its event. `auto_sprint` links new todos to the active sprint.
 pub async fn upsert(conn: &mut AnyConnection, write: TodoWrite, now_ms: i64) -> AppResult<Upserted> {
     let now = now_ms.div_euclid(1000);

@@ -1,4 +1,4 @@
-//! People who sign in (P1): GitHub accounts and local users made by a sign-in link.
+//! People who sign in (decisions.md#sessions): GitHub accounts and local users made by a sign-in link.
 
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};

@@ -1,4 +1,4 @@
-//! Workflow rows (§18): one per (agent, task), status per K20, `result` once finished.
+//! Workflow rows (decisions.md#workflow): one per (agent, task), status per decisions.md#workflow, `result` once finished.
 
 use serde::Serialize;
 use serde_json::json;
@@ -72,7 +72,7 @@ pub async fn save(conn: &mut AnyConnection, w: &Workflow) -> Result<(), sqlx::Er
         .map(|_| ())
 }
 
-/// How long a workflow waits for `wake` before it gives up (§18).
+/// How long a workflow waits for `wake` before it gives up (decisions.md#workflow).
 pub const SLEEP_TIMEOUT_SECS: i64 = 24 * 3600;
 
 /// "Report": the agent's (and task's) state as the workflow sees it, on the stream.
@@ -82,7 +82,7 @@ async fn report(c: &mut AnyConnection, w: &Workflow, task: &AgentTask, now: i64)
     Ok(())
 }
 
-/// Ends the workflow: agent offline, task cancelled, result `cancelled` (§18 step 4).
+/// Ends the workflow: agent offline, task cancelled, result `cancelled` (decisions.md#workflow step 4).
 pub async fn finish_cancelled(c: &mut AnyConnection, w: &mut Workflow, status: &str, now: i64) -> AppResult<()> {
     if let Some(mut task) = agents::get_task(c, &w.task_id).await? {
         if task.status != AgentTaskStatus::Completed.as_str() {

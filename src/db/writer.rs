@@ -1,4 +1,4 @@
-//! The group-commit writer (design.md, K17): one task owns the write connection, drains the
+//! The group-commit writer (decisions.md#group-commit): one task owns the write connection, drains the
 //! queued units, runs each under its own SAVEPOINT inside one transaction, commits once and
 //! answers every caller after the commit.
 
@@ -21,7 +21,7 @@ type Unit = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool
 
 const QUEUE: usize = 8192;
 const MAX_GROUP: usize = 512;
-/// Key of the advisory lock that makes PostgreSQL assign event ids in commit order (K16).
+/// Key of the advisory lock that makes PostgreSQL assign event ids in commit order (decisions.md#event-ordering).
 pub const EVENTS_LOCK_KEY: i64 = 0x6f63_645f_6576;
 
 #[derive(Clone, Debug)]

@@ -1,5 +1,5 @@
-//! Agent lifecycle rules (A4, api-compat §16), pure and given `now`: the repeated-errors
-//! window, the sleep window, and what completing a task does to its agent (K10).
+//! Agent lifecycle rules (decisions.md#agent-lifecycle, decisions.md#agent-lifecycle), pure and given `now`: the repeated-errors
+//! window, the sleep window, and what completing a task does to its agent (decisions.md#completion).
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -80,7 +80,7 @@ pub fn record_error(current: Option<ErrorWindow>, now: i64) -> (ErrorWindow, Err
     (window, verdict)
 }
 
-/// The nightly window in which idle agents sleep (K12).
+/// The nightly window in which idle agents sleep (decisions.md#sleep-window).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SleepSchedule {
     #[serde(rename = "startHour")]
@@ -115,7 +115,7 @@ impl SleepSchedule {
     }
 }
 
-/// What happens to an agent when one of its tasks completes (K10).
+/// What happens to an agent when one of its tasks completes (decisions.md#completion).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterCompletion {
     /// Other tasks are pending: only the current task is cleared; the next is not started.
@@ -184,7 +184,7 @@ pub fn subtree_totals(rows: &[(String, Option<String>, Totals)]) -> std::collect
     out
 }
 
-/// A working agent whose last real progress is older than `stall_after` seconds (A6).
+/// A working agent whose last real progress is older than `stall_after` seconds (decisions.md#stalls-and-usage).
 pub fn is_stalled(status: &str, last_activity_at: Option<i64>, created_at: i64, now: i64, stall_after: i64) -> bool {
     status == AgentStatus::Working.as_str() && now - last_activity_at.unwrap_or(created_at) > stall_after
 }

@@ -1,5 +1,5 @@
-//! Analytics figures (api-compat §10), computed from todos, their status history and
-//! sprint points. Weeks are ISO weeks in UTC (fixes D20).
+//! Analytics figures (decisions.md#work-items), computed from todos, their status history and
+//! sprint points. Weeks are ISO weeks in UTC (fixes decisions.md#work-items).
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -1,5 +1,5 @@
 //! Todo hierarchy: at most four levels (depths 0–3) and no cycles. Unlike the original
-//! (D16), the moved todo's own subtree counts toward the depth limit.
+//! (decisions.md#work-items), the moved todo's own subtree counts toward the depth limit.
 
 pub const MAX_DEPTH: usize = 3;
 

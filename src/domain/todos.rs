@@ -1,4 +1,4 @@
-//! Todo writes: creation defaults, partial updates (K9), status history and `completed_at`.
+//! Todo writes: creation defaults, partial updates (decisions.md#upserts), status history and `completed_at`.
 
 use serde::Serialize;
 

@@ -1,5 +1,5 @@
 //! The V2 planner's rules: v1 todos projected as tasks, dependency parsing, the next
-//! actionable task and dependency validation (api-compat §11).
+//! actionable task and dependency validation (decisions.md#work-items).
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,4 +1,4 @@
-//! Sprint velocity and daily burndown, measured by when todos were completed (fixes D18).
+//! Sprint velocity and daily burndown, measured by when todos were completed (fixes decisions.md#work-items).
 
 use serde::Serialize;
 

@@ -1,7 +1,7 @@
-//! `GET /api/stream`: Server-Sent Events (R1, R2). `connected` first; with `Last-Event-ID`
+//! `GET /api/stream`: Server-Sent Events (decisions.md#stream-resumption, decisions.md#stream-resumption). `connected` first; with `Last-Event-ID`
 //! (header or `?last_event_id=`) the missed events are replayed from the log and the stream
 //! continues live with nothing lost or repeated; `reset` when that id is no longer in the
-//! log; `ping` keeps the connection alive; `?project=` narrows it to one project (K14).
+//! log; `ping` keeps the connection alive; `?project=` narrows it to one project (decisions.md#project-filter).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

@@ -13,7 +13,7 @@ pub struct Rule {
     pub path: &'static str,
     pub access: Access,
     pub rate_limited: bool,
-    /// What a project-scoped key may do here (K3). Unless declared, reads are narrowed to
+    /// What a project-scoped key may do here (decisions.md#project-scoped-keys). Unless declared, reads are narrowed to
     /// the key's project and writes are refused.
     pub scope: Scope,
 }

@@ -1,6 +1,8 @@
 //! The gate: one middleware in front of every route. It matches the request against the
-//! access table, answers OPTIONS and unknown routes, resolves the principal (K1), checks its
-//! role (K2), rate-limits writes (S3), and adds CORS (S2), security headers and metrics.
+//! route table, answers OPTIONS and unknown routes, resolves the principal, checks its role,
+//! rate-limits writes and failed authentication, applies a scoped key's project, reads the
+//! body, and adds CORS, the request id and metrics (docs/decisions.md#principals, #roles,
+//! #rate-limits, #project-scoped-keys). Security headers are set by `headers.rs`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -71,7 +73,6 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     if pattern != "/api/auth/callback" {
         add_cors(headers, origin.as_ref(), &app.allowed_origins, &allow);
     }
-    add_security_headers(headers);
     if let Ok(id) = HeaderValue::from_str(&request_id) {
         headers.insert(REQUEST_ID, id);
     }
@@ -141,9 +142,9 @@ async fn refuse(app: &App, req: Request, error: AppError) -> Response {
     error.into_response()
 }
 
-/// Who is calling and whether they may call `rule`: open-mode checks, the principal (K1),
-/// CSRF for cookie sessions (K4), failed-authentication and write rate limits (S3), the role
-/// (K2).
+/// Who is calling and whether they may call `rule`: open-mode checks, the principal (decisions.md#principals),
+/// CSRF for cookie sessions (decisions.md#csrf), failed-authentication and write rate limits (decisions.md#rate-limits), the role
+/// (decisions.md#roles).
 async fn check_caller(app: &App, rule: &Rule, ip: IpAddr, head: &RequestHead<'_>) -> Result<Principal, AppError> {
     if app.auth.disable_auth {
         let public_origin = app.config.public_url.as_deref().map(csrf::url_origin);
@@ -189,7 +190,7 @@ async fn check_caller(app: &App, rule: &Rule, ip: IpAddr, head: &RequestHead<'_>
     Ok(principal)
 }
 
-/// The admitted request, carrying its `Principal`, with a scoped key's project (K3) applied:
+/// The admitted request, carrying its `Principal`, with a scoped key's project (decisions.md#project-scoped-keys) applied:
 /// possibly a body with the project filled in.
 async fn admit(app: &App, rule: &Rule, route_path: &str, principal: Principal, req: Request) -> Result<Request, Refused> {
     let req = read_body(app, req).await?;
@@ -201,7 +202,7 @@ async fn admit(app: &App, rule: &Rule, route_path: &str, principal: Principal, r
     Ok(req)
 }
 
-/// Applies K3 for a key scoped to `project`: reads are narrowed, writes checked and filled in.
+/// Applies decisions.md#project-scoped-keys for a key scoped to `project`: reads are narrowed, writes checked and filled in.
 async fn within_project(app: &App, rule: &Rule, route_path: &str, project: &str, req: Request) -> Result<Request, AppError> {
     let params = access::params(rule.path, route_path);
     let (mut parts, body) = req.into_parts();
@@ -228,6 +229,9 @@ fn query_token(query: Option<&str>, pattern: &str) -> Option<String> {
     pairs.into_iter().find(|(k, _)| k == "token").map(|(_, v)| v)
 }
 
+/// CORS is answered here rather than by tower-http's `CorsLayer`: the original's contract gives
+/// each path its own `Access-Control-Allow-Methods` (its methods plus OPTIONS), which the gate
+/// knows from the route table, while `CorsLayer` sends one list for every route.
 fn add_cors(headers: &mut HeaderMap, origin: Option<&HeaderValue>, allowed: &[String], allow_methods: &str) {
     if let Ok(methods) = HeaderValue::from_str(allow_methods) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, methods);
@@ -238,20 +242,6 @@ fn add_cors(headers: &mut HeaderMap, origin: Option<&HeaderValue>, allowed: &[St
     {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    }
-}
-
-fn add_security_headers(headers: &mut HeaderMap) {
-    let fixed: [(HeaderName, &str); 4] = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
-    ];
-    for (name, value) in fixed {
-        if !headers.contains_key(&name) {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
     }
 }
 

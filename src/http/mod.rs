@@ -4,6 +4,7 @@
 pub mod access;
 pub mod errors;
 pub mod gate;
+pub mod headers;
 pub mod html;
 pub mod json;
 pub mod limits;

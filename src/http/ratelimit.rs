@@ -1,4 +1,4 @@
-//! Write rate limiting per principal (S3): a sliding window estimated from the current and
+//! Write rate limiting per principal (decisions.md#rate-limits): a sliding window estimated from the current and
 //! previous fixed windows, so memory stays one small entry per bucket.
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! K3: a key scoped to project P reads only P's data (lists narrowed to P) and writes only
+//! decisions.md#project-scoped-keys: a key scoped to project P reads only P's data (lists narrowed to P) and writes only
 //! into P (a write naming another project → 403; a write naming none is put in P). Objects
 //! without a project are read-only to it. Each route declares its scope in the access table;
 //! this file applies it, once, in the gate.

@@ -1,4 +1,4 @@
-//! Durable timers and the scheduler (design.md, K18). Timers are rows; a tick claims the
+//! Durable timers and the scheduler (decisions.md#durable-timers). Timers are rows; a tick claims the
 //! due ones atomically with a lease, runs their effects, and reschedules recurring ones. A
 //! replica that dies mid-run leaves a lease that expires, and another replica runs the
 //! timer again — every effect is idempotent, so it happens once.
@@ -76,7 +76,7 @@ async fn finish(app: &App, id: String, now: i64) -> AppResult<()> {
 }
 
 /// One scheduler pass at the app's clock: runs every due timer once. Tests call this after
-/// moving the clock (K24); the background loop calls it every few seconds.
+/// moving the clock (decisions.md#injected-clock); the background loop calls it every few seconds.
 pub async fn tick(app: &App) -> AppResult<usize> {
     let now = app.clock.now();
     app.db

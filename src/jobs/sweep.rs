@@ -1,7 +1,7 @@
-//! The lifecycle sweep (A4; a periodic scan with explicit thresholds, fixing D23): silent
+//! The lifecycle sweep (decisions.md#agent-lifecycle; a periodic scan with explicit thresholds, fixing decisions.md#silence): silent
 //! working agents are blocked, agents idle too long with pending work and tasks blocked too
 //! long raise one alert each, and the sleep window's edges put agents to sleep and wake them
-//! (K12). Every candidate is re-checked inside its write unit, and every alert is keyed, so a
+//! (decisions.md#sleep-window). Every candidate is re-checked inside its write unit, and every alert is keyed, so a
 //! sweep that runs twice changes nothing the second time.
 
 use sqlx::AnyConnection;
@@ -17,7 +17,7 @@ use crate::state::App;
 pub const SILENT_BLOCK_SECS: i64 = 300;
 /// An agent silent this long with pending tasks raises `idle_too_long`.
 pub const IDLE_TOO_LONG_SECS: i64 = 1800;
-/// A task blocked this long raises `stale_task`, once per blocked episode (fixes D27).
+/// A task blocked this long raises `stale_task`, once per blocked episode (fixes decisions.md#silence).
 pub const STALE_SECS: i64 = 7200;
 
 const WINDOW_STATE_KEY: &str = "sleep_window_active";
@@ -103,7 +103,7 @@ async fn alert_idle_too_long(c: &mut AnyConnection, agent_id: &str, now: i64) ->
     Ok(())
 }
 
-/// One `stalled` alert each time a working agent stops making real progress (A6).
+/// One `stalled` alert each time a working agent stops making real progress (decisions.md#stalls-and-usage).
 async fn alert_stalled(c: &mut AnyConnection, agent_id: &str, now: i64, stall_after: i64) -> AppResult<()> {
     let Some(agent) = agents::get(c, agent_id).await? else { return Ok(()) };
     if !crate::domain::agents::is_stalled(&agent.status, agent.last_activity_at, agent.created_at, now, stall_after) {

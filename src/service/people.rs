@@ -25,7 +25,7 @@ pub async fn accept_invite(app: &App, user_id: i64, id: String) -> AppResult<()>
         .await
 }
 
-/// Applies an invite's role to an existing user, never lowering it (K5, fixes D8).
+/// Applies an invite's role to an existing user, never lowering it (decisions.md#setup-link, fixes decisions.md#invites-and-team).
 pub async fn raise_role(c: &mut sqlx::AnyConnection, user: User, role: &str, now: i64) -> AppResult<User> {
     if Role::stored(role) <= Role::stored(&user.role) {
         return Ok(user);

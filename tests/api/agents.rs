@@ -21,7 +21,11 @@ async fn agent_hook_replay(app: TestApp) {
     app.hook(Method::POST, "/api/agents", r#"{"id":"main","name":"sisyphus","type":"primary"}"#).await;
     let spawn = r#"{"id":"explore-abc","name":"explore","type":"sub-agent","parent_agent_id":"main","soul_md":"…","skills":["git-master"],"config":{"model":"x"}}"#;
     assert_eq!(app.hook(Method::POST, "/api/agents", spawn).await.status, StatusCode::CREATED);
-    assert_eq!(app.hook(Method::POST, "/api/agents", spawn).await.status, StatusCode::OK, "re-registration answers 2xx (K9)");
+    assert_eq!(
+        app.hook(Method::POST, "/api/agents", spawn).await.status,
+        StatusCode::OK,
+        "re-registration answers 2xx (decisions.md#upserts)"
+    );
     let start = r#"{"id":"task-1","title":"Find callers","project_id":"billing","priority":"medium","status":"in_progress"}"#;
     assert_eq!(app.hook(Method::POST, "/api/agents/explore-abc/tasks", start).await.status, StatusCode::CREATED);
     app.hook(Method::POST, "/api/agents/explore-abc/heartbeat", "{}").await;
@@ -47,7 +51,7 @@ async fn agent_hook_replay(app: TestApp) {
     let list = app.get("/api/agents").await.body;
     let main = list["agents"].as_array().unwrap().iter().find(|a| a["id"] == "main").unwrap().clone();
     assert_eq!(main["sub_agent_count"], 1);
-    // alerts: error and blocked (both cancelled when the task was unblocked, K19), completed
+    // alerts: error and blocked (both cancelled when the task was unblocked, decisions.md#alerts), completed
     let kinds: Vec<(String, String)> =
         sqlx::query_as("SELECT kind, status FROM alert_events ORDER BY id").fetch_all(&app.app.db.read).await.unwrap();
     assert_eq!(
@@ -114,7 +118,7 @@ async fn repeated_errors_block_then_sleep(app: TestApp) {
     app.post("/api/agents/a/actions", json!({"action": "wake"})).await;
     app.clock.advance_secs(11 * 60);
     assert_eq!(app.post("/api/agents/a/error", json!({"taskId": "t"})).await.body["triggered"], false);
-    // every error raised an error alert (fixes D29)
+    // every error raised an error alert (fixes decisions.md#agent-errors)
     assert_eq!(app.count("alert_events WHERE kind = 'error'").await, 6);
 }
 
@@ -147,7 +151,7 @@ async fn completion_follows_k10_and_is_idempotent(app: TestApp) {
     assert_eq!(app.get("/api/agents/a").await.body["agent"]["status"], "idle");
     let completed_alerts = app.count("alert_events WHERE kind = 'completed'").await;
     let events_before = app.count("events").await;
-    // re-completing changes nothing and raises nothing (fixes D32)
+    // re-completing changes nothing and raises nothing (fixes decisions.md#completion)
     assert_eq!(app.post("/api/agents/a/complete", json!({"taskId": "t"})).await.body, json!({"success": true}));
     assert_eq!(app.count("alert_events WHERE kind = 'completed'").await, completed_alerts);
     assert_eq!(app.count("events").await, events_before);
@@ -169,7 +173,7 @@ async fn completion_follows_k10_and_is_idempotent(app: TestApp) {
         .await
         .unwrap();
     app.post("/api/agents/a/assign", json!({"taskId": "night", "title": "Night"})).await;
-    // PATCH to completed runs the same rule (fixes D24)
+    // PATCH to completed runs the same rule (fixes decisions.md#agent-tasks)
     app.patch("/api/agents/a/tasks/night", json!({"status": "completed"})).await;
     assert_eq!(app.get("/api/agents/a").await.body["agent"]["status"], "sleeping");
 }
@@ -182,11 +186,11 @@ async fn actions_stop_restart_wake(app: TestApp) {
     let tasks = app.get("/api/agents/a/tasks").await.body["tasks"].as_array().unwrap().clone();
     let by_id = |id: &str| tasks.iter().find(|t| t["id"] == id).unwrap()["status"].as_str().unwrap().to_string();
     assert_eq!((by_id("t2"), by_id("t")), ("cancelled".to_string(), "pending".to_string()), "only in-progress tasks are cancelled");
-    // restart takes the newest unfinished task up again (fixes D35)
+    // restart takes the newest unfinished task up again (fixes decisions.md#stop-and-restart)
     let restart = app.post("/api/agents/a/actions", json!({"action": "restart"})).await.body;
     assert_eq!((restart["agent"]["status"].as_str(), restart["agent"]["current_task_id"].as_str()), (Some("working"), Some("t")));
     app.post("/api/agents/a/actions", json!({"action": "sleep"})).await;
-    // a normal assignment does not wake a sleeping agent; a high-priority one does (K11)
+    // a normal assignment does not wake a sleeping agent; a high-priority one does (decisions.md#sleep-window)
     app.post("/api/agents/a/assign", json!({"taskId": "low", "title": "Low", "priority": "low"})).await;
     assert_eq!(app.get("/api/agents/a").await.body["agent"]["status"], "sleeping");
     app.post("/api/agents/a/assign", json!({"taskId": "urgent", "title": "Urgent", "priority": "high"})).await;
@@ -199,7 +203,7 @@ async fn actions_stop_restart_wake(app: TestApp) {
 
 async fn task_creation_and_patch_rules(app: TestApp) {
     app.post("/api/agents", json!({"id": "a", "name": "agent"})).await;
-    // a task created already finished leaves the agent idle (fixes D24)
+    // a task created already finished leaves the agent idle (fixes decisions.md#agent-tasks)
     let done = app.post("/api/agents/a/tasks", json!({"title": "Old", "status": "completed"})).await;
     assert_eq!(done.status, StatusCode::CREATED);
     assert!(done.body["task"]["id"].as_str().unwrap().starts_with("task_"));
@@ -215,7 +219,7 @@ async fn task_creation_and_patch_rules(app: TestApp) {
     assert_eq!(app.count("alert_events WHERE status = 'cancelled'").await, 1);
     assert_eq!(app.patch("/api/agents/a/tasks/w", json!({"unknown": 1})).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(app.patch("/api/agents/a/tasks/nope", json!({})).await.status, StatusCode::NOT_FOUND);
-    // re-sending a task updates it (K9)
+    // re-sending a task updates it (decisions.md#upserts)
     let again = app.post("/api/agents/a/tasks", json!({"id": "w", "title": "Work, renamed"})).await;
     assert_eq!((again.status, again.body["task"]["status"].as_str()), (StatusCode::OK, Some("in_progress")));
 }

@@ -1,4 +1,4 @@
-//! Steering commands (K21): queued → delivered (heartbeat or long-poll) → acknowledged,
+//! Steering commands (decisions.md#commands): queued → delivered (heartbeat or long-poll) → acknowledged,
 //! redelivery, expiry.
 
 use reqwest::StatusCode;

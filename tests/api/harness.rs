@@ -130,7 +130,7 @@ impl TestApp {
         config.port = 0;
         config.data_dir = Some(data_dir.clone());
         config.dashboard_api_key = Some(format!("test-key-{}", random_suffix()));
-        // Tests move the clock and run the scheduler themselves (K24).
+        // Tests move the clock and run the scheduler themselves (decisions.md#injected-clock).
         config.scheduler_tick_ms = 0;
         // Suites call with wrong credentials on purpose, many times; hardening.rs tests the limit.
         config.auth_failure_limit_per_minute = 1_000_000;

@@ -33,7 +33,7 @@ async fn dashboard_hook_replay(app: TestApp) {
     .await;
     let first = app.hook(Method::POST, "/api/messages/create", r#"{"type":"worklog","content":"Did X","session_id":"ses_1","project":"billing","metadata":{"author":"sisyphus","tags":["infra"],"summary_id":"sum_1"}}"#).await;
     assert_eq!(first.status, StatusCode::CREATED);
-    // the same summary again is deduplicated even though it carries an author (fixes D17)
+    // the same summary again is deduplicated even though it carries an author (fixes decisions.md#work-items)
     let dup = app.hook(Method::POST, "/api/messages/create", r#"{"type":"worklog","content":"Did X","session_id":"ses_1","project":"billing","metadata":{"author":"sisyphus","tags":["infra"],"summary_id":"sum_1"}}"#).await;
     assert_eq!((dup.status, &dup.body["deduplicated"]), (StatusCode::OK, &Value::Bool(true)));
     assert_eq!(dup.body["message"]["id"], first.body["message"]["id"]);
@@ -72,7 +72,7 @@ async fn dashboard_hook_replay(app: TestApp) {
 }
 
 async fn dashboard_hook_fallback_post_upserts(app: TestApp) {
-    // When the PUT fails the hook re-sends each todo with POST: it must upsert (fixes D13).
+    // When the PUT fails the hook re-sends each todo with POST: it must upsert (fixes decisions.md#upserts).
     let body = r#"{"id":"t1","content":"Inspect repo","status":"in_progress","priority":"high","session_id":"ses_1","agent":"sisyphus","project":"billing"}"#;
     app.hook(Method::POST, "/api/todos", body).await;
     app.hook(Method::POST, "/api/todos", &body.replace("in_progress", "completed")).await;

@@ -1,4 +1,4 @@
-//! Named API keys (S4) and their project scope (K3).
+//! Named API keys (decisions.md#api-keys) and their project scope (decisions.md#project-scoped-keys).
 
 use ocd::auth::principal::Role;
 use ocd::clock::Clock;

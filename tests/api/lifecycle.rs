@@ -1,4 +1,4 @@
-//! Lifecycle rules over time, driven by the test clock and explicit scheduler ticks (K24).
+//! Lifecycle rules over time, driven by the test clock and explicit scheduler ticks (decisions.md#injected-clock).
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -61,7 +61,7 @@ async fn idle_too_long_and_stale_alert_once_per_episode(app: TestApp) {
     app.tick().await;
     app.clock.advance_secs(3 * 3600);
     app.tick().await;
-    assert_eq!(app.count("alert_events WHERE kind = 'stale_task'").await, 1, "once per blocked episode (fixes D27)");
+    assert_eq!(app.count("alert_events WHERE kind = 'stale_task'").await, 1, "once per blocked episode (decisions.md#silence)");
     // a new episode can go stale again
     app.post("/api/agents/a/actions", json!({"action": "unblock"})).await;
     app.post("/api/agents/a/block", json!({"taskId": "b", "source": "question", "reason": "again"})).await;
@@ -90,7 +90,7 @@ async fn sleep_window_edges_across_midnight_and_dst() {
     assert_eq!(
         owner(&app, Method::PUT, "/api/settings/sleep-schedule", json!({"startHour": 6})).await.status,
         StatusCode::BAD_REQUEST,
-        "start = end (K12)"
+        "start = end (decisions.md#sleep-window)"
     );
     assert_eq!(
         owner(&app, Method::PUT, "/api/settings/sleep-schedule", json!({"timezone": "Mars/Base"})).await.status,

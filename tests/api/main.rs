@@ -1,4 +1,4 @@
-//! The integration suite: the real server over HTTP, on SQLite and on PostgreSQL (K22).
+//! The integration suite: the real server over HTTP, on SQLite and on PostgreSQL (decisions.md#both-backends).
 
 mod harness;
 

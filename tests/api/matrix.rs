@@ -1,4 +1,4 @@
-//! K25: the authorization matrix over the whole route table. For every route and every kind
+//! decisions.md#authorization-matrix: the authorization matrix over the whole route table. For every route and every kind
 //! of caller, real objects are seeded so the call can succeed; allowed callers must get a 2xx,
 //! the others 401 or 403 (never 404), and a refused call must write nothing.
 
@@ -38,7 +38,7 @@ enum Caller {
 const CALLERS: [Caller; 7] =
     [Caller::Nobody, Caller::WrongKey, Caller::Viewer, Caller::Admin, Caller::Owner, Caller::ScopedKey, Caller::BootstrapKey];
 
-/// What the rule and K2/K3 say this caller may do.
+/// What the rule and decisions.md#roles/K3 say this caller may do.
 fn allowed(rule: &Rule, caller: Caller) -> bool {
     let write = rule.method != Method::GET;
     let shared = rule.scope.object == ocd::http::scope::Object::Shared;
@@ -131,7 +131,7 @@ async fn every_route_admits_exactly_the_callers_it_should(app: TestApp) {
     foreign_objects_are_out_of_reach(&app, &world.token(Caller::ScopedKey).unwrap()).await;
 }
 
-/// K3 over the whole table: the p1 key against objects of project p2 — through a path id, a
+/// decisions.md#project-scoped-keys over the whole table: the p1 key against objects of project p2 — through a path id, a
 /// body id or any object a body refers to — gets 403 on every route and changes nothing.
 async fn foreign_objects_are_out_of_reach(app: &TestApp, key: &str) {
     use ocd::http::scope::{IdAt, Object};

@@ -96,7 +96,7 @@ async fn github_sign_in_binds_the_owner_and_admits_only_invited_people(app: Test
     github.account(202, "stranger", None);
     github.account(303, "invitee", Some("Ivy"));
 
-    // K5: on an empty database GitHub alone does not make an owner; the page says how.
+    // decisions.md#setup-link: on an empty database GitHub alone does not make an owner; the page says how.
     let mut early = Browser::new(&app);
     github.sign_in_as("octo-owner", false);
     let r = sign_in_with_github(&mut early, "/api/auth/login").await;
@@ -174,7 +174,7 @@ async fn github_sign_in_binds_the_owner_and_admits_only_invited_people(app: Test
     );
     assert_eq!(app.count("users").await, 2);
 
-    // An invite never lowers a role (fixes D8).
+    // An invite never lowers a role (fixes decisions.md#invites-and-team).
     let r = owner.go(Method::POST, "/api/settings/team/invite", Some(&json!({"mode": "link", "role": "viewer"}))).await;
     let viewer_invite = r.body["invite"]["id"].as_str().unwrap().to_string();
     let r = invitee.go(Method::POST, &format!("/api/settings/invite/{viewer_invite}/accept"), None).await;
@@ -403,7 +403,7 @@ async fn the_team_is_managed_by_owners_in_person(app: TestApp, github: FakeGitHu
     assert_eq!(r.body, json!({"success": true}));
     assert_eq!(admin.get("/api/todos").await.status, StatusCode::UNAUTHORIZED);
 
-    // Owners can make owners; a member who made invites can still be removed (fixes D9).
+    // Owners can make owners; a member who made invites can still be removed (fixes decisions.md#invites-and-team).
     let r = owner.go(Method::PATCH, &format!("/api/settings/team/{addie}"), Some(&json!({"role": "owner"}))).await;
     assert_eq!(r.body["user"]["role"], "owner");
     let mut second = signed_in(&app, Role::Owner).await;

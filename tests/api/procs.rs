@@ -1,4 +1,4 @@
-//! The real `ocd` binary as a separate process (K23): nothing shared in memory.
+//! The real `ocd` binary as a separate process (decisions.md#real-processes): nothing shared in memory.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

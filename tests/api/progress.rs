@@ -1,4 +1,4 @@
-//! Real progress, token and cost totals, and stall detection (A6).
+//! Real progress, token and cost totals, and stall detection (decisions.md#stalls-and-usage).
 
 use reqwest::StatusCode;
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! `/api/settings/projects` (P6).
+//! `/api/settings/projects` (decisions.md#work-items).
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;

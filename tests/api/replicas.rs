@@ -1,4 +1,4 @@
-//! Several real `ocd` processes on one PostgreSQL database, and crashes (K23).
+//! Several real `ocd` processes on one PostgreSQL database, and crashes (decisions.md#real-processes).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -121,7 +121,7 @@ mod three_replicas_stream_every_event_exactly_once_and_survive_a_kill {
 }
 
 /// Writers hammer the real binary; `kill -9` mid-flight; after a restart every write that
-/// was acknowledged with a 2xx is there (K26).
+/// was acknowledged with a 2xx is there (decisions.md#acknowledged-writes).
 async fn acknowledged_writes_survive_kill9(database_url: Option<&str>) {
     let dir = temp_dir();
     let mut env = vec![("DASHBOARD_API_KEY", KEY)];

@@ -49,7 +49,7 @@ async fn every_route_in_the_table_is_served(app: TestApp) {
         assert_eq!(r.header("access-control-allow-origin"), cors, "{} {}", rule.method, rule.path);
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{} {}", rule.method, rule.path);
         assert_ne!(r.body, json!({"error": "Not found"}), "{} {} is not routed", rule.method, rule.path);
-        // Without a GitHub app, sign-in says what is missing (api-compat §15.1).
+        // Without a GitHub app, sign-in says what is missing (decisions.md#github-oauth).
         let unconfigured =
             [json!({"error": "Missing GITHUB_CLIENT_ID configuration"}), json!({"error": "Missing GitHub OAuth configuration"})]
                 .contains(&r.body);

@@ -23,7 +23,7 @@ async fn sprint_lifecycle(app: TestApp) {
     assert_eq!((r.body["sprint"]["status"].as_str(), &r.body["sprint"]["goal"]), (Some("active"), &serde_json::Value::Null));
     assert_eq!(r.body["sprint"]["updated_at"], T0 + 30);
     assert_eq!(r.body["sprint"]["name"], "S1");
-    // a date range made invalid by an update is refused (fixes D19)
+    // a date range made invalid by an update is refused (fixes decisions.md#work-items)
     let r = app.patch(&format!("/api/sprints/{id}"), json!({"end_date": T0 - 1})).await;
     assert_eq!(
         (r.status, r.body["error"].as_str()),
@@ -62,7 +62,7 @@ async fn velocity_and_burndown_by_completion_time(app: TestApp) {
     app.clock.set_secs(T0 + DAY + 10);
     app.post("/api/todos", json!({"id": "m", "status": "completed"})).await;
     app.clock.set_secs(T0 + 2 * DAY + 10);
-    // editing a completed todo later must not move its points (fixes D18)
+    // editing a completed todo later must not move its points (fixes decisions.md#work-items)
     app.post("/api/todos", json!({"id": "h", "content": "renamed"})).await;
     let v = app.get(&format!("/api/sprints/{id}/velocity")).await.body["velocity"].clone();
     assert_eq!(v["total_points"], 9);

@@ -205,7 +205,7 @@ async fn sprint_links_and_auto_assignment(app: TestApp) {
     let sprint_id = sprint.body["sprint"]["id"].as_str().unwrap().to_string();
     let r = app.post("/api/todos", json!({"content": "joins the sprint"})).await;
     assert_eq!(r.body["auto_sprint_id"], sprint_id.as_str());
-    // batch-created todos join it too (fixes D14)
+    // batch-created todos join it too (fixes decisions.md#upserts)
     app.put("/api/todos", json!({"todos": [{"id": "b1", "content": "batch"}]})).await;
     let linked = app.get(&format!("/api/todos?sprint_id={sprint_id}")).await;
     assert_eq!(linked.body["todos"].as_array().unwrap().len(), 2);
@@ -220,7 +220,7 @@ async fn sprint_links_and_auto_assignment(app: TestApp) {
     assert_eq!(app.post("/api/todos/solo/sprints", json!({"sprint_id": "nope"})).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.post("/api/todos/nope/sprints", json!({"sprint_id": sprint_id})).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.get("/api/todos/nope/sprints").await.status, StatusCode::NOT_FOUND);
-    // an unknown sprint on a todo write leaves nothing behind (fixes D14)
+    // an unknown sprint on a todo write leaves nothing behind (fixes decisions.md#upserts)
     let r = app.post("/api/todos", json!({"id": "late", "content": "x", "sprint_id": "missing"})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(app.get("/api/todos?id=late").await.status, StatusCode::NOT_FOUND);

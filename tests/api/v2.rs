@@ -46,7 +46,7 @@ async fn v1_tasks_update_and_delete_their_todo(app: TestApp) {
     let missing = app.put("/api/v2/tasks", json!({"id": -868386184, "status": "done"})).await;
     assert_eq!(missing.body["error"], "original_id is required for v1 task updates");
     let mismatched = app.put("/api/v2/tasks", json!({"id": -5, "original_id": "todo_1", "status": "done"})).await;
-    assert_eq!(mismatched.status, StatusCode::BAD_REQUEST, "ids are checked against original_id (fixes D34)");
+    assert_eq!(mismatched.status, StatusCode::BAD_REQUEST, "ids are checked against original_id (decisions.md#work-items)");
     let r = app.put("/api/v2/tasks", json!({"id": -868386184, "original_id": "todo_1", "status": "done", "priority": "high"})).await;
     assert_eq!((r.body["task"]["status"].as_str(), r.body["task"]["source"].as_str()), (Some("done"), Some("v1")));
     let todo = app.get("/api/todos?id=todo_1").await.body;

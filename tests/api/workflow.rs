@@ -1,4 +1,4 @@
-//! The task workflow (§18) without a workflow engine: started, queried, signalled, and timed
+//! The task workflow (decisions.md#workflow) without a workflow engine: started, queried, signalled, and timed
 //! out by the scheduler.
 
 use reqwest::StatusCode;
