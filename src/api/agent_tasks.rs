@@ -9,13 +9,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::agent_actions::new_task_id;
+use crate::db::agents::announce;
 use crate::db::agents::{self, AgentTask, Usage};
-use crate::db::lifecycle::{self, announce};
 use crate::db::{alerts, projects};
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource};
 use crate::domain::{Field, Priority};
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Checks, Int, non_null, parse};
+use crate::service::lifecycle;
 use crate::state::App;
 
 /// `?project=` shows only that project's tasks (a scoped key always has it).

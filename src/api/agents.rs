@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::db::agents::announce;
 use crate::db::agents::{self, Agent};
-use crate::db::lifecycle::announce;
 use crate::db::projects;
 use crate::db::todos::Filter;
 use crate::domain::Field;

@@ -13,9 +13,9 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::db::agents;
 use crate::db::commands::{self, Command};
-use crate::domain::ids;
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Checks, Params, non_null, parse};
+use crate::service::commands::queued;
 use crate::state::App;
 
 /// Longest long-poll, in seconds.
@@ -42,24 +42,6 @@ impl CommandKind {
             CommandKind::Unblock => "unblock",
             CommandKind::Restart => "restart",
         }
-    }
-}
-
-/// A queued command for `agent_id`, expiring after `COMMAND_TTL_SECONDS`.
-pub fn queued(app: &App, agent_id: &str, kind: &str, text: Option<String>) -> Command {
-    let now_ms = app.clock.now_ms();
-    let now = now_ms.div_euclid(1000);
-    Command {
-        id: ids::generate("cmd", now_ms),
-        agent_id: agent_id.to_string(),
-        kind: kind.to_string(),
-        text,
-        status: "queued".into(),
-        created_at: now,
-        delivered_at: None,
-        acked_at: None,
-        detail: None,
-        expires_at: now + app.config.command_ttl_seconds as i64,
     }
 }
 

@@ -6,9 +6,9 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::db::lifecycle;
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Body, Int, non_null};
+use crate::service::lifecycle;
 use crate::state::App;
 
 pub async fn get_sleep_schedule(State(app): State<App>) -> AppResult<Json<Value>> {

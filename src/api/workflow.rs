@@ -10,30 +10,21 @@ use serde_json::{Value, json};
 use sqlx::AnyConnection;
 
 use crate::crypto::random_hex;
-use crate::db::agents::{self, AgentTask};
-use crate::db::lifecycle::{self, announce};
+use crate::db::agents;
+use crate::db::agents::announce;
 use crate::db::workflows::{self, SLEEP_TIMEOUT_SECS, Workflow, advance, finish_cancelled};
-use crate::domain::Priority;
 use crate::domain::agents::AgentTaskStatus;
 use crate::error::{AppError, AppResult};
-use crate::http::json::{Body, Checks, Params, non_null};
+use crate::http::json::{Body, Params, non_null};
+use crate::service::lifecycle;
 use crate::state::App;
 
-#[derive(Debug, Deserialize)]
-pub struct StartBody {
-    #[serde(rename = "taskId")]
-    task_id: String,
-    title: String,
-    #[serde(default, deserialize_with = "non_null")]
-    priority: Option<Priority>,
-    #[serde(default, rename = "linearIssueId", deserialize_with = "non_null")]
-    linear_issue_id: Option<String>,
-    #[serde(default, rename = "projectId", deserialize_with = "non_null")]
-    project_id: Option<String>,
-}
-
-pub async fn start(State(app): State<App>, Path(id): Path<String>, Body(body): Body<StartBody>) -> AppResult<(StatusCode, Json<Value>)> {
-    Checks::new().min1("taskId", &body.task_id).min1("title", &body.title).finish()?;
+pub async fn start(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Body(body): Body<super::agent_actions::AssignmentBody>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let body = body.checked()?;
     let now = app.clock.now();
     let workflow = app
         .db
@@ -44,20 +35,11 @@ pub async fn start(State(app): State<App>, Path(id): Path<String>, Body(body): B
                 if workflows::get(c, &wf_id).await?.is_some_and(|w| w.result.is_none()) {
                     return Err(AppError::Conflict("Workflow already running for this task".into()));
                 }
-                let priority = body.priority.unwrap_or(Priority::Medium);
+                let priority = body.priority;
                 let mut task = match agents::get_task(c, &body.task_id).await? {
                     Some(t) if t.agent_id == agent.id => t,
                     Some(_) => return Err(AppError::Conflict(format!("Task {} belongs to another agent", body.task_id))),
-                    None => {
-                        let t = AgentTask {
-                            linear_issue_id: body.linear_issue_id,
-                            project_id: body.project_id,
-                            ..AgentTask::pending(body.task_id.clone(), agent.id.clone(), body.title.clone(), priority.as_str(), now)
-                        };
-                        agents::insert_task(c, &t).await?;
-                        crate::db::projects::ensure(c, t.project_id.as_deref(), now).await?;
-                        t
-                    }
+                    None => lifecycle::insert_pending(c, body.task(&agent.id, now), now).await?,
                 };
                 lifecycle::resume(c, &mut agent, &mut task, now).await?;
                 agent.last_heartbeat = Some(now);
@@ -69,7 +51,7 @@ pub async fn start(State(app): State<App>, Path(id): Path<String>, Body(body): B
                     run_id: random_hex(16),
                     agent_id: agent.id.clone(),
                     task_id: task.id.clone(),
-                    title: body.title,
+                    title: body.title.clone(),
                     priority: priority.as_str().into(),
                     status: "working".into(),
                     result: None,

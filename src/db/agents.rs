@@ -370,3 +370,31 @@ pub async fn usage_rows(pool: &AnyPool) -> Result<Vec<(String, Option<String>, c
         })
         .collect())
 }
+
+/// Publishes `agent:status` with `payload`, under `project` (the agent's or the task's).
+pub async fn announce(conn: &mut AnyConnection, project: Option<&str>, payload: serde_json::Value, now: i64) -> Result<(), sqlx::Error> {
+    super::events::append(conn, now, super::events::NewEvent::new("agent:status", project, &payload)).await.map(|_| ())
+}
+
+/// What a heartbeat needs to know after recording itself.
+#[derive(Debug, Clone)]
+pub struct Beat {
+    pub current_task_id: Option<String>,
+    /// Whether any command is queued or delivered for the agent.
+    pub open_commands: bool,
+}
+
+/// Records a heartbeat in one statement, which also names the current task and says whether
+/// any command is open — most beats need nothing more. `None` for an unknown agent.
+pub async fn beat(conn: &mut AnyConnection, id: &str, now: i64) -> Result<Option<Beat>, sqlx::Error> {
+    let row: Option<(Option<String>, i64)> = sqlx::query_as(
+        "UPDATE agents SET last_heartbeat = $1 WHERE id = $2 RETURNING current_task_id, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM commands WHERE agent_id = $2 AND status IN ('queued', 'delivered')) \
+         THEN 1 ELSE 0 END AS BIGINT)",
+    )
+    .bind(now)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(current_task_id, open)| Beat { current_task_id, open_commands: open != 0 }))
+}

@@ -15,7 +15,6 @@ pub mod backup;
 pub mod commands;
 pub mod events;
 pub mod invites;
-pub mod lifecycle;
 pub mod messages;
 pub mod projects;
 pub mod sessions;

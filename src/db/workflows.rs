@@ -4,9 +4,9 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::AnyConnection;
 
+use super::agents::announce;
 use super::agents::{self, AgentTask};
 use super::alerts::{self, NewAlert};
-use super::lifecycle::announce;
 use crate::domain::agents::{AgentStatus, AgentTaskStatus};
 use crate::error::AppResult;
 

@@ -8,9 +8,10 @@ use sqlx::AnyConnection;
 
 use crate::db::agents::{self, AgentTask};
 use crate::db::alerts::{self, NewAlert};
-use crate::db::{lifecycle, settings};
+use crate::db::settings;
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource, silent_since};
 use crate::error::AppResult;
+use crate::service::lifecycle;
 use crate::state::App;
 
 /// A working agent silent this long with a task in progress is blocked (`idle`).

@@ -2,4 +2,7 @@
 //! called by HTTP handlers, pages, the scheduler and (later) ingest, alerting and Linear, so
 //! no rule is written twice. Pure rules stay in `domain/`, SQL in `db/`.
 
+pub mod agents;
+pub mod commands;
+pub mod lifecycle;
 pub mod people;

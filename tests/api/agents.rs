@@ -167,7 +167,7 @@ async fn completion_follows_k10_and_is_idempotent(app: TestApp) {
                     timezone: "UTC".into(),
                     enabled: true,
                 };
-                Ok(ocd::db::lifecycle::save_sleep_schedule(c, &schedule, 0).await?)
+                Ok(ocd::service::lifecycle::save_sleep_schedule(c, &schedule, 0).await?)
             })
         })
         .await

@@ -5,10 +5,9 @@
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
 
-use super::agents::{self, Agent, AgentTask};
-use super::alerts::{self, NewAlert};
-use super::events::{self, NewEvent};
-use super::settings;
+use crate::db::agents::{self, Agent, AgentTask, announce};
+use crate::db::alerts::{self, NewAlert};
+use crate::db::settings;
 use crate::domain::agents::{AfterCompletion, AgentStatus, AgentTaskStatus, BlockSource, ErrorVerdict, ErrorWindow, SleepSchedule};
 use crate::domain::agents::{after_completion, record_error as count_error};
 use crate::error::AppResult;
@@ -21,11 +20,6 @@ pub async fn sleep_schedule(conn: &mut AnyConnection) -> Result<SleepSchedule, s
 
 pub async fn save_sleep_schedule(conn: &mut AnyConnection, schedule: &SleepSchedule, now: i64) -> Result<(), sqlx::Error> {
     settings::put(conn, SCHEDULE_KEY, &serde_json::to_string(schedule).unwrap_or_default(), now).await
-}
-
-/// Publishes `agent:status` with `payload`, under the project of `task` if any.
-pub async fn announce(conn: &mut AnyConnection, project: Option<&str>, payload: Value, now: i64) -> Result<(), sqlx::Error> {
-    events::append(conn, now, NewEvent::new("agent:status", project, &payload)).await.map(|_| ())
 }
 
 /// Blocks `task` (detectBlocked): the task and its agent become blocked and one `blocked`
@@ -199,4 +193,41 @@ pub async fn resume(conn: &mut AnyConnection, agent: &mut Agent, task: &mut Agen
     agent.current_task_id = Some(task.id.clone());
     agents::save(conn, agent).await?;
     Ok(())
+}
+
+/// `stop`: the tasks in progress are cancelled and the agent goes offline.
+pub async fn stop(conn: &mut AnyConnection, agent: &mut Agent, now: i64) -> AppResult<()> {
+    for mut task in agents::tasks_in(conn, &agent.id, AgentTaskStatus::InProgress.as_str()).await? {
+        task.status = AgentTaskStatus::Cancelled.as_str().into();
+        task.completed_at = Some(now);
+        task.updated_at = now;
+        agents::save_task(conn, &task).await?;
+    }
+    agent.status = AgentStatus::Offline.as_str().into();
+    agent.current_task_id = None;
+    agents::save(conn, agent).await?;
+    Ok(())
+}
+
+/// `restart`, durable without any workflow engine (decisions.md#stop-and-restart): the newest
+/// unfinished task is taken up again; with none the agent is simply idle.
+pub async fn restart(conn: &mut AnyConnection, agent: &mut Agent, now: i64) -> AppResult<()> {
+    let statuses = [AgentTaskStatus::InProgress.as_str(), AgentTaskStatus::Blocked.as_str(), AgentTaskStatus::Pending.as_str()];
+    match agents::newest_task_in(conn, &agent.id, &statuses).await? {
+        Some(mut task) => resume(conn, agent, &mut task, now).await?,
+        None => {
+            agent.status = AgentStatus::Idle.as_str().into();
+            agent.current_task_id = None;
+            agents::save(conn, agent).await?;
+        }
+    }
+    agents::set_sleep_reason(conn, &agent.id, None).await?;
+    Ok(())
+}
+
+/// Stores a new pending task of `agent_id` and records its project.
+pub async fn insert_pending(conn: &mut AnyConnection, task: AgentTask, now: i64) -> AppResult<AgentTask> {
+    agents::insert_task(conn, &task).await?;
+    crate::db::projects::ensure(conn, task.project_id.as_deref(), now).await?;
+    Ok(task)
 }
