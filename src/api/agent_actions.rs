@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::db::agents::{self, Usage};
+use crate::domain::Priority;
 use crate::domain::agents::{AgentAction, BlockSource};
-use crate::domain::{Priority, ids};
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Body, Checks, non_null, parse};
 use crate::service::agents::{self as service, Activity, NewAssignment};
@@ -144,9 +144,4 @@ pub async fn activity(State(app): State<App>, Path(id): Path<String>, body: Byte
     let activity = Activity { kind: body.kind, summary: body.summary, task_id: body.task_id, usage: body.usage };
     service::activity(&app, id, activity).await?;
     Ok(Json(json!({"success": true})))
-}
-
-/// A generated agent task id in the original's format.
-pub fn new_task_id(now_ms: i64) -> String {
-    ids::generate("task", now_ms)
 }

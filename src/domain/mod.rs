@@ -9,7 +9,7 @@ pub mod todos;
 pub mod v2;
 pub mod velocity;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Declares a closed set of lowercase string values with serde and `as_str`.
 macro_rules! string_enum {
@@ -156,4 +156,30 @@ impl Field<String> {
             other => other,
         }
     }
+}
+
+/// An integer that may arrive as `5` or `5.0` (but not `1.5`), within ±(2^53 − 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int(pub i64);
+
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Int, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        if let Some(i) = n.as_i64()
+            && (i as f64).abs() <= MAX_SAFE
+        {
+            return Ok(Int(i));
+        }
+        match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= MAX_SAFE => Ok(Int(f as i64)),
+            _ => Err(serde::de::Error::custom(format!("expected an integer, got {n}"))),
+        }
+    }
+}
+
+/// Deserializes `T` and rejects an explicit `null` (for `field?` keys that may only be omitted).
+pub fn non_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }

@@ -6,3 +6,4 @@ pub mod agents;
 pub mod commands;
 pub mod lifecycle;
 pub mod people;
+pub mod tasks;
