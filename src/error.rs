@@ -135,3 +135,32 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+/// Collects the checks serde cannot express (non-empty strings, ranges) into one 400.
+#[derive(Debug, Default)]
+pub struct Checks(Vec<Issue>);
+
+impl Checks {
+    pub fn new() -> Checks {
+        Checks::default()
+    }
+
+    pub fn require(&mut self, ok: bool, code: &'static str, field: &str, message: &str) -> &mut Self {
+        if !ok {
+            self.0.push(Issue::new(code, field, format!("{field}: {message}")));
+        }
+        self
+    }
+
+    pub fn min1(&mut self, field: &str, value: &str) -> &mut Self {
+        self.require(!value.is_empty(), "too_small", field, "must contain at least 1 character")
+    }
+
+    pub fn min1_opt(&mut self, field: &str, value: Option<&str>) -> &mut Self {
+        self.min1(field, value.unwrap_or("x"))
+    }
+
+    pub fn finish(&mut self) -> AppResult<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(AppError::InvalidBody(std::mem::take(&mut self.0))) }
+    }
+}

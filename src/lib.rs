@@ -15,6 +15,7 @@ pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod pages;
+pub mod percent;
 pub mod routes;
 pub mod service;
 pub mod state;

@@ -17,7 +17,7 @@ use crate::db::users::{self, GithubProfile, User};
 use crate::db::{auth_sessions, invites};
 use crate::error::{AppError, AppResult};
 use crate::http::json::Params;
-use crate::http::percent;
+use crate::percent;
 use crate::state::{App, AppState};
 
 const NOT_INVITED: &str = "Not authorized. Ask an admin for an invite.";

@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::db::agents;
-use crate::db::commands::{self, Command};
+use crate::db::commands;
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Checks, Params, non_null, parse};
-use crate::service::commands::queued;
+use crate::service::commands::{self as service, AckStatus};
 use crate::state::App;
 
 /// Longest long-poll, in seconds.
@@ -59,18 +59,8 @@ pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes)
     Checks::new()
         .require(!needs_text || body.text.as_deref().is_some_and(|t| !t.is_empty()), "too_small", "text", "is required for a message")
         .finish()?;
-    let command = queued(&app, &id, body.kind.as_str(), body.text);
-    let stored = command.clone();
-    app.db.write(move |c| Box::pin(async move { Ok(commands::create(c, &stored).await?) })).await?;
+    let command = service::queue(&app, &id, body.kind.as_str(), body.text).await?;
     Ok((StatusCode::CREATED, Json(json!({ "command": command }))))
-}
-
-/// Delivers what is due to the agent (inside a write: delivery changes state).
-pub async fn deliver_due(app: &App, agent_id: &str) -> AppResult<Vec<Command>> {
-    let now = app.clock.now();
-    let redeliver = app.config.command_redeliver_seconds as i64;
-    let id = agent_id.to_string();
-    app.db.write(move |c| Box::pin(async move { Ok(commands::deliver(c, &id, now, redeliver).await?) })).await
 }
 
 /// `?status=` lists without delivering; otherwise the due commands are delivered, waiting up
@@ -92,7 +82,7 @@ pub async fn poll(State(app): State<App>, Path(id): Path<String>, params: Params
     let mut live = app.hub.subscribe();
     let marker = format!("\"agent_id\":{}", serde_json::to_string(&id).unwrap_or_default());
     loop {
-        let delivered = deliver_due(&app, &id).await?;
+        let delivered = service::deliver_due(&app, &id).await?;
         if !delivered.is_empty() || tokio::time::Instant::now() >= deadline {
             return Ok(Json(json!({ "commands": delivered })));
         }
@@ -117,13 +107,6 @@ pub async fn poll(State(app): State<App>, Path(id): Path<String>, params: Params
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AckStatus {
-    Acknowledged,
-    Failed,
-}
-
 #[derive(Debug, Deserialize)]
 pub struct AckBody {
     status: AckStatus,
@@ -133,27 +116,6 @@ pub struct AckBody {
 
 pub async fn ack(State(app): State<App>, Path((id, command_id)): Path<(String, String)>, body: Bytes) -> AppResult<Json<Value>> {
     let body: AckBody = parse(&body)?;
-    let now = app.clock.now();
-    let command = app
-        .db
-        .write(move |c| {
-            Box::pin(async move {
-                let mut command =
-                    commands::get(c, &command_id).await?.filter(|cmd| cmd.agent_id == id).ok_or_else(|| AppError::not_found("Command"))?;
-                let status = match body.status {
-                    AckStatus::Acknowledged => "acknowledged",
-                    AckStatus::Failed => "failed",
-                };
-                match command.status.as_str() {
-                    "expired" => return Err(AppError::Conflict("Command expired".into())),
-                    // Agents may repeat an acknowledgement; the first answer stands.
-                    "acknowledged" | "failed" => return Ok(command),
-                    _ => {}
-                }
-                commands::acknowledge(c, &mut command, status, body.detail, now).await?;
-                Ok(command)
-            })
-        })
-        .await?;
+    let command = service::acknowledge(&app, id, command_id, body.status, body.detail).await?;
     Ok(Json(json!({ "command": command })))
 }

@@ -111,7 +111,7 @@ impl GitHub {
 
     /// Looks an account up by login (`GET /users/{name}`); `None` when GitHub has no such user.
     pub async fn user_by_login(&self, login: &str) -> Result<Option<GithubProfile>, AppError> {
-        let request = self.api(&format!("{}/users/{}", self.api_url, crate::http::percent::encode(login)));
+        let request = self.api(&format!("{}/users/{}", self.api_url, crate::percent::encode(login)));
         let user: Option<UserAnswer> = fetch(request, "user lookup", "Failed to fetch GitHub user").await?;
         Ok(user.map(GithubProfile::from))
     }

@@ -69,7 +69,7 @@ pub fn params(pattern: &str, path: &str) -> Vec<(String, String)> {
         .zip(path.trim_end_matches('/').split('/'))
         .filter_map(|(part, raw)| {
             let name = part.strip_prefix('{')?.strip_suffix('}')?;
-            Some((name.to_string(), super::percent::decode(raw)))
+            Some((name.to_string(), crate::percent::decode(raw)))
         })
         .collect()
 }
@@ -80,7 +80,7 @@ pub fn check_params(pattern: &str, path: &str) -> Result<(), String> {
     let segments = path.trim_end_matches('/').split('/');
     for (part, raw) in pattern.split('/').zip(segments) {
         let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else { continue };
-        let value = super::percent::decode_strict(raw).ok_or_else(|| format!("{name}: must be UTF-8 text"))?;
+        let value = crate::percent::decode_strict(raw).ok_or_else(|| format!("{name}: must be UTF-8 text"))?;
         super::limits::check_path_id(name, &value)?;
     }
     Ok(())

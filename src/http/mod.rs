@@ -10,7 +10,6 @@ pub mod json;
 pub mod limits;
 pub mod metrics;
 pub mod open_mode;
-pub mod percent;
 pub mod ratelimit;
 pub mod scope;
 pub mod serve;

@@ -47,7 +47,7 @@ pub async fn show(State(app): State<App>, principal: Principal, Path(id): Path<S
     let action = if principal.user_id().is_some() {
         InviteAction::Accept
     } else if app.github.configured() {
-        InviteAction::GitHub(format!("{}/api/auth/login?invite={}", app.base_path, crate::http::percent::encode(&invite.id)))
+        InviteAction::GitHub(format!("{}/api/auth/login?invite={}", app.base_path, crate::percent::encode(&invite.id)))
     } else {
         InviteAction::AskForLink
     };

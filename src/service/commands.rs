@@ -1,8 +1,11 @@
 //! Steering commands: what a person's action or message becomes for the agent
 //! (docs/decisions.md#commands).
 
-use crate::db::commands::Command;
+use serde::Deserialize;
+
+use crate::db::commands::{self, Command};
 use crate::domain::ids;
+use crate::error::{AppError, AppResult};
 use crate::state::App;
 
 /// A queued command for `agent_id`, expiring after `COMMAND_TTL_SECONDS`.
@@ -21,4 +24,55 @@ pub fn queued(app: &App, agent_id: &str, kind: &str, text: Option<String>) -> Co
         detail: None,
         expires_at: now + app.config.command_ttl_seconds as i64,
     }
+}
+
+/// Queues a command for the agent (a person's message or action).
+pub async fn queue(app: &App, agent_id: &str, kind: &str, text: Option<String>) -> AppResult<Command> {
+    let command = queued(app, agent_id, kind, text);
+    let stored = command.clone();
+    app.db.write(move |c| Box::pin(async move { Ok(commands::create(c, &stored).await?) })).await?;
+    Ok(command)
+}
+
+/// Delivers what is due to the agent (inside a write: delivery changes state).
+pub async fn deliver_due(app: &App, agent_id: &str) -> AppResult<Vec<Command>> {
+    let now = app.clock.now();
+    let redeliver = app.config.command_redeliver_seconds as i64;
+    let id = agent_id.to_string();
+    app.db.write(move |c| Box::pin(async move { Ok(commands::deliver(c, &id, now, redeliver).await?) })).await
+}
+
+/// How an agent answers a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AckStatus {
+    Acknowledged,
+    Failed,
+}
+
+/// The agent's answer to one of its commands; repeating it changes nothing (the first answer
+/// stands), an expired command is a conflict.
+pub async fn acknowledge(app: &App, agent_id: String, command_id: String, status: AckStatus, detail: Option<String>) -> AppResult<Command> {
+    let now = app.clock.now();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let mut command = commands::get(c, &command_id)
+                    .await?
+                    .filter(|cmd| cmd.agent_id == agent_id)
+                    .ok_or_else(|| AppError::not_found("Command"))?;
+                let status = match status {
+                    AckStatus::Acknowledged => "acknowledged",
+                    AckStatus::Failed => "failed",
+                };
+                match command.status.as_str() {
+                    "expired" => return Err(AppError::Conflict("Command expired".into())),
+                    "acknowledged" | "failed" => return Ok(command),
+                    _ => {}
+                }
+                commands::acknowledge(c, &mut command, status, detail, now).await?;
+                Ok(command)
+            })
+        })
+        .await
 }

@@ -6,4 +6,5 @@ pub mod agents;
 pub mod commands;
 pub mod lifecycle;
 pub mod people;
+pub mod registry;
 pub mod tasks;
