@@ -104,3 +104,8 @@ pub async fn login_link_usable(conn: &mut AnyConnection, token_hash: &str, now: 
         .await?;
     Ok(n > 0)
 }
+
+/// Removes sign-in links that were used or have expired.
+pub async fn purge_login_links(conn: &mut AnyConnection, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_links WHERE used_at IS NOT NULL OR expires_at <= $1").bind(now).execute(&mut *conn).await.map(|_| ())
+}

@@ -88,3 +88,35 @@ pub async fn save(conn: &mut AnyConnection, p: &Project, now: i64) -> Result<(),
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
 }
+
+/// Kinds of objects that carry a project, for the project-scope checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owned {
+    Todo,
+    Session,
+    AgentTask,
+    Sprint,
+    Agent,
+}
+
+/// The project of an object: `None` when the object does not exist, `Some(None)` when it has
+/// no project.
+pub async fn project_of(pool: &sqlx::AnyPool, kind: Owned, id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
+    let query = match kind {
+        Owned::Todo => "SELECT project FROM todos WHERE id = $1",
+        Owned::Session => "SELECT project_id FROM sessions WHERE id = $1",
+        Owned::AgentTask => "SELECT project_id FROM agent_tasks WHERE id = $1",
+        Owned::Sprint => "SELECT project_id FROM sprints WHERE id = $1",
+        Owned::Agent => "SELECT project_id FROM agents WHERE id = $1",
+    };
+    sqlx::query_scalar(query).bind(id).fetch_optional(pool).await
+}
+
+/// How many of an agent's tasks are not in `project` (without one counts as elsewhere).
+pub async fn agent_tasks_elsewhere(pool: &sqlx::AnyPool, agent_id: &str, project: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM agent_tasks WHERE agent_id = $1 AND (project_id IS NULL OR project_id <> $2)")
+        .bind(agent_id)
+        .bind(project)
+        .fetch_one(pool)
+        .await
+}

@@ -6,6 +6,8 @@
 use serde_json::Value;
 use sqlx::AnyPool;
 
+use crate::db::projects::{Owned, agent_tasks_elsewhere, project_of};
+
 use crate::error::{AppError, AppResult};
 
 /// What a route's `{id}` (or its body's `id`) names, for checking it belongs to P.
@@ -219,33 +221,21 @@ async fn check_object(object: Object, pool: &AnyPool, project: &str, id: &str, u
     let ours = |p: Option<Option<String>>| p.is_none_or(|p| p.as_deref() == Some(project));
     let inside = match object {
         Object::Shared | Object::Free => return Ok(()),
-        Object::Todo => ours(project_of(pool, "SELECT project FROM todos WHERE id = $1", id).await?),
-        Object::Session => ours(project_of(pool, "SELECT project_id FROM sessions WHERE id = $1", id).await?),
-        Object::AgentTask => ours(project_of(pool, "SELECT project_id FROM agent_tasks WHERE id = $1", id).await?),
+        Object::Todo => ours(project_of(pool, Owned::Todo, id).await?),
+        Object::Session => ours(project_of(pool, Owned::Session, id).await?),
+        Object::AgentTask => ours(project_of(pool, Owned::AgentTask, id).await?),
         Object::Sprint => {
-            let found = project_of(pool, "SELECT project_id FROM sprints WHERE id = $1", id).await?;
+            let found = project_of(pool, Owned::Sprint, id).await?;
             ours(found.clone()) || (using == Use::Read && found.is_some_and(|p| p.is_none()))
         }
         // A shared agent (no project) may be read while all its tasks are in P; only P's own
         // agents may be reported for or steered.
-        Object::Agent => match project_of(pool, "SELECT project_id FROM agents WHERE id = $1", id).await? {
-            Some(None) if using == Use::Read => {
-                let elsewhere: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM agent_tasks WHERE agent_id = $1 AND (project_id IS NULL OR project_id <> $2)")
-                        .bind(id)
-                        .bind(project)
-                        .fetch_one(pool)
-                        .await?;
-                elsewhere == 0
-            }
+        Object::Agent => match project_of(pool, Owned::Agent, id).await? {
+            Some(None) if using == Use::Read => agent_tasks_elsewhere(pool, id, project).await? == 0,
             found => ours(found),
         },
     };
     if inside { Ok(()) } else { Err(outside(project)) }
-}
-
-async fn project_of(pool: &AnyPool, query: &'static str, id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
-    sqlx::query_scalar(query).bind(id).fetch_optional(pool).await
 }
 
 #[cfg(test)]

@@ -8,9 +8,7 @@ pub mod sweep;
 
 use std::time::Duration;
 
-use sqlx::AnyConnection;
-
-use crate::db::Backend;
+use crate::db::timers;
 use crate::error::AppResult;
 use crate::state::App;
 
@@ -25,54 +23,15 @@ pub const SWEEP_PERIOD_SECS: i64 = 30;
 pub const PURGE: &str = "purge:auth";
 pub const PURGE_PERIOD_SECS: i64 = 3600;
 
-/// Makes sure a recurring timer exists (first start, or after someone deleted it).
-pub async fn ensure_recurring(conn: &mut AnyConnection, id: &str, period: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO timers (id, due_at, period_secs, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
-        .bind(id)
-        .bind(now)
-        .bind(period)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-}
-
 /// Claims every due timer that nobody holds; returns their ids.
 async fn claim(app: &App, now: i64) -> AppResult<Vec<String>> {
-    let lock = match app.db.backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let sql = format!(
-        "UPDATE timers SET claimed_until = $1 WHERE id IN (SELECT id FROM timers WHERE due_at <= $2 \
-         AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY due_at LIMIT 100{lock}) RETURNING id"
-    );
-    let claimed = app
-        .db
-        .write(move |c| {
-            Box::pin(async move {
-                Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(now + LEASE_SECS).bind(now).bind(now).fetch_all(&mut *c).await?)
-            })
-        })
-        .await?;
-    Ok(claimed)
+    let backend = app.db.backend;
+    app.db.write(move |c| Box::pin(async move { Ok(timers::claim_due(c, backend, now, now + LEASE_SECS).await?) })).await
 }
 
 /// Marks a run done: recurring timers come due again one period later, others go.
 async fn finish(app: &App, id: String, now: i64) -> AppResult<()> {
-    app.db
-        .write(move |c| {
-            Box::pin(async move {
-                sqlx::query("UPDATE timers SET due_at = $1 + period_secs, claimed_until = NULL WHERE id = $2 AND period_secs IS NOT NULL")
-                    .bind(now)
-                    .bind(&id)
-                    .execute(&mut *c)
-                    .await?;
-                sqlx::query("DELETE FROM timers WHERE id = $1 AND period_secs IS NULL").bind(&id).execute(&mut *c).await?;
-                Ok(())
-            })
-        })
-        .await
+    app.db.write(move |c| Box::pin(async move { Ok(timers::finish(c, &id, now).await?) })).await
 }
 
 /// One scheduler pass at the app's clock: runs every due timer once. Tests call this after
@@ -82,8 +41,8 @@ pub async fn tick(app: &App) -> AppResult<usize> {
     app.db
         .write(move |c| {
             Box::pin(async move {
-                ensure_recurring(c, SWEEP, SWEEP_PERIOD_SECS, now).await?;
-                Ok(ensure_recurring(c, PURGE, PURGE_PERIOD_SECS, now).await?)
+                timers::ensure_recurring(c, SWEEP, SWEEP_PERIOD_SECS, now).await?;
+                Ok(timers::ensure_recurring(c, PURGE, PURGE_PERIOD_SECS, now).await?)
             })
         })
         .await?;

@@ -1,7 +1,7 @@
 //! Hourly clean-up of sign-in state: expired sessions (they are already refused, this only
 //! removes the rows) and sign-in links that were used or have expired.
 
-use crate::db::auth_sessions;
+use crate::db::{auth_sessions, invites};
 use crate::error::AppResult;
 use crate::state::App;
 
@@ -11,7 +11,7 @@ pub async fn run(app: &App, now: i64) -> AppResult<()> {
         .write(move |c| {
             Box::pin(async move {
                 let sessions = auth_sessions::purge_expired(c, now).await?;
-                sqlx::query("DELETE FROM login_links WHERE used_at IS NOT NULL OR expires_at <= $1").bind(now).execute(&mut *c).await?;
+                invites::purge_login_links(c, now).await?;
                 Ok(sessions)
             })
         })

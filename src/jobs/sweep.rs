@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 
 use crate::db::agents::{self, AgentTask};
 use crate::db::alerts::{self, NewAlert};
-use crate::db::settings;
+use crate::db::{settings, sweeps};
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource, silent_since};
 use crate::error::AppResult;
 use crate::service::lifecycle;
@@ -26,21 +26,11 @@ const WINDOW_STATE_KEY: &str = "sleep_window_active";
 pub async fn run(app: &App, now: i64) -> AppResult<()> {
     sleep_window_edges(app, now).await?;
     app.db.write(move |c| Box::pin(async move { Ok(crate::db::commands::expire_due(c, now).await?) })).await?;
-    let silent: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM agents WHERE status = 'working' AND COALESCE(last_heartbeat, created_at) < $1")
-            .bind(now - SILENT_BLOCK_SECS)
-            .fetch_all(&app.db.read)
-            .await?;
+    let silent = sweeps::silent_working(&app.db.read, now - SILENT_BLOCK_SECS).await?;
     for id in silent {
         app.db.write(move |c| Box::pin(async move { block_if_silent(c, &id, now).await })).await?;
     }
-    let idle: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM agents WHERE status NOT IN ('sleeping', 'offline') AND COALESCE(last_heartbeat, created_at) < $1 \
-         AND EXISTS (SELECT 1 FROM agent_tasks t WHERE t.agent_id = agents.id AND t.status = 'pending')",
-    )
-    .bind(now - IDLE_TOO_LONG_SECS)
-    .fetch_all(&app.db.read)
-    .await?;
+    let idle = sweeps::idle_with_pending(&app.db.read, now - IDLE_TOO_LONG_SECS).await?;
     for id in idle {
         app.db.write(move |c| Box::pin(async move { alert_idle_too_long(c, &id, now).await })).await?;
     }
@@ -56,19 +46,12 @@ pub async fn run(app: &App, now: i64) -> AppResult<()> {
             })
             .await?;
     }
-    let stalled: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM agents WHERE status = 'working' AND COALESCE(last_activity_at, created_at) < $1")
-            .bind(now - app.config.stall_after_seconds as i64)
-            .fetch_all(&app.db.read)
-            .await?;
+    let stalled = sweeps::without_progress(&app.db.read, now - app.config.stall_after_seconds as i64).await?;
     let stall_after = app.config.stall_after_seconds as i64;
     for id in stalled {
         app.db.write(move |c| Box::pin(async move { alert_stalled(c, &id, now, stall_after).await })).await?;
     }
-    let stale: Vec<String> = sqlx::query_scalar("SELECT id FROM agent_tasks WHERE status = 'blocked' AND blocked_at < $1")
-        .bind(now - STALE_SECS)
-        .fetch_all(&app.db.read)
-        .await?;
+    let stale = sweeps::blocked_since(&app.db.read, now - STALE_SECS).await?;
     for id in stale {
         app.db.write(move |c| Box::pin(async move { alert_stale(c, &id, now).await })).await?;
     }
@@ -164,22 +147,14 @@ async fn sleep_window_edges(app: &App, now: i64) -> AppResult<()> {
                 }
                 settings::put(c, WINDOW_STATE_KEY, if inside { "1" } else { "0" }, now).await?;
                 if inside {
-                    let idle: Vec<String> = sqlx::query_scalar(
-                        "SELECT id FROM agents WHERE status = 'idle' AND NOT EXISTS \
-                         (SELECT 1 FROM agent_tasks t WHERE t.agent_id = agents.id AND t.status = 'pending')",
-                    )
-                    .fetch_all(&mut *c)
-                    .await?;
+                    let idle = sweeps::idle_without_pending(c).await?;
                     for id in idle {
                         if let Some(mut agent) = agents::get(c, &id).await? {
                             lifecycle::sleep(c, &mut agent, "schedule", Some("Sleep window started"), now).await?;
                         }
                     }
                 } else {
-                    let sleepers: Vec<String> =
-                        sqlx::query_scalar("SELECT id FROM agents WHERE status = 'sleeping' AND sleep_reason = 'schedule'")
-                            .fetch_all(&mut *c)
-                            .await?;
+                    let sleepers = sweeps::asleep_on_schedule(c).await?;
                     for id in sleepers {
                         if let Some(mut agent) = agents::get(c, &id).await? {
                             lifecycle::wake(c, &mut agent, "schedule", now).await?;

@@ -7,8 +7,8 @@ use sqlx::AnyConnection;
 
 use crate::db::agents::{self, Agent, AgentTask, announce};
 use crate::db::alerts::{self, NewAlert};
-use crate::db::settings;
-use crate::domain::agents::{AfterCompletion, AgentStatus, AgentTaskStatus, BlockSource, ErrorVerdict, ErrorWindow, SleepSchedule};
+use crate::db::{error_windows, settings};
+use crate::domain::agents::{AfterCompletion, AgentStatus, AgentTaskStatus, BlockSource, ErrorVerdict, SleepSchedule};
 use crate::domain::agents::{after_completion, record_error as count_error};
 use crate::error::AppResult;
 
@@ -91,26 +91,9 @@ pub async fn wake(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, now
 /// Counts an error of `task` (recordError) and raises an `error` alert (fixes decisions.md#agent-errors). Returns
 /// whether the error blocked the task.
 pub async fn record_error(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<bool> {
-    let stored: Option<(i64, i64)> =
-        sqlx::query_as("SELECT first_error_at, count FROM agent_error_windows WHERE agent_id = $1 AND task_id = $2")
-            .bind(&agent.id)
-            .bind(&task.id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let current = stored.map(|(first_error_at, count)| ErrorWindow { first_error_at, count });
+    let current = error_windows::get(conn, &agent.id, &task.id).await?;
     let (window, verdict) = count_error(current, now);
-    sqlx::query(
-        "INSERT INTO agent_error_windows (agent_id, task_id, first_error_at, count) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (agent_id, task_id) DO UPDATE SET first_error_at = $5, count = $6",
-    )
-    .bind(&agent.id)
-    .bind(&task.id)
-    .bind(window.first_error_at)
-    .bind(window.count)
-    .bind(window.first_error_at)
-    .bind(window.count)
-    .execute(&mut *conn)
-    .await?;
+    error_windows::put(conn, &agent.id, &task.id, window).await?;
     let alert = NewAlert {
         kind: "error",
         agent_id: agent.id.clone(),
@@ -146,11 +129,7 @@ pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut Ag
     task.updated_at = now;
     agents::save_task(conn, task).await?;
     alerts::cancel_pending(conn, &agent.id, &task.id).await?;
-    sqlx::query("DELETE FROM agent_error_windows WHERE agent_id = $1 AND task_id = $2")
-        .bind(&agent.id)
-        .bind(&task.id)
-        .execute(&mut *conn)
-        .await?;
+    error_windows::clear(conn, &agent.id, &task.id).await?;
     let pending_left = agents::has_pending_tasks(conn, &agent.id).await?;
     let in_window = sleep_schedule(conn).await?.contains(now);
     agent.current_task_id = None;
