@@ -55,3 +55,27 @@ impl AppState {
 }
 
 pub type App = Arc<AppState>;
+
+impl AppState {
+    /// Runs `task` every `period` in the background until the server shuts down; a failed run
+    /// is logged as `what` and the next one goes ahead.
+    pub fn every<F, Fut>(self: &Arc<Self>, period: std::time::Duration, what: &'static str, task: F)
+    where
+        F: Fn(App) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = crate::error::AppResult<()>> + Send,
+    {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut shutdown = app.shutdown.subscribe();
+            loop {
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    () = tokio::time::sleep(period) => {},
+                }
+                if let Err(e) = task(app.clone()).await {
+                    tracing::warn!(error = %e, "{what} failed");
+                }
+            }
+        });
+    }
+}

@@ -32,18 +32,11 @@ pub async fn prune(app: &App) -> AppResult<u64> {
 
 /// Runs `prune` every minute until the app shuts down.
 pub fn spawn(app: App) {
-    tokio::spawn(async move {
-        let mut shutdown = app.shutdown.subscribe();
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => return,
-                () = tokio::time::sleep(EVERY) => {},
-            }
-            match prune(&app).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "pruned old events"),
-                Err(e) => tracing::warn!(error = %e, "event pruning failed"),
-            }
+    app.every(EVERY, "event pruning", |app| async move {
+        let deleted = prune(&app).await?;
+        if deleted > 0 {
+            tracing::info!(deleted, "pruned old events");
         }
+        Ok(())
     });
 }

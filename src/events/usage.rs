@@ -73,19 +73,7 @@ pub async fn flush(app: &App) -> AppResult<usize> {
 /// Flushes every `USAGE_EVERY` until shutdown. Off when the scheduler is off (tests flush
 /// themselves, so no event appears behind their back).
 pub fn spawn(app: App) {
-    if app.config.scheduler_tick_ms == 0 {
-        return;
+    if app.config.scheduler_tick_ms != 0 {
+        app.every(USAGE_EVERY, "publishing agent usage", |app| async move { flush(&app).await.map(|_| ()) });
     }
-    tokio::spawn(async move {
-        let mut shutdown = app.shutdown.subscribe();
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => return,
-                () = tokio::time::sleep(USAGE_EVERY) => {},
-            }
-            if let Err(e) = flush(&app).await {
-                tracing::warn!(error = %e, "publishing agent usage failed");
-            }
-        }
-    });
 }

@@ -62,19 +62,7 @@ pub async fn tick(app: &App) -> AppResult<usize> {
 /// Runs `tick` every `SCHEDULER_TICK_MS` until the app shuts down.
 pub fn spawn(app: App) {
     let every = Duration::from_millis(app.config.scheduler_tick_ms);
-    if every.is_zero() {
-        return;
+    if !every.is_zero() {
+        app.every(every, "scheduler tick", |app| async move { tick(&app).await.map(|_| ()) });
     }
-    tokio::spawn(async move {
-        let mut shutdown = app.shutdown.subscribe();
-        loop {
-            tokio::select! {
-                _ = shutdown.changed() => return,
-                () = tokio::time::sleep(every) => {},
-            }
-            if let Err(e) = tick(&app).await {
-                tracing::warn!(error = %e, "scheduler tick failed");
-            }
-        }
-    });
 }
