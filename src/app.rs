@@ -8,7 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::api::list_cache::ListCache;
+use crate::http::list_cache::ListCache;
 use crate::auth::authenticate::Authenticator;
 use crate::auth::cookies::Cookies;
 use crate::auth::github::GitHub;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::api::list_cache::ListCache;
+use crate::http::list_cache::ListCache;
 use crate::auth::authenticate::Authenticator;
 use crate::auth::github::GitHub;
 use crate::clock::SharedClock;

@@ -9,7 +9,6 @@ pub mod auth;
 pub mod commands;
 pub mod events;
 pub mod links;
-pub mod list_cache;
 pub mod messages;
 pub mod ops;
 pub mod projects;

@@ -93,36 +93,3 @@ pub fn allow_methods(rules: &[&Rule]) -> String {
     methods.push("OPTIONS");
     methods.join(", ")
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn static_segments_win_over_parameters() {
-        let rules = crate::routes::rules();
-        let next = matching(&rules, "/api/v2/tasks/next");
-        assert_eq!(next.len(), 1);
-        assert_eq!(next[0].path, "/api/v2/tasks/next");
-        let subtasks = matching(&rules, "/api/v2/tasks/7/subtasks");
-        assert_eq!(subtasks.len(), 4);
-        assert_eq!(allow_methods(&subtasks), "GET, POST, PUT, DELETE, OPTIONS");
-        assert!(matching(&rules, "/api/nope").is_empty());
-        assert!(matching(&rules, "/api/todos//comments").is_empty());
-        let both = params("/api/agents/{id}/tasks/{task_id}", "/api/agents/a%2Fb%20c/tasks/7");
-        assert_eq!(both, vec![("id".to_string(), "a/b c".to_string()), ("task_id".to_string(), "7".to_string())]);
-        assert!(params("/api/todos", "/api/todos").is_empty());
-    }
-
-    #[test]
-    fn writes_are_rate_limited_and_work_data_writes_need_admin() {
-        for r in crate::routes::rules() {
-            let write = r.method != Method::GET;
-            let sign_out = r.path == "/api/auth/logout";
-            assert_eq!(r.rate_limited, write && !sign_out, "{} {}", r.method, r.path);
-            if write && r.path.starts_with("/api/") && !r.path.starts_with("/api/auth/") && !r.path.contains("/invite/") {
-                assert!(r.access >= Access::Admin, "{} {}", r.method, r.path);
-            }
-        }
-    }
-}

@@ -8,6 +8,7 @@ pub mod headers;
 pub mod html;
 pub mod json;
 pub mod limits;
+pub mod list_cache;
 pub mod metrics;
 pub mod open_mode;
 pub mod ratelimit;
