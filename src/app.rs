@@ -8,7 +8,6 @@ use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::http::list_cache::ListCache;
 use crate::auth::authenticate::Authenticator;
 use crate::auth::cookies::Cookies;
 use crate::auth::github::GitHub;
@@ -18,6 +17,7 @@ use crate::crypto::Sealer;
 use crate::datadir::{BootstrapKey, DataDir};
 use crate::db::Db;
 use crate::events::hub::Hub;
+use crate::http::list_cache::ListCache;
 use crate::http::metrics::Metrics;
 use crate::http::ratelimit::RateLimiter;
 pub use crate::state::{App, AppState};

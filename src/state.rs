@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::http::list_cache::ListCache;
 use crate::auth::authenticate::Authenticator;
 use crate::auth::github::GitHub;
 use crate::clock::SharedClock;
@@ -14,6 +13,7 @@ use crate::crypto::Sealer;
 use crate::db::Db;
 use crate::events::hub::Hub;
 use crate::http::access::Rule;
+use crate::http::list_cache::ListCache;
 use crate::http::metrics::Metrics;
 use crate::http::ratelimit::RateLimiter;
 
