@@ -13,6 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::db::agents;
 use crate::db::commands;
+use crate::domain::agents::CommandKind;
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Checks, Params, non_null, parse};
 use crate::service::commands::{self as service, AckStatus};
@@ -20,30 +21,6 @@ use crate::state::App;
 
 /// Longest long-poll, in seconds.
 pub const MAX_WAIT_SECS: u64 = 60;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CommandKind {
-    Message,
-    Stop,
-    Sleep,
-    Wake,
-    Unblock,
-    Restart,
-}
-
-impl CommandKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommandKind::Message => "message",
-            CommandKind::Stop => "stop",
-            CommandKind::Sleep => "sleep",
-            CommandKind::Wake => "wake",
-            CommandKind::Unblock => "unblock",
-            CommandKind::Restart => "restart",
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 pub struct CreateBody {

@@ -34,6 +34,15 @@ string_enum!(BlockSource {
     ResourceDenied => "resource_denied",
 });
 
+string_enum!(CommandKind {
+    Message => "message",
+    Stop => "stop",
+    Sleep => "sleep",
+    Wake => "wake",
+    Unblock => "unblock",
+    Restart => "restart",
+});
+
 string_enum!(AgentAction {
     Sleep => "sleep",
     Stop => "stop",
