@@ -7,4 +7,6 @@ pub mod commands;
 pub mod lifecycle;
 pub mod people;
 pub mod registry;
+pub mod sessions;
+pub mod sprints;
 pub mod tasks;
