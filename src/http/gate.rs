@@ -37,28 +37,25 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     // carry sign-in tokens) and request id.
     let span = tracing::info_span!("request", method = %method, route = pattern, request_id = %request_id);
     let answer = async {
+        // Every body is read to its end first (up to the limit), whatever the answer: a client
+        // still writing its body while the server answers and closes would see a broken pipe,
+        // and a connection left with unread bytes cannot serve the client's next request.
+        let req = match read_body(&app, req).await {
+            Ok(req) => req,
+            Err(e) => return e.into_response(),
+        };
         if rules.is_empty() {
-            refuse(&app, req, AppError::NotFound("Not found".into())).await
+            AppError::NotFound("Not found".into()).into_response()
         } else if method == Method::OPTIONS {
             StatusCode::OK.into_response()
         } else if let Some(rule) = rules.iter().find(|r| r.method == method || (method == Method::HEAD && r.method == Method::GET)) {
             let ip = client_ip(peer.ip(), req.headers(), &app.trusted_proxies);
-            let checked = access::check_params(rule.path, route_path).map_err(AppError::BadRequest);
-            let principal = match checked {
-                Ok(()) => check_caller(&app, rule, ip, &RequestHead::of(&req)).await,
-                Err(e) => Err(e),
-            };
-            let admitted = match principal {
-                Ok(principal) => admit(&app, rule, route_path, principal, req).await,
-                Err(e) => Err(Refused { error: e, unread: Some(req) }),
-            };
-            match admitted {
+            match admit(&app, rule, route_path, ip, req).await {
                 Ok(req) => next.run(req).await,
-                Err(Refused { error, unread: Some(req) }) => refuse(&app, req, error).await,
-                Err(Refused { error, unread: None }) => error.into_response(),
+                Err(e) => e.into_response(),
             }
         } else {
-            refuse(&app, req, AppError::MethodNotAllowed).await
+            AppError::MethodNotAllowed.into_response()
         }
     };
     let mut response = answer.instrument(span).await;
@@ -106,22 +103,8 @@ impl RequestHead<'_> {
     }
 }
 
-/// A refusal, with the request when its body is still unread.
-struct Refused {
-    error: AppError,
-    unread: Option<Request>,
-}
-
-/// A refusal after the body was read (or of a request without one).
-impl From<AppError> for Refused {
-    fn from(error: AppError) -> Refused {
-        Refused { error, unread: None }
-    }
-}
-
-/// The request with its body read here, whole (up to the body limit): every request is read
-/// to its end whether or not its handler looks at the body, so the connection stays usable
-/// for the client's next request and a stalled or oversized body is refused in one place.
+/// The request with its body read here, whole (up to the body limit), so a stalled or
+/// oversized body is refused in one place.
 async fn read_body(app: &App, req: Request) -> Result<Request, AppError> {
     let (mut parts, body) = req.into_parts();
     let limited = http_body_util::Limited::new(body, app.config.body_limit_bytes);
@@ -132,14 +115,6 @@ async fn read_body(app: &App, req: Request) -> Result<Request, AppError> {
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
-}
-
-/// Answers `error` after reading what the client still sends (up to the body limit): a
-/// client writing its body while the server answers and closes would see a broken pipe
-/// instead of the answer.
-async fn refuse(app: &App, req: Request, error: AppError) -> Response {
-    let _ = axum::body::to_bytes(req.into_body(), app.config.body_limit_bytes).await;
-    error.into_response()
 }
 
 /// Who is calling and whether they may call `rule`: open-mode checks, the principal (decisions.md#principals),
@@ -190,10 +165,12 @@ async fn check_caller(app: &App, rule: &Rule, ip: IpAddr, head: &RequestHead<'_>
     Ok(principal)
 }
 
-/// The admitted request, carrying its `Principal`, with a scoped key's project (decisions.md#project-scoped-keys) applied:
-/// possibly a body with the project filled in.
-async fn admit(app: &App, rule: &Rule, route_path: &str, principal: Principal, req: Request) -> Result<Request, Refused> {
-    let req = read_body(app, req).await?;
+/// Whether the request may reach its handler (its path parameters, the caller, a scoped key's
+/// project); the admitted request carries its `Principal`, and possibly a body with the
+/// project filled in.
+async fn admit(app: &App, rule: &Rule, route_path: &str, ip: IpAddr, req: Request) -> Result<Request, AppError> {
+    access::check_params(rule.path, route_path).map_err(AppError::BadRequest)?;
+    let principal = check_caller(app, rule, ip, &RequestHead::of(&req)).await?;
     let mut req = match principal.scope() {
         Some(project) => within_project(app, rule, route_path, project, req).await?,
         None => req,
