@@ -6,14 +6,12 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::db::IN_CHUNK;
-use crate::db::events::{self, NewEvent};
 use crate::db::messages::{self, NewMessage};
-use crate::db::projects;
 use crate::db::todos::Filter;
 use crate::domain::{Field, MessageType};
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Body, Checks, Params, leading_int, non_null};
+use crate::service::messages as service;
 use crate::state::App;
 
 const MAX_CONTENT: usize = 10_000;
@@ -50,39 +48,10 @@ pub struct MarkReadBody {
     ids: Vec<String>,
 }
 
-/// Marks up to 10,000 ids read (the bound is in limits.rs), one write unit per chunk so a long
-/// list never holds the writer for long; marking read twice changes nothing, so a failure
-/// half-way loses nothing a retry would not redo.
+/// Marks up to 10,000 ids read (the bound is in limits.rs).
 pub async fn mark_read(State(app): State<App>, Body(body): Body<MarkReadBody>) -> AppResult<Json<Value>> {
     let total = body.ids.len();
-    let ids: Vec<i64> = body.ids.iter().filter_map(|s| leading_int(s)).collect();
-    let now = app.clock.now();
-    let mut marked = 0;
-    for chunk in ids.chunks(IN_CHUNK) {
-        let ids = chunk.to_vec();
-        marked += app
-            .db
-            .write(move |c| {
-                Box::pin(async move {
-                    let existing = messages::mark_read(c, &ids).await?;
-                    // The original's `marked`: entries naming an existing message, repeats and
-                    // already-read ones included.
-                    let found: std::collections::HashSet<i64> = existing.iter().map(|(id, _)| *id).collect();
-                    let marked = ids.iter().filter(|id| found.contains(id)).count() as i64;
-                    // One event per project, so a project-filtered stream sees its own.
-                    let mut by_project: std::collections::BTreeMap<Option<String>, Vec<i64>> = Default::default();
-                    for (id, project) in existing {
-                        by_project.entry(project).or_default().push(id);
-                    }
-                    for (project, ids) in by_project {
-                        let payload = json!({"ids": ids, "read": true});
-                        events::append(c, now, NewEvent::new("message:updated", project.as_deref(), &payload)).await?;
-                    }
-                    Ok(marked)
-                })
-            })
-            .await?;
-    }
+    let marked = service::mark_read(&app, body.ids.iter().filter_map(|s| leading_int(s)).collect()).await?;
     Ok(Json(json!({"success": true, "marked": marked, "total": total})))
 }
 
@@ -145,31 +114,7 @@ pub async fn create(State(app): State<App>, Body(body): Body<CreateBody>) -> App
         project_id: project,
         summary_id,
     };
-    let sealer = app.sealer.clone();
-    let now = app.clock.now();
-    let (message, deduplicated) = app
-        .db
-        .write(move |c| {
-            Box::pin(async move {
-                if let Some(summary_id) = &new.summary_id
-                    && let Some(existing) = messages::by_summary_id(c, &sealer, summary_id).await?
-                {
-                    // A work log sent again is answered with the stored one — but only within
-                    // its project: another project's message is never shown (summary ids are
-                    // chosen by clients and can be guessed).
-                    if existing.project_id != new.project_id {
-                        return Err(AppError::Conflict("summary_id is already used by a message of another project".into()));
-                    }
-                    return Ok((existing, true));
-                }
-                projects::ensure(c, new.project_id.as_deref(), now).await?;
-                let message = messages::insert(c, &sealer, &new, now).await?;
-                let event = NewEvent::sealed("message:created", message.project_id.as_deref(), &json!({ "message": message }), &sealer);
-                events::append(c, now, event).await?;
-                Ok((message, false))
-            })
-        })
-        .await?;
+    let (message, deduplicated) = service::create(&app, new).await?;
     if deduplicated {
         return Ok((StatusCode::OK, Json(json!({"success": true, "message": message, "deduplicated": true}))));
     }

@@ -6,9 +6,9 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::json::{Body, Int, non_null};
-use crate::service::lifecycle;
+use crate::service::lifecycle::{self, ScheduleChange};
 use crate::state::App;
 
 pub async fn get_sleep_schedule(State(app): State<App>) -> AppResult<Json<Value>> {
@@ -29,50 +29,13 @@ pub struct ScheduleBody {
     enabled: Option<bool>,
 }
 
-fn hour(field: &str, value: Option<Int>) -> AppResult<Option<u8>> {
-    match value {
-        None => Ok(None),
-        Some(Int(h)) if (0..=23).contains(&h) => Ok(Some(h as u8)),
-        Some(_) => Err(AppError::field("too_big", field, format!("{field} must be an hour from 0 to 23"))),
-    }
-}
-
 pub async fn put_sleep_schedule(State(app): State<App>, Body(body): Body<ScheduleBody>) -> AppResult<Json<Value>> {
-    if body.start_hour.is_none() && body.end_hour.is_none() && body.timezone.is_none() && body.enabled.is_none() {
-        return Err(AppError::field("custom", "", "At least one field is required"));
-    }
-    let start = hour("startHour", body.start_hour)?;
-    let end = hour("endHour", body.end_hour)?;
-    if let Some(zone) = &body.timezone
-        && jiff::tz::TimeZone::get(zone).is_err()
-    {
-        return Err(AppError::field("invalid_value", "timezone", format!("timezone: `{zone}` is not an IANA time zone")));
-    }
-    let now = app.clock.now();
-    let schedule = app
-        .db
-        .write(move |c| {
-            Box::pin(async move {
-                let mut s = lifecycle::sleep_schedule(c).await?;
-                if let Some(h) = start {
-                    s.start_hour = h;
-                }
-                if let Some(h) = end {
-                    s.end_hour = h;
-                }
-                if let Some(zone) = body.timezone {
-                    s.timezone = zone;
-                }
-                if let Some(enabled) = body.enabled {
-                    s.enabled = enabled;
-                }
-                if s.start_hour == s.end_hour {
-                    return Err(AppError::field("custom", "endHour", "startHour and endHour must differ"));
-                }
-                lifecycle::save_sleep_schedule(c, &s, now).await?;
-                Ok(s)
-            })
-        })
-        .await?;
+    let change = ScheduleChange {
+        start_hour: body.start_hour.map(|h| h.0),
+        end_hour: body.end_hour.map(|h| h.0),
+        timezone: body.timezone,
+        enabled: body.enabled,
+    };
+    let schedule = lifecycle::change_sleep_schedule(&app, change).await?;
     Ok(Json(json!({ "schedule": schedule })))
 }

@@ -3,36 +3,17 @@
 use std::collections::HashSet;
 
 use serde::Serialize;
-use serde_json::json;
 use sqlx::AnyConnection;
 use sqlx::any::AnyArguments;
 use sqlx::{AnyPool, Arguments, Row};
 
-use super::events::{self, NewEvent};
-use super::{Backend, placeholders, projects, sprints};
-use crate::domain::hierarchy::{self, HierarchyError, MAX_DEPTH, ParentChain};
-use crate::domain::todos::{self as rules, StatusChange, Todo, TodoPatch};
-use crate::domain::{ids, velocity::PointsTodo};
-use crate::error::{AppError, AppResult};
+use super::{Backend, placeholders};
+use crate::domain::hierarchy::{MAX_DEPTH, ParentChain};
+use crate::domain::todos::{StatusChange, Todo};
+use crate::domain::velocity::PointsTodo;
 
 pub const COLUMNS: &str =
     "id, name, session_id, content, status, priority, agent, project, parent_id, completed_at, created_at, updated_at";
-
-/// A todo write: the patch plus where it goes.
-#[derive(Debug, Clone, Default)]
-pub struct TodoWrite {
-    pub id: Option<String>,
-    pub patch: TodoPatch,
-    pub sprint_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Upserted {
-    pub todo: Todo,
-    #[serde(skip)]
-    pub created: bool,
-    pub auto_sprint_id: Option<String>,
-}
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Todo>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM todos WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
@@ -42,70 +23,8 @@ pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<Todo>, sqlx::Error>
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM todos WHERE id = $1")).bind(id).fetch_optional(pool).await
 }
 
-/// Creates or updates one todo (decisions.md#upserts) with hierarchy checks, history, sprint links, the
-/// project record and its event. `auto_sprint` links new todos to the active sprint.
-pub async fn upsert(conn: &mut AnyConnection, write: TodoWrite, now_ms: i64) -> AppResult<Upserted> {
-    let now = now_ms.div_euclid(1000);
-    let existing = match &write.id {
-        Some(id) => get(conn, id).await?,
-        None => None,
-    };
-    let parent_changed = write.patch.parent_id.is_present();
-    let (todo, change, created) = match &existing {
-        Some(old) => {
-            let (todo, change) = rules::update(old, write.patch, now);
-            (todo, change, false)
-        }
-        None => {
-            let id = write.id.clone().unwrap_or_else(|| ids::generate("todo", now_ms));
-            let (todo, change) = rules::create(id, write.patch, now)
-                .map_err(|_| AppError::field("invalid_type", "content", "content is required to create a todo"))?;
-            (todo, Some(change), true)
-        }
-    };
-    if parent_changed
-        && let Some(parent) = &todo.parent_id
-        && existing.as_ref().and_then(|t| t.parent_id.as_ref()) != Some(parent)
-    {
-        check_parent(conn, &todo.id, parent, !created).await?;
-    }
-    if created {
-        insert(conn, &todo).await?;
-    } else {
-        update(conn, &todo).await?;
-    }
-    if let Some(change) = change {
-        record_status(conn, &todo.id, &change, now).await?;
-    }
-    let mut auto_sprint_id = None;
-    if let Some(sprint_id) = &write.sprint_id {
-        link_sprint(conn, &todo.id, sprint_id).await?;
-    } else if created && let Some(active) = sprints::active(conn, now, todo.project.as_deref()).await? {
-        link_sprint(conn, &todo.id, &active).await?;
-        auto_sprint_id = Some(active);
-    }
-    // A project is recorded when an item first names it; re-sending the same project on
-    // every update (as hooks do) costs nothing.
-    if existing.as_ref().is_none_or(|old| old.project != todo.project) {
-        projects::ensure(conn, todo.project.as_deref(), now).await?;
-    }
-    let name = if created { "todo:created" } else { "todo:updated" };
-    events::append(conn, now, NewEvent::new(name, todo.project.as_deref(), &json!({ "todo": todo }))).await?;
-    Ok(Upserted { todo, created, auto_sprint_id })
-}
-
-/// Rejects a parent that is missing, would close a cycle, or makes the tree too deep.
-pub async fn check_parent(conn: &mut AnyConnection, todo_id: &str, parent_id: &str, has_subtree: bool) -> AppResult<()> {
-    let chain = parent_chain(conn, parent_id).await?;
-    let height = if has_subtree { subtree_height(conn, todo_id).await? } else { 0 };
-    hierarchy::check_parent(todo_id, parent_id, &chain, height).map_err(hierarchy_error)
-}
-
-pub fn hierarchy_error(e: HierarchyError) -> AppError {
-    AppError::BadRequest(e.to_string())
-}
-
-async fn parent_chain(conn: &mut AnyConnection, parent_id: &str) -> Result<ParentChain, sqlx::Error> {
+/// The proposed parent and its ancestors, walked until the root, a repeat or past the depth limit.
+pub async fn parent_chain(conn: &mut AnyConnection, parent_id: &str) -> Result<ParentChain, sqlx::Error> {
     let mut chain = Vec::new();
     let mut seen = HashSet::new();
     let mut next = Some(parent_id.to_string());
@@ -128,7 +47,7 @@ async fn parent_chain(conn: &mut AnyConnection, parent_id: &str) -> Result<Paren
 }
 
 /// Levels below `id` (0 for a leaf), counted up to one more than the limit allows.
-async fn subtree_height(conn: &mut AnyConnection, id: &str) -> Result<usize, sqlx::Error> {
+pub async fn subtree_height(conn: &mut AnyConnection, id: &str) -> Result<usize, sqlx::Error> {
     let mut level = vec![id.to_string()];
     let mut height = 0;
     while height <= MAX_DEPTH {
@@ -152,12 +71,7 @@ async fn subtree_height(conn: &mut AnyConnection, id: &str) -> Result<usize, sql
     Ok(height)
 }
 
-pub async fn depth(conn: &mut AnyConnection, id: &str) -> Result<usize, sqlx::Error> {
-    let chain = parent_chain(conn, id).await?;
-    Ok(chain.chain.map_or(0, |c| c.len().saturating_sub(1)))
-}
-
-async fn insert(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Error> {
     sqlx::query(sql!("INSERT INTO todos ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
         .bind(&t.id)
         .bind(&t.name)
@@ -176,12 +90,7 @@ async fn insert(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Error> {
         .map(|_| ())
 }
 
-pub async fn insert_new(conn: &mut AnyConnection, t: &Todo, change: &StatusChange) -> Result<(), sqlx::Error> {
-    insert(conn, t).await?;
-    record_status(conn, &t.id, change, t.created_at).await
-}
-
-async fn update(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Error> {
+pub async fn update(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE todos SET name = $2, session_id = $3, content = $4, status = $5, priority = $6, agent = $7, project = $8, \
          parent_id = $9, completed_at = $10, updated_at = $11 WHERE id = $1",
@@ -202,16 +111,7 @@ async fn update(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Error> {
     .map(|_| ())
 }
 
-/// Writes a full todo row that already exists (status changes must be recorded separately).
-pub async fn save(conn: &mut AnyConnection, t: &Todo, change: Option<&StatusChange>) -> Result<(), sqlx::Error> {
-    update(conn, t).await?;
-    if let Some(change) = change {
-        record_status(conn, &t.id, change, t.updated_at).await?;
-    }
-    Ok(())
-}
-
-async fn record_status(conn: &mut AnyConnection, todo_id: &str, c: &StatusChange, now: i64) -> Result<(), sqlx::Error> {
+pub async fn record_status(conn: &mut AnyConnection, todo_id: &str, c: &StatusChange, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO todo_status_history (todo_id, old_status, new_status, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(todo_id)
         .bind(&c.old)
@@ -227,17 +127,14 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Er
     Ok(sqlx::query("DELETE FROM todos WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
 }
 
-/// Links a todo to a sprint (idempotent); unknown sprint → 404.
-pub async fn link_sprint(conn: &mut AnyConnection, todo_id: &str, sprint_id: &str) -> AppResult<()> {
-    if sprints::get(conn, sprint_id).await?.is_none() {
-        return Err(AppError::not_found("Sprint"));
-    }
+/// Links a todo to a sprint; linking twice changes nothing.
+pub async fn link_sprint(conn: &mut AnyConnection, todo_id: &str, sprint_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO todo_sprints (todo_id, sprint_id) VALUES ($1, $2) ON CONFLICT (todo_id, sprint_id) DO NOTHING")
         .bind(todo_id)
         .bind(sprint_id)
         .execute(&mut *conn)
-        .await?;
-    Ok(())
+        .await
+        .map(|_| ())
 }
 
 pub async fn unlink_sprint(conn: &mut AnyConnection, todo_id: &str, sprint_id: &str) -> Result<bool, sqlx::Error> {
@@ -412,6 +309,5 @@ pub async fn add_comment(conn: &mut AnyConnection, todo: &Todo, body: &str, auth
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    events::append(conn, now, NewEvent::new("comment:created", todo.project.as_deref(), &json!({ "comment": comment }))).await?;
     Ok(comment)
 }

@@ -142,6 +142,15 @@ pub fn after_completion(pending_left: bool, in_sleep_window: bool) -> AfterCompl
     }
 }
 
+/// A working agent silent this long with a task in progress is blocked (`idle`).
+pub const SILENT_BLOCK_SECS: i64 = 300;
+/// An agent silent this long with pending tasks raises `idle_too_long`.
+pub const IDLE_TOO_LONG_SECS: i64 = 1800;
+/// A task blocked this long raises `stale_task`, once per blocked episode (docs/decisions.md#silence).
+pub const STALE_SECS: i64 = 7200;
+/// How long a workflow waits for `wake` before it gives up (docs/decisions.md#workflow).
+pub const WORKFLOW_SLEEP_TIMEOUT_SECS: i64 = 24 * 3600;
+
 /// When an agent last showed signs of life for the silence rule: its last heartbeat, its
 /// registration, or the start of its current task, whichever is latest. An agent that never
 /// beat is silent since it registered (or started the task), not since forever.

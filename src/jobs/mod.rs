@@ -4,12 +4,12 @@
 //! timer again — every effect is idempotent, so it happens once.
 
 pub mod purge;
-pub mod sweep;
 
 use std::time::Duration;
 
 use crate::db::timers;
 use crate::error::AppResult;
+use crate::service::sweep;
 use crate::state::App;
 
 /// How long a claimed timer is reserved for the replica that claimed it.

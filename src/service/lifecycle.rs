@@ -10,7 +10,8 @@ use crate::db::alerts::{self, NewAlert};
 use crate::db::{error_windows, settings};
 use crate::domain::agents::{AfterCompletion, AgentStatus, AgentTaskStatus, BlockSource, ErrorVerdict, SleepSchedule};
 use crate::domain::agents::{after_completion, record_error as count_error};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::state::App;
 
 const SCHEDULE_KEY: &str = "sleep_schedule";
 
@@ -20,6 +21,63 @@ pub async fn sleep_schedule(conn: &mut AnyConnection) -> Result<SleepSchedule, s
 
 pub async fn save_sleep_schedule(conn: &mut AnyConnection, schedule: &SleepSchedule, now: i64) -> Result<(), sqlx::Error> {
     settings::put(conn, SCHEDULE_KEY, &serde_json::to_string(schedule).unwrap_or_default(), now).await
+}
+
+/// A change to the sleep schedule: only the fields given change (at least one is required).
+#[derive(Debug, Default)]
+pub struct ScheduleChange {
+    pub start_hour: Option<i64>,
+    pub end_hour: Option<i64>,
+    pub timezone: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+fn hour(field: &str, value: Option<i64>) -> AppResult<Option<u8>> {
+    match value {
+        None => Ok(None),
+        Some(h) if (0..=23).contains(&h) => Ok(Some(h as u8)),
+        Some(_) => Err(AppError::field("too_big", field, format!("{field} must be an hour from 0 to 23"))),
+    }
+}
+
+/// Changes the sleep window (docs/decisions.md#sleep-window): hours 0–23 that differ, an IANA
+/// time zone.
+pub async fn change_sleep_schedule(app: &App, change: ScheduleChange) -> AppResult<SleepSchedule> {
+    if change.start_hour.is_none() && change.end_hour.is_none() && change.timezone.is_none() && change.enabled.is_none() {
+        return Err(AppError::field("custom", "", "At least one field is required"));
+    }
+    let start = hour("startHour", change.start_hour)?;
+    let end = hour("endHour", change.end_hour)?;
+    if let Some(zone) = &change.timezone
+        && jiff::tz::TimeZone::get(zone).is_err()
+    {
+        return Err(AppError::field("invalid_value", "timezone", format!("timezone: `{zone}` is not an IANA time zone")));
+    }
+    let now = app.clock.now();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let mut s = sleep_schedule(c).await?;
+                if let Some(h) = start {
+                    s.start_hour = h;
+                }
+                if let Some(h) = end {
+                    s.end_hour = h;
+                }
+                if let Some(zone) = change.timezone {
+                    s.timezone = zone;
+                }
+                if let Some(enabled) = change.enabled {
+                    s.enabled = enabled;
+                }
+                if s.start_hour == s.end_hour {
+                    return Err(AppError::field("custom", "endHour", "startHour and endHour must differ"));
+                }
+                save_sleep_schedule(c, &s, now).await?;
+                Ok(s)
+            })
+        })
+        .await
 }
 
 /// Blocks `task` (detectBlocked): the task and its agent become blocked and one `blocked`

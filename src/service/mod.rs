@@ -4,9 +4,16 @@
 
 pub mod agents;
 pub mod commands;
+pub mod keys;
 pub mod lifecycle;
+pub mod messages;
 pub mod people;
+pub mod planner;
+pub mod projects;
 pub mod registry;
 pub mod sessions;
 pub mod sprints;
+pub mod sweep;
 pub mod tasks;
+pub mod todos;
+pub mod workflows;

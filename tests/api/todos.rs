@@ -207,8 +207,14 @@ async fn sprint_links_and_auto_assignment(app: TestApp) {
     assert_eq!(r.body["auto_sprint_id"], sprint_id.as_str());
     // batch-created todos join it too (fixes decisions.md#upserts)
     app.put("/api/todos", json!({"todos": [{"id": "b1", "content": "batch"}]})).await;
+    // and so do subtasks: every way of creating a todo applies the same rule
+    let parent = r.body["todo"]["id"].as_str().unwrap().to_string();
+    let child = app.post(&format!("/api/todos/{parent}/subtasks"), json!({"content": "sub"})).await;
+    assert_eq!(child.status, StatusCode::CREATED);
+    let child_id = child.body["todo"]["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/api/todos/{child_id}/sprints")).await.body["sprints"][0]["id"], sprint_id.as_str());
     let linked = app.get(&format!("/api/todos?sprint_id={sprint_id}")).await;
-    assert_eq!(linked.body["todos"].as_array().unwrap().len(), 2);
+    assert_eq!(linked.body["todos"].as_array().unwrap().len(), 3);
     assert_eq!(linked.body["todos"][0]["sprints"], json!([{"id": sprint_id, "name": "S1"}]));
 
     app.post("/api/todos", json!({"id": "solo", "content": "x", "sprint_id": sprint_id})).await;

@@ -1,4 +1,4 @@
-//! The lifecycle sweep (decisions.md#agent-lifecycle; a periodic scan with explicit thresholds, fixing decisions.md#silence): silent
+//! The lifecycle sweep, run by the scheduler (decisions.md#agent-lifecycle; a periodic scan with explicit thresholds, fixing decisions.md#silence): silent
 //! working agents are blocked, agents idle too long with pending work and tasks blocked too
 //! long raise one alert each, and the sleep window's edges put agents to sleep and wake them
 //! (decisions.md#sleep-window). Every candidate is re-checked inside its write unit, and every alert is keyed, so a
@@ -9,17 +9,10 @@ use sqlx::AnyConnection;
 use crate::db::agents::{self, AgentTask};
 use crate::db::alerts::{self, NewAlert};
 use crate::db::{settings, sweeps};
-use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource, silent_since};
+use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource, IDLE_TOO_LONG_SECS, SILENT_BLOCK_SECS, STALE_SECS, silent_since};
 use crate::error::AppResult;
 use crate::service::lifecycle;
 use crate::state::App;
-
-/// A working agent silent this long with a task in progress is blocked (`idle`).
-pub const SILENT_BLOCK_SECS: i64 = 300;
-/// An agent silent this long with pending tasks raises `idle_too_long`.
-pub const IDLE_TOO_LONG_SECS: i64 = 1800;
-/// A task blocked this long raises `stale_task`, once per blocked episode (fixes decisions.md#silence).
-pub const STALE_SECS: i64 = 7200;
 
 const WINDOW_STATE_KEY: &str = "sleep_window_active";
 
@@ -35,16 +28,7 @@ pub async fn run(app: &App, now: i64) -> AppResult<()> {
         app.db.write(move |c| Box::pin(async move { alert_idle_too_long(c, &id, now).await })).await?;
     }
     for id in crate::db::workflows::open_ids(&app.db.read).await? {
-        app.db
-            .write(move |c| {
-                Box::pin(async move {
-                    match crate::db::workflows::get(c, &id).await? {
-                        Some(mut w) => crate::db::workflows::advance(c, &mut w, now).await,
-                        None => Ok(()),
-                    }
-                })
-            })
-            .await?;
+        super::workflows::advance_by_id(app, id, now).await?;
     }
     let stalled = sweeps::without_progress(&app.db.read, now - app.config.stall_after_seconds as i64).await?;
     let stall_after = app.config.stall_after_seconds as i64;
