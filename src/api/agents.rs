@@ -57,7 +57,7 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
             v["current_task"] = task.map_or(Value::Null, |t| json!(t));
             v["sub_agent_count"] = Value::from(counts.get(&a.id).copied().unwrap_or(0));
             v["age_seconds"] = Value::from(age(&a, now));
-            v["stalled"] = Value::from(is_stalled(&a.status, a.last_activity_at, a.created_at, now, stall_after));
+            v["stalled"] = Value::from(is_stalled(a.status, a.last_activity_at, a.created_at, now, stall_after));
             v["totals"] = json!(totals.get(&a.id).copied().unwrap_or_default());
             v
         })
@@ -86,7 +86,7 @@ pub async fn detail(State(app): State<App>, Path(id): Path<String>, params: Para
     let mut v = json!(agent);
     v["age_seconds"] = Value::from(age(&agent, now));
     v["stalled"] =
-        Value::from(is_stalled(&agent.status, agent.last_activity_at, agent.created_at, now, app.config.stall_after_seconds as i64));
+        Value::from(is_stalled(agent.status, agent.last_activity_at, agent.created_at, now, app.config.stall_after_seconds as i64));
     v["totals"] = json!(totals.get(&agent.id).copied().unwrap_or_default());
     v["skills"] = decoded(&agent.skills);
     v["config"] = decoded(&agent.config);

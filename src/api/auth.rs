@@ -155,7 +155,7 @@ async fn resolve_user(c: &mut sqlx::AnyConnection, profile: &GithubProfile, inte
         if let Intent::Invite(id) = intent
             && let Some(role) = invites::consume(c, id, user.id, now).await?
         {
-            user = crate::service::people::raise_role(c, user, &role, now).await?;
+            user = crate::service::people::raise_role(c, user, role, now).await?;
         }
         return Ok(user);
     }
@@ -166,7 +166,7 @@ async fn resolve_user(c: &mut sqlx::AnyConnection, profile: &GithubProfile, inte
         }
         Intent::Invite(id) => {
             let invite = invites::get(c, id).await?.ok_or_else(|| AppError::BadRequest(INVITE_SPENT.into()))?;
-            let user = users::insert_github(c, profile, &invite.role, now).await?;
+            let user = users::insert_github(c, profile, invite.role, now).await?;
             // The UPDATE admits one caller: a second sign-in racing on this invite fails here.
             invites::consume(c, id, user.id, now).await?.ok_or_else(|| AppError::BadRequest(INVITE_SPENT.into()))?;
             Ok(user)

@@ -36,7 +36,7 @@ pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes)
     Checks::new()
         .require(!needs_text || body.text.as_deref().is_some_and(|t| !t.is_empty()), "too_small", "text", "is required for a message")
         .finish()?;
-    let command = service::queue(&app, &id, body.kind.as_str(), body.text).await?;
+    let command = service::queue(&app, &id, body.kind, body.text).await?;
     Ok((StatusCode::CREATED, Json(json!({ "command": command }))))
 }
 

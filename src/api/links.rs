@@ -15,9 +15,11 @@ const SPENT: &str = "This sign-in link has expired or was already used. Run `ocd
 
 /// A name for a new local user, so `ocd login-link --user NAME` can find them again: "owner"
 /// for the first, else the role, numbered when taken ("admin", "admin-3").
-async fn local_name(c: &mut sqlx::AnyConnection, role: &str) -> Result<String, sqlx::Error> {
+use crate::domain::roles::Role;
+
+async fn local_name(c: &mut sqlx::AnyConnection, role: Role) -> Result<String, sqlx::Error> {
     let count = users::count(c).await?;
-    let base = if count == 0 { "owner" } else { role };
+    let base = if count == 0 { "owner" } else { role.as_str() };
     if users::by_name(c, base).await?.is_none() {
         return Ok(base.to_string());
     }
@@ -56,8 +58,8 @@ pub async fn use_link(State(app): State<App>, headers: HeaderMap, Path(token): P
                 let user = match link.user_id {
                     Some(id) => users::get(c, id).await?.ok_or_else(|| AppError::BadRequest(SPENT.into()))?,
                     None => {
-                        let name = local_name(c, &link.role).await?;
-                        users::insert_local(c, &name, &link.role, now).await?
+                        let name = local_name(c, link.role).await?;
+                        users::insert_local(c, &name, link.role, now).await?
                     }
                 };
                 starting.store(c, user.id, now).await?;

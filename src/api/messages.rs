@@ -107,7 +107,7 @@ pub async fn create(State(app): State<App>, Body(body): Body<CreateBody>) -> App
     let summary_id = meta.summary_id.clone().filter(|s| !s.is_empty());
     let project = if body.project_id.is_present() { body.project_id } else { body.project }.empty_as_null().into_option();
     let new = NewMessage {
-        kind: body.kind.as_str().to_string(),
+        kind: body.kind,
         content: with_metadata(&body.content, &meta),
         todo_id: body.todo_id.into_option(),
         session_id: body.session_id.into_option(),

@@ -24,7 +24,7 @@ fn project_todo(t: &Todo) -> Value {
         "tag": t.project.as_deref().filter(|p| !p.is_empty()).unwrap_or("v1-legacy"),
         "title": t.content,
         "description": null,
-        "status": v1_to_v2_status(&t.status),
+        "status": v1_to_v2_status(t.status),
         "priority": t.priority,
         "dependencies": null,
         "details": null,

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::agents::WorkflowStatus;
 use crate::error::AppResult;
 use crate::http::json::{Body, Params, non_null};
 use crate::service::workflows::{self as service, Signal};
@@ -24,7 +25,7 @@ pub async fn start(
 pub async fn query(State(app): State<App>, Path(id): Path<String>, params: Params) -> AppResult<Json<Value>> {
     let (w, reason) = service::query(&app, id, params.get("taskId").map(String::from)).await?;
     let mut progress = json!({"status": w.status, "taskTitle": w.title});
-    if w.status == "blocked"
+    if w.status == WorkflowStatus::Blocked
         && let Some(reason) = reason
     {
         progress["blockedReason"] = Value::from(reason);

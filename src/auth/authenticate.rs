@@ -74,7 +74,7 @@ async fn key_principal(db: &Db, token: &str, now: i64) -> AppResult<Principal> {
         let id = key.id.clone();
         db.write(move |c| Box::pin(async move { Ok(api_keys::touch(c, &id, now).await?) })).await?;
     }
-    Ok(Principal::ApiKey { id: Some(key.id), role: Role::stored(&key.role), project: key.project_id })
+    Ok(Principal::ApiKey { id: Some(key.id), role: key.role, project: key.project_id })
 }
 
 async fn session_principal(db: &Db, token: &str, now: i64) -> AppResult<Principal> {
@@ -85,5 +85,5 @@ async fn session_principal(db: &Db, token: &str, now: i64) -> AppResult<Principa
         let id = session.session_id.clone();
         db.write(move |c| Box::pin(async move { Ok(auth_sessions::extend(c, &id, now + SESSION_TTL_SECS, now).await?) })).await?;
     }
-    Ok(Principal::User { id: session.user_id, role: Role::stored(&session.role), session: session.session_id })
+    Ok(Principal::User { id: session.user_id, role: session.role, session: session.session_id })
 }

@@ -33,7 +33,7 @@ pub async fn create(db: &Db, whom: LinkFor<'_>, now: i64) -> Result<String, Stri
                 }
                 None => None,
             };
-            invites::insert_login_link(c, &hash, role.as_str(), user_id, now + LINK_TTL_SECS, now).await?;
+            invites::insert_login_link(c, &hash, role, user_id, now + LINK_TTL_SECS, now).await?;
             Ok(())
         })
     })

@@ -3,7 +3,8 @@
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
-use crate::domain::agents::{MAX_COST_TOTAL, MAX_TOKENS_TOTAL};
+use crate::domain::Priority;
+use crate::domain::agents::{AgentStatus, AgentTaskStatus, AgentType, MAX_COST_TOTAL, MAX_TOKENS_TOTAL};
 
 pub const AGENT_COLUMNS: &str = "id, name, type, parent_agent_id, status, soul_md, skills, current_task_id, created_at, last_heartbeat, config, \
     last_activity_at, tokens_in, tokens_out, cost_usd, project_id";
@@ -16,9 +17,9 @@ pub struct Agent {
     pub name: String,
     #[serde(rename = "type")]
     #[sqlx(rename = "type")]
-    pub kind: String,
+    pub kind: AgentType,
     pub parent_agent_id: Option<String>,
-    pub status: String,
+    pub status: AgentStatus,
     pub soul_md: Option<String>,
     pub skills: Option<String>,
     pub current_task_id: Option<String>,
@@ -41,8 +42,8 @@ pub struct AgentTask {
     pub linear_issue_id: Option<String>,
     pub project_id: Option<String>,
     pub title: String,
-    pub status: String,
-    pub priority: String,
+    pub status: AgentTaskStatus,
+    pub priority: Priority,
     pub blocked_reason: Option<String>,
     pub blocked_at: Option<i64>,
     pub started_at: Option<i64>,
@@ -58,15 +59,15 @@ pub struct AgentTask {
 
 impl AgentTask {
     /// A new pending task of `agent_id`, created at `now`.
-    pub fn pending(id: String, agent_id: String, title: String, priority: &str, now: i64) -> AgentTask {
+    pub fn pending(id: String, agent_id: String, title: String, priority: Priority, now: i64) -> AgentTask {
         AgentTask {
             id,
             agent_id,
             linear_issue_id: None,
             project_id: None,
             title,
-            status: "pending".into(),
-            priority: priority.into(),
+            status: AgentTaskStatus::Pending,
+            priority,
             blocked_reason: None,
             blocked_at: None,
             started_at: None,

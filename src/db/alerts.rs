@@ -6,6 +6,7 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::events::{self, NewEvent};
+use crate::domain::Priority;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NewAlert {
@@ -14,7 +15,7 @@ pub struct NewAlert {
     pub agent_id: String,
     pub task_id: Option<String>,
     pub title: Option<String>,
-    pub priority: String,
+    pub priority: Priority,
     pub reason: Option<String>,
     pub project: Option<String>,
 }

@@ -1,5 +1,6 @@
 //! Named API keys (decisions.md#api-keys): created by an owner, shown once, stored as a SHA-256 hash.
 
+use crate::domain::roles::Role;
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
@@ -9,7 +10,7 @@ const COLUMNS: &str = "id, name, role, project_id, expires_at, last_used_at, cre
 pub struct ApiKey {
     pub id: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub project_id: Option<String>,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,

@@ -1,5 +1,6 @@
 //! Browser sessions: the token is given to the browser once; only its SHA-256 is stored.
 
+use crate::domain::roles::Role;
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
@@ -8,7 +9,7 @@ use sqlx::{AnyConnection, AnyPool};
 pub struct SessionUser {
     pub session_id: String,
     pub user_id: i64,
-    pub role: String,
+    pub role: Role,
     pub expires_at: i64,
 }
 

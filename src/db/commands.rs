@@ -6,6 +6,7 @@ use serde_json::json;
 use sqlx::{AnyConnection, AnyPool};
 
 use super::events::{self, NewEvent};
+use crate::domain::agents::{CommandKind, CommandStatus};
 
 const COLUMNS: &str = "id, agent_id, kind, text, status, created_at, delivered_at, acked_at, detail, expires_at";
 
@@ -13,9 +14,9 @@ const COLUMNS: &str = "id, agent_id, kind, text, status, created_at, delivered_a
 pub struct Command {
     pub id: String,
     pub agent_id: String,
-    pub kind: String,
+    pub kind: CommandKind,
     pub text: Option<String>,
-    pub status: String,
+    pub status: CommandStatus,
     pub created_at: i64,
     pub delivered_at: Option<i64>,
     pub acked_at: Option<i64>,
@@ -84,11 +85,11 @@ pub async fn deliver(conn: &mut AnyConnection, agent_id: &str, now: i64, redeliv
     let mut out = Vec::with_capacity(due.len());
     for mut c in due {
         if c.expires_at <= now {
-            c.status = "expired".into();
+            c.status = CommandStatus::Expired;
             set_status(conn, &c, now).await?;
             continue;
         }
-        c.status = "delivered".into();
+        c.status = CommandStatus::Delivered;
         c.delivered_at = Some(now);
         sqlx::query("UPDATE commands SET status = 'delivered', delivered_at = $2, deliveries = deliveries + 1 WHERE id = $1")
             .bind(&c.id)
@@ -116,11 +117,11 @@ async fn set_status(conn: &mut AnyConnection, c: &Command, now: i64) -> Result<(
 pub async fn acknowledge(
     conn: &mut AnyConnection,
     c: &mut Command,
-    status: &str,
+    status: CommandStatus,
     detail: Option<String>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    c.status = status.into();
+    c.status = status;
     c.acked_at = Some(now);
     c.detail = detail;
     set_status(conn, c, now).await
@@ -134,7 +135,7 @@ pub async fn expire_due(conn: &mut AnyConnection, now: i64) -> Result<usize, sql
             .fetch_all(&mut *conn)
             .await?;
     for mut c in due.clone() {
-        c.status = "expired".into();
+        c.status = CommandStatus::Expired;
         set_status(conn, &c, now).await?;
     }
     Ok(due.len())

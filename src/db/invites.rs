@@ -1,6 +1,7 @@
 //! Invite links (decisions.md#invites-and-team) and one-time sign-in links (decisions.md#setup-link, decisions.md#login-links). Both are consumed atomically: the
 //! UPDATE that marks one used succeeds for exactly one caller.
 
+use crate::domain::roles::Role;
 use serde::Serialize;
 use sqlx::AnyConnection;
 
@@ -8,7 +9,7 @@ use sqlx::AnyConnection;
 pub struct Invite {
     pub id: String,
     pub created_by: Option<i64>,
-    pub role: String,
+    pub role: Role,
     pub expires_at: i64,
     pub used_by: Option<i64>,
     pub used_at: Option<i64>,
@@ -46,7 +47,7 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Invite>, s
 }
 
 /// Marks the invite used by `user_id` if it is still unused and unexpired; returns its role.
-pub async fn consume(conn: &mut AnyConnection, id: &str, user_id: i64, now: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn consume(conn: &mut AnyConnection, id: &str, user_id: i64, now: i64) -> Result<Option<Role>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE invite_links SET used_by = $2, used_at = $3 WHERE id = $1 AND used_by IS NULL AND used_at IS NULL AND expires_at > $3 \
          RETURNING role",
@@ -61,14 +62,14 @@ pub async fn consume(conn: &mut AnyConnection, id: &str, user_id: i64, now: i64)
 /// A one-time sign-in link: a new local user with `role`, or an existing `user_id`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LoginLink {
-    pub role: String,
+    pub role: Role,
     pub user_id: Option<i64>,
 }
 
 pub async fn insert_login_link(
     conn: &mut AnyConnection,
     token_hash: &str,
-    role: &str,
+    role: Role,
     user_id: Option<i64>,
     expires_at: i64,
     now: i64,

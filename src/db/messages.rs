@@ -6,12 +6,13 @@ use sqlx::{AnyPool, Row};
 
 use super::todos::Filter;
 use crate::crypto::Sealer;
+use crate::domain::MessageType;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Message {
     pub id: i64,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: MessageType,
     pub content: String,
     pub todo_id: Option<String>,
     pub session_id: Option<String>,
@@ -23,7 +24,7 @@ pub struct Message {
 /// A message to store; `summary_id` makes a work log idempotent.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub kind: String,
+    pub kind: MessageType,
     pub content: String,
     pub todo_id: Option<String>,
     pub session_id: Option<String>,

@@ -4,6 +4,8 @@ use serde::Serialize;
 use sqlx::AnyConnection;
 use sqlx::AnyPool;
 
+use crate::domain::SprintStatus;
+
 pub const COLUMNS: &str = "id, name, start_date, end_date, goal, status, project_id, created_at, updated_at";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -13,7 +15,7 @@ pub struct Sprint {
     pub start_date: i64,
     pub end_date: i64,
     pub goal: Option<String>,
-    pub status: String,
+    pub status: SprintStatus,
     pub project_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,

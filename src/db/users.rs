@@ -1,5 +1,6 @@
 //! People who sign in (decisions.md#sessions): GitHub accounts and local users made by a sign-in link.
 
+use crate::domain::roles::Role;
 use serde::Serialize;
 use sqlx::{AnyConnection, AnyPool};
 
@@ -12,7 +13,7 @@ pub struct User {
     pub username: String,
     pub display_name: Option<String>,
     pub avatar_url: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -53,7 +54,7 @@ pub async fn by_name(conn: &mut AnyConnection, username: &str) -> Result<Option<
     .await
 }
 
-pub async fn insert_github(conn: &mut AnyConnection, p: &GithubProfile, role: &str, now: i64) -> Result<User, sqlx::Error> {
+pub async fn insert_github(conn: &mut AnyConnection, p: &GithubProfile, role: Role, now: i64) -> Result<User, sqlx::Error> {
     sqlx::query_as(sql!(
         "INSERT INTO users (github_id, username, display_name, avatar_url, role, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {COLUMNS}"
@@ -68,7 +69,7 @@ pub async fn insert_github(conn: &mut AnyConnection, p: &GithubProfile, role: &s
     .await
 }
 
-pub async fn insert_local(conn: &mut AnyConnection, username: &str, role: &str, now: i64) -> Result<User, sqlx::Error> {
+pub async fn insert_local(conn: &mut AnyConnection, username: &str, role: Role, now: i64) -> Result<User, sqlx::Error> {
     sqlx::query_as(sql!(
         "INSERT INTO users (username, display_name, role, created_at, updated_at) VALUES ($1, $1, $2, $3, $3) RETURNING {COLUMNS}"
     ))
@@ -95,7 +96,7 @@ pub async fn set_github(conn: &mut AnyConnection, id: i64, p: &GithubProfile, no
     .await
 }
 
-pub async fn set_role(conn: &mut AnyConnection, id: i64, role: &str, now: i64) -> Result<Option<User>, sqlx::Error> {
+pub async fn set_role(conn: &mut AnyConnection, id: i64, role: Role, now: i64) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as(sql!("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 RETURNING {COLUMNS}"))
         .bind(id)
         .bind(role)

@@ -5,6 +5,7 @@ use sqlx::AnyConnection;
 use sqlx::AnyPool;
 
 use crate::domain::v2::PlanTask;
+use crate::domain::{Priority, SubtaskStatus, TaskStatus};
 
 pub const TASK_COLUMNS: &str = "id, tag, title, description, status, priority, dependencies, details, test_strategy, \
     complexity_score, assigned_agent_id, linear_issue_id, project_id, created_at, updated_at";
@@ -15,8 +16,8 @@ pub struct Task {
     pub tag: String,
     pub title: String,
     pub description: Option<String>,
-    pub status: String,
-    pub priority: String,
+    pub status: TaskStatus,
+    pub priority: Priority,
     pub dependencies: Option<String>,
     pub details: Option<String>,
     pub test_strategy: Option<String>,
@@ -32,8 +33,8 @@ impl Task {
     pub fn plan(&self) -> PlanTask {
         PlanTask {
             id: self.id,
-            status: self.status.clone(),
-            priority: self.priority.clone(),
+            status: self.status,
+            priority: self.priority,
             dependencies: self.dependencies.clone(),
             created_at: self.created_at,
         }
@@ -46,7 +47,7 @@ pub struct Subtask {
     pub task_id: i64,
     pub title: String,
     pub description: Option<String>,
-    pub status: String,
+    pub status: SubtaskStatus,
     pub dependencies: Option<String>,
     pub details: Option<String>,
     pub created_at: i64,

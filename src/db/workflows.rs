@@ -3,6 +3,9 @@
 use serde::Serialize;
 use sqlx::AnyConnection;
 
+use crate::domain::Priority;
+use crate::domain::agents::{WorkflowResult, WorkflowStatus};
+
 const COLUMNS: &str = "id, run_id, agent_id, task_id, title, priority, status, result, sleep_until, created_at, updated_at";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -12,9 +15,9 @@ pub struct Workflow {
     pub agent_id: String,
     pub task_id: String,
     pub title: String,
-    pub priority: String,
-    pub status: String,
-    pub result: Option<String>,
+    pub priority: Priority,
+    pub status: WorkflowStatus,
+    pub result: Option<WorkflowResult>,
     pub sleep_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,

@@ -43,6 +43,31 @@ string_enum!(CommandKind {
     Restart => "restart",
 });
 
+string_enum!(CommandStatus {
+    Queued => "queued",
+    Delivered => "delivered",
+    Acknowledged => "acknowledged",
+    Failed => "failed",
+    Expired => "expired",
+});
+
+// What a running workflow reports (docs/decisions.md#workflow).
+string_enum!(WorkflowStatus {
+    Working => "working",
+    Blocked => "blocked",
+    Sleeping => "sleeping",
+    Completed => "completed",
+    Idle => "idle",
+    Error => "error",
+});
+
+// How a workflow ended.
+string_enum!(WorkflowResult {
+    Completed => "completed",
+    Cancelled => "cancelled",
+    Error => "error",
+});
+
 string_enum!(AgentAction {
     Sleep => "sleep",
     Stop => "stop",
@@ -50,6 +75,19 @@ string_enum!(AgentAction {
     Restart => "restart",
     Wake => "wake",
 });
+
+impl AgentAction {
+    /// The command the agent receives for a person's action.
+    pub fn command(self) -> CommandKind {
+        match self {
+            AgentAction::Sleep => CommandKind::Sleep,
+            AgentAction::Stop => CommandKind::Stop,
+            AgentAction::Unblock => CommandKind::Unblock,
+            AgentAction::Restart => CommandKind::Restart,
+            AgentAction::Wake => CommandKind::Wake,
+        }
+    }
+}
 
 /// Errors counted from the first one; the window does not slide.
 pub const ERROR_WINDOW_SECS: i64 = 600;
@@ -203,8 +241,8 @@ pub fn subtree_totals(rows: &[(String, Option<String>, Totals)]) -> std::collect
 }
 
 /// A working agent whose last real progress is older than `stall_after` seconds (decisions.md#stalls-and-usage).
-pub fn is_stalled(status: &str, last_activity_at: Option<i64>, created_at: i64, now: i64, stall_after: i64) -> bool {
-    status == AgentStatus::Working.as_str() && now - last_activity_at.unwrap_or(created_at) > stall_after
+pub fn is_stalled(status: AgentStatus, last_activity_at: Option<i64>, created_at: i64, now: i64, stall_after: i64) -> bool {
+    status == AgentStatus::Working && now - last_activity_at.unwrap_or(created_at) > stall_after
 }
 
 #[cfg(test)]
@@ -231,10 +269,10 @@ mod tests {
 
     #[test]
     fn only_working_agents_stall() {
-        assert!(is_stalled("working", Some(0), 0, 601, 600));
-        assert!(!is_stalled("working", Some(1), 0, 601, 600));
-        assert!(!is_stalled("blocked", Some(0), 0, 10_000, 600));
-        assert!(is_stalled("working", None, 0, 601, 600));
+        assert!(is_stalled(AgentStatus::Working, Some(0), 0, 601, 600));
+        assert!(!is_stalled(AgentStatus::Working, Some(1), 0, 601, 600));
+        assert!(!is_stalled(AgentStatus::Blocked, Some(0), 0, 10_000, 600));
+        assert!(is_stalled(AgentStatus::Working, None, 0, 601, 600));
     }
 
     #[test]

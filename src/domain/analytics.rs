@@ -207,8 +207,8 @@ pub fn compute(start: i64, end: i64, todos: &[Todo], history: &[HistoryRow], vel
     let mut priority_distribution = BTreeMap::new();
     let mut agent_workload: Vec<Workload> = Vec::new();
     for todo in &created {
-        *status_distribution.entry(todo.status.clone()).or_insert(0) += 1;
-        *priority_distribution.entry(todo.priority.clone()).or_insert(0) += 1;
+        *status_distribution.entry(todo.status.as_str().to_string()).or_insert(0) += 1;
+        *priority_distribution.entry(todo.priority.as_str().to_string()).or_insert(0) += 1;
         let agent = todo.agent.as_deref().filter(|a| !a.is_empty()).unwrap_or("unassigned");
         let index = match agent_workload.iter().position(|w| w.agent == agent) {
             Some(i) => i,
@@ -219,8 +219,8 @@ pub fn compute(start: i64, end: i64, todos: &[Todo], history: &[HistoryRow], vel
         };
         let entry = &mut agent_workload[index];
         entry.total += 1;
-        entry.completed += i64::from(todo.status == TodoStatus::Completed.as_str());
-        entry.in_progress += i64::from(todo.status == TodoStatus::InProgress.as_str());
+        entry.completed += i64::from(todo.status == TodoStatus::Completed);
+        entry.in_progress += i64::from(todo.status == TodoStatus::InProgress);
     }
     // Stable sort: ties keep first-seen order.
     agent_workload.sort_by_key(|w| std::cmp::Reverse(w.total));
@@ -250,8 +250,8 @@ mod tests {
             name: None,
             session_id: None,
             content: id.into(),
-            status: status.into(),
-            priority: priority.into(),
+            status: TodoStatus::parse(status).unwrap(),
+            priority: crate::domain::Priority::parse(priority).unwrap(),
             agent: agent.map(String::from),
             project: None,
             parent_id: None,

@@ -4,17 +4,20 @@ pub mod calendar;
 pub mod hierarchy;
 pub mod ids;
 pub mod projects;
-pub mod roles;
 pub mod todos;
 pub mod v2;
 pub mod velocity;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Declares a closed set of lowercase string values with serde and `as_str`.
+/// Declares a closed set of string values: serde and the database read and write each value
+/// as its text (so stored rows keep the text they had when these were plain strings), and
+/// `as_str`/`parse` convert by hand. A stored text that is not in the set fails the row's
+/// decoding with an error naming the type and the text.
 macro_rules! string_enum {
-    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$extra:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        $(#[$extra])*
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }
@@ -41,11 +44,34 @@ macro_rules! string_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl sqlx::Type<sqlx::Any> for $name {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <str as sqlx::Type<sqlx::Any>>::type_info()
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, sqlx::Any> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<'_, sqlx::Any>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $name {
+            fn decode(value: <sqlx::Any as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+                $name::parse(text).ok_or_else(|| format!("stored {} `{text}` is not one ocd knows", stringify!($name)).into())
+            }
+        }
     };
 }
 
 pub mod agents;
 pub mod analytics;
+pub mod roles;
 
 string_enum!(TodoStatus {
     Pending => "pending",

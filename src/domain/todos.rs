@@ -10,8 +10,8 @@ pub struct Todo {
     pub name: Option<String>,
     pub session_id: Option<String>,
     pub content: String,
-    pub status: String,
-    pub priority: String,
+    pub status: TodoStatus,
+    pub priority: Priority,
     pub agent: Option<String>,
     pub project: Option<String>,
     pub parent_id: Option<String>,
@@ -36,8 +36,8 @@ pub struct TodoPatch {
 /// A status-history row to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusChange {
-    pub old: Option<String>,
-    pub new: String,
+    pub old: Option<TodoStatus>,
+    pub new: TodoStatus,
     pub by: Option<String>,
 }
 
@@ -54,8 +54,8 @@ pub fn create(id: String, patch: TodoPatch, now: i64) -> Result<(Todo, StatusCha
         name: patch.name.into_option(),
         session_id: patch.session_id.empty_as_null().into_option(),
         content,
-        status: status.as_str().to_string(),
-        priority: patch.priority.unwrap_or(Priority::Medium).as_str().to_string(),
+        status,
+        priority: patch.priority.unwrap_or(Priority::Medium),
         agent: agent.clone(),
         project: patch.project.empty_as_null().into_option(),
         parent_id: patch.parent_id.into_option(),
@@ -63,7 +63,7 @@ pub fn create(id: String, patch: TodoPatch, now: i64) -> Result<(Todo, StatusCha
         created_at: now,
         updated_at: now,
     };
-    let change = StatusChange { old: None, new: todo.status.clone(), by: agent };
+    let change = StatusChange { old: None, new: todo.status, by: agent };
     Ok((todo, change))
 }
 
@@ -77,7 +77,7 @@ pub fn update(existing: &Todo, patch: TodoPatch, now: i64) -> (Todo, Option<Stat
         todo.content = content;
     }
     if let Some(priority) = patch.priority {
-        todo.priority = priority.as_str().to_string();
+        todo.priority = priority;
     }
     let new_agent = patch.agent.empty_as_null().update();
     if let Some(agent) = new_agent.clone() {
@@ -95,12 +95,12 @@ pub fn update(existing: &Todo, patch: TodoPatch, now: i64) -> (Todo, Option<Stat
     todo.updated_at = now;
     let mut change = None;
     if let Some(status) = patch.status
-        && status.as_str() != existing.status
+        && status != existing.status
     {
-        todo.status = status.as_str().to_string();
+        todo.status = status;
         todo.completed_at = (status == TodoStatus::Completed).then_some(now);
         let by = new_agent.flatten().or_else(|| existing.agent.clone());
-        change = Some(StatusChange { old: Some(existing.status.clone()), new: todo.status.clone(), by });
+        change = Some(StatusChange { old: Some(existing.status), new: todo.status, by });
     }
     (todo, change)
 }
@@ -120,7 +120,7 @@ mod tests {
         let (todo, change) = create("t".into(), patch, 5).unwrap();
         assert_eq!((todo.status.as_str(), todo.priority.as_str()), ("pending", "medium"));
         assert_eq!(todo.agent, None);
-        assert_eq!(change, StatusChange { old: None, new: "pending".into(), by: None });
+        assert_eq!(change, StatusChange { old: None, new: TodoStatus::Pending, by: None });
         assert_eq!(create("t".into(), TodoPatch::default(), 5), Err(MissingContent));
     }
 
@@ -134,11 +134,11 @@ mod tests {
     fn status_only_update_keeps_every_other_field() {
         let mut existing = base();
         existing.project = Some("billing".into());
-        existing.priority = "high".into();
+        existing.priority = Priority::High;
         let (todo, change) = update(&existing, TodoPatch { status: Some(TodoStatus::InProgress), ..Default::default() }, 200);
         assert_eq!(todo.content, "write docs");
         assert_eq!(todo.project.as_deref(), Some("billing"));
-        assert_eq!(todo.priority, "high");
+        assert_eq!(todo.priority, Priority::High);
         assert_eq!(todo.updated_at, 200);
         assert_eq!(change.unwrap().by.as_deref(), Some("sisyphus"));
     }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::{TaskStatus, TodoStatus};
+use super::{Priority, TaskStatus, TodoStatus};
 
 /// The negative id under which a v1 todo appears among v2 tasks: a 32-bit wrapping
 /// `h = h*31 + u` over the id's UTF-16 code units, then `-(|h| or 1)`.
@@ -15,14 +15,14 @@ pub fn v1_task_id(todo_id: &str) -> i64 {
     -(if magnitude == 0 { 1 } else { magnitude })
 }
 
-pub fn v1_to_v2_status(status: &str) -> TaskStatus {
-    match TodoStatus::parse(status) {
-        Some(TodoStatus::InProgress) => TaskStatus::InProgress,
-        Some(TodoStatus::Blocked) => TaskStatus::Blocked,
-        Some(TodoStatus::Completed) => TaskStatus::Done,
-        Some(TodoStatus::Cancelled) => TaskStatus::Cancelled,
-        Some(TodoStatus::Icebox) => TaskStatus::Deferred,
-        Some(TodoStatus::Pending) | None => TaskStatus::Pending,
+pub fn v1_to_v2_status(status: TodoStatus) -> TaskStatus {
+    match status {
+        TodoStatus::InProgress => TaskStatus::InProgress,
+        TodoStatus::Blocked => TaskStatus::Blocked,
+        TodoStatus::Completed => TaskStatus::Done,
+        TodoStatus::Cancelled => TaskStatus::Cancelled,
+        TodoStatus::Icebox => TaskStatus::Deferred,
+        TodoStatus::Pending => TaskStatus::Pending,
     }
 }
 
@@ -95,24 +95,23 @@ pub fn parse_dependencies(stored: Option<&str>) -> Deps {
 #[derive(Debug, Clone)]
 pub struct PlanTask {
     pub id: i64,
-    pub status: String,
-    pub priority: String,
+    pub status: TaskStatus,
+    pub priority: Priority,
     pub dependencies: Option<String>,
     pub created_at: i64,
 }
 
-fn priority_rank(p: &str) -> u8 {
+fn priority_rank(p: Priority) -> u8 {
     match p {
-        "high" => 0,
-        "medium" => 1,
-        "low" => 2,
-        _ => 3,
+        Priority::High => 0,
+        Priority::Medium => 1,
+        Priority::Low => 2,
     }
 }
 
 /// The first pending task of the tag whose dependencies are all done (tasks of one tag).
 pub fn next_task(tasks: &[PlanTask]) -> Option<i64> {
-    let done: HashSet<i64> = tasks.iter().filter(|t| t.status == TaskStatus::Done.as_str()).map(|t| t.id).collect();
+    let done: HashSet<i64> = tasks.iter().filter(|t| t.status == TaskStatus::Done).map(|t| t.id).collect();
     let satisfied = |t: &PlanTask| match parse_dependencies(t.dependencies.as_deref()) {
         Deps::None | Deps::NotArray => true,
         Deps::InvalidJson => false,
@@ -120,8 +119,8 @@ pub fn next_task(tasks: &[PlanTask]) -> Option<i64> {
     };
     tasks
         .iter()
-        .filter(|t| t.status == TaskStatus::Pending.as_str() && satisfied(t))
-        .min_by_key(|t| (priority_rank(&t.priority), t.created_at, t.id))
+        .filter(|t| t.status == TaskStatus::Pending && satisfied(t))
+        .min_by_key(|t| (priority_rank(t.priority), t.created_at, t.id))
         .map(|t| t.id)
 }
 
@@ -220,7 +219,13 @@ mod tests {
     }
 
     fn task(id: i64, status: &str, priority: &str, deps: Option<&str>, created_at: i64) -> PlanTask {
-        PlanTask { id, status: status.into(), priority: priority.into(), dependencies: deps.map(String::from), created_at }
+        PlanTask {
+            id,
+            status: TaskStatus::parse(status).unwrap(),
+            priority: Priority::parse(priority).unwrap(),
+            dependencies: deps.map(String::from),
+            created_at,
+        }
     }
 
     #[test]

@@ -8,18 +8,18 @@ use super::{Priority, TodoStatus};
 /// A todo linked to the sprint, reduced to what velocity needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PointsTodo {
-    pub priority: String,
-    pub status: String,
+    pub priority: Priority,
+    pub status: TodoStatus,
     pub completed_at: Option<i64>,
 }
 
 impl PointsTodo {
     fn points(&self) -> i64 {
-        Priority::parse(&self.priority).map_or(0, Priority::points)
+        self.priority.points()
     }
 
     fn is_completed(&self) -> bool {
-        self.status == TodoStatus::Completed.as_str()
+        self.status == TodoStatus::Completed
     }
 }
 
@@ -73,7 +73,7 @@ mod tests {
     const MON: i64 = 1_771_200_000; // 2026-02-16 00:00 UTC
 
     fn todo(priority: &str, status: &str, completed_at: Option<i64>) -> PointsTodo {
-        PointsTodo { priority: priority.into(), status: status.into(), completed_at }
+        PointsTodo { priority: Priority::parse(priority).unwrap(), status: TodoStatus::parse(status).unwrap(), completed_at }
     }
 
     #[test]

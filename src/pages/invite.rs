@@ -51,7 +51,7 @@ pub async fn show(State(app): State<App>, principal: Principal, Path(id): Path<S
     } else {
         InviteAction::AskForLink
     };
-    Ok(render(StatusCode::OK, &InvitePage { title: "You are invited to ocd", role: &invite.role, action }))
+    Ok(render(StatusCode::OK, &InvitePage { title: "You are invited to ocd", role: invite.role.as_str(), action }))
 }
 
 /// The Accept button: uses the invite for the signed-in person, then opens the dashboard.

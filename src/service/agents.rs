@@ -25,14 +25,14 @@ async fn agent_and_task(c: &mut sqlx::AnyConnection, agent_id: &str, task_id: &s
 /// command the agent itself receives.
 pub async fn act(app: &App, agent_id: String, action: AgentAction) -> AppResult<Agent> {
     let now = app.clock.now();
-    let command = queued(app, &agent_id, action.as_str(), None);
+    let command = queued(app, &agent_id, action.command(), None);
     app.db
         .write(move |c| {
             Box::pin(async move {
                 let mut agent = agents::get(c, &agent_id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
                 match action {
                     AgentAction::Sleep => {
-                        agent.status = AgentStatus::Sleeping.as_str().into();
+                        agent.status = AgentStatus::Sleeping;
                         agents::save(c, &agent).await?;
                         agents::set_sleep_reason(c, &agent.id, Some("manual")).await?;
                     }
@@ -72,7 +72,7 @@ impl NewAssignment {
         AgentTask {
             linear_issue_id: self.linear_issue_id.clone(),
             project_id: self.project_id.clone(),
-            ..AgentTask::pending(self.task_id.clone(), agent_id.to_string(), self.title.clone(), self.priority.as_str(), now)
+            ..AgentTask::pending(self.task_id.clone(), agent_id.to_string(), self.title.clone(), self.priority, now)
         }
     }
 }
@@ -84,11 +84,11 @@ pub async fn assign_in(c: &mut sqlx::AnyConnection, agent: &mut Agent, new: NewA
         return Err(AppError::Conflict(format!("Task {} already exists", new.task_id)));
     }
     let task = lifecycle::insert_pending(c, new.task(&agent.id, now), now).await?;
-    if agent.status == AgentStatus::Sleeping.as_str() && new.priority == Priority::High {
+    if agent.status == AgentStatus::Sleeping && new.priority == Priority::High {
         lifecycle::wake(c, agent, "high_priority_task", now).await?;
     }
-    if agent.status != AgentStatus::Sleeping.as_str() {
-        agent.status = AgentStatus::Working.as_str().into();
+    if agent.status != AgentStatus::Sleeping {
+        agent.status = AgentStatus::Working;
         agent.current_task_id = Some(task.id.clone());
         agent.last_heartbeat = Some(now);
         agents::save(c, agent).await?;

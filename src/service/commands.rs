@@ -4,20 +4,21 @@
 use serde::Deserialize;
 
 use crate::db::commands::{self, Command};
+use crate::domain::agents::{CommandKind, CommandStatus};
 use crate::domain::ids;
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
 /// A queued command for `agent_id`, expiring after `COMMAND_TTL_SECONDS`.
-pub fn queued(app: &App, agent_id: &str, kind: &str, text: Option<String>) -> Command {
+pub fn queued(app: &App, agent_id: &str, kind: CommandKind, text: Option<String>) -> Command {
     let now_ms = app.clock.now_ms();
     let now = now_ms.div_euclid(1000);
     Command {
         id: ids::generate("cmd", now_ms),
         agent_id: agent_id.to_string(),
-        kind: kind.to_string(),
+        kind,
         text,
-        status: "queued".into(),
+        status: CommandStatus::Queued,
         created_at: now,
         delivered_at: None,
         acked_at: None,
@@ -27,7 +28,7 @@ pub fn queued(app: &App, agent_id: &str, kind: &str, text: Option<String>) -> Co
 }
 
 /// Queues a command for the agent (a person's message or action).
-pub async fn queue(app: &App, agent_id: &str, kind: &str, text: Option<String>) -> AppResult<Command> {
+pub async fn queue(app: &App, agent_id: &str, kind: CommandKind, text: Option<String>) -> AppResult<Command> {
     let command = queued(app, agent_id, kind, text);
     let stored = command.clone();
     app.db.write(move |c| Box::pin(async move { Ok(commands::create(c, &stored).await?) })).await?;
@@ -62,13 +63,13 @@ pub async fn acknowledge(app: &App, agent_id: String, command_id: String, status
                     .filter(|cmd| cmd.agent_id == agent_id)
                     .ok_or_else(|| AppError::not_found("Command"))?;
                 let status = match status {
-                    AckStatus::Acknowledged => "acknowledged",
-                    AckStatus::Failed => "failed",
+                    AckStatus::Acknowledged => CommandStatus::Acknowledged,
+                    AckStatus::Failed => CommandStatus::Failed,
                 };
-                match command.status.as_str() {
-                    "expired" => return Err(AppError::Conflict("Command expired".into())),
-                    "acknowledged" | "failed" => return Ok(command),
-                    _ => {}
+                match command.status {
+                    CommandStatus::Expired => return Err(AppError::Conflict("Command expired".into())),
+                    CommandStatus::Acknowledged | CommandStatus::Failed => return Ok(command),
+                    CommandStatus::Queued | CommandStatus::Delivered => {}
                 }
                 commands::acknowledge(c, &mut command, status, detail, now).await?;
                 Ok(command)

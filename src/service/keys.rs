@@ -42,7 +42,7 @@ pub async fn create(app: &App, by: Option<i64>, new: NewKey) -> AppResult<(ApiKe
     let key = ApiKey {
         id: random_hex(8),
         name,
-        role: role.into(),
+        role: new.role,
         project_id: new.project.filter(|p| !p.is_empty()),
         expires_at,
         last_used_at: None,

@@ -90,15 +90,15 @@ pub async fn block(
     reason: &str,
     now: i64,
 ) -> AppResult<()> {
-    let already_blocked = task.status == AgentTaskStatus::Blocked.as_str();
-    task.status = AgentTaskStatus::Blocked.as_str().into();
+    let already_blocked = task.status == AgentTaskStatus::Blocked;
+    task.status = AgentTaskStatus::Blocked;
     task.blocked_reason = Some(format!("[{}] {reason}", source.as_str()));
     if !already_blocked || task.blocked_at.is_none() {
         task.blocked_at = Some(now);
     }
     task.updated_at = now;
     agents::save_task(conn, task).await?;
-    agent.status = AgentStatus::Blocked.as_str().into();
+    agent.status = AgentStatus::Blocked;
     agent.current_task_id = Some(task.id.clone());
     agents::save(conn, agent).await?;
     let alert = NewAlert {
@@ -119,10 +119,10 @@ pub async fn block(
 
 /// Puts the agent to sleep (triggerSleep) unless it is already asleep or offline.
 pub async fn sleep(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, detail: Option<&str>, now: i64) -> AppResult<()> {
-    if agent.status == AgentStatus::Sleeping.as_str() || agent.status == AgentStatus::Offline.as_str() {
+    if agent.status == AgentStatus::Sleeping || agent.status == AgentStatus::Offline {
         return Ok(());
     }
-    agent.status = AgentStatus::Sleeping.as_str().into();
+    agent.status = AgentStatus::Sleeping;
     agents::save(conn, agent).await?;
     agents::set_sleep_reason(conn, &agent.id, Some(reason)).await?;
     let mut payload = json!({"agentId": agent.id, "action": "sleep", "reason": reason});
@@ -135,10 +135,10 @@ pub async fn sleep(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, de
 
 /// Wakes a sleeping agent (decisions.md#sleep-window); others are left alone. Returns whether it woke.
 pub async fn wake(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, now: i64) -> AppResult<bool> {
-    if agent.status != AgentStatus::Sleeping.as_str() {
+    if agent.status != AgentStatus::Sleeping {
         return Ok(false);
     }
-    agent.status = AgentStatus::Idle.as_str().into();
+    agent.status = AgentStatus::Idle;
     agent.last_heartbeat = Some(now);
     agents::save(conn, agent).await?;
     agents::set_sleep_reason(conn, &agent.id, None).await?;
@@ -179,10 +179,10 @@ pub async fn record_error(conn: &mut AnyConnection, agent: &mut Agent, task: &mu
 
 /// Completes `task` (completeTask, decisions.md#completion). Completing a completed task changes nothing (decisions.md#completion).
 pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<()> {
-    if task.status == AgentTaskStatus::Completed.as_str() {
+    if task.status == AgentTaskStatus::Completed {
         return Ok(());
     }
-    task.status = AgentTaskStatus::Completed.as_str().into();
+    task.status = AgentTaskStatus::Completed;
     task.completed_at = Some(now);
     task.updated_at = now;
     agents::save_task(conn, task).await?;
@@ -194,7 +194,7 @@ pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut Ag
     match after_completion(pending_left, in_window) {
         AfterCompletion::ClearCurrent => agents::save(conn, agent).await?,
         AfterCompletion::Idle => {
-            agent.status = AgentStatus::Idle.as_str().into();
+            agent.status = AgentStatus::Idle;
             agents::save(conn, agent).await?;
         }
         AfterCompletion::Sleep => {
@@ -219,14 +219,14 @@ pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut Ag
 /// Back to work on a blocked task: the task is in progress again and its pending alerts
 /// are cancelled (fixes decisions.md#alerts).
 pub async fn resume(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<()> {
-    task.status = AgentTaskStatus::InProgress.as_str().into();
+    task.status = AgentTaskStatus::InProgress;
     task.blocked_reason = None;
     task.blocked_at = None;
     task.started_at = task.started_at.or(Some(now));
     task.updated_at = now;
     agents::save_task(conn, task).await?;
     alerts::cancel_pending(conn, &agent.id, &task.id).await?;
-    agent.status = AgentStatus::Working.as_str().into();
+    agent.status = AgentStatus::Working;
     agent.current_task_id = Some(task.id.clone());
     agents::save(conn, agent).await?;
     Ok(())
@@ -235,12 +235,12 @@ pub async fn resume(conn: &mut AnyConnection, agent: &mut Agent, task: &mut Agen
 /// `stop`: the tasks in progress are cancelled and the agent goes offline.
 pub async fn stop(conn: &mut AnyConnection, agent: &mut Agent, now: i64) -> AppResult<()> {
     for mut task in agents::tasks_in(conn, &agent.id, AgentTaskStatus::InProgress.as_str()).await? {
-        task.status = AgentTaskStatus::Cancelled.as_str().into();
+        task.status = AgentTaskStatus::Cancelled;
         task.completed_at = Some(now);
         task.updated_at = now;
         agents::save_task(conn, &task).await?;
     }
-    agent.status = AgentStatus::Offline.as_str().into();
+    agent.status = AgentStatus::Offline;
     agent.current_task_id = None;
     agents::save(conn, agent).await?;
     Ok(())
@@ -253,7 +253,7 @@ pub async fn restart(conn: &mut AnyConnection, agent: &mut Agent, now: i64) -> A
     match agents::newest_task_in(conn, &agent.id, &statuses).await? {
         Some(mut task) => resume(conn, agent, &mut task, now).await?,
         None => {
-            agent.status = AgentStatus::Idle.as_str().into();
+            agent.status = AgentStatus::Idle;
             agent.current_task_id = None;
             agents::save(conn, agent).await?;
         }

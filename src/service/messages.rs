@@ -10,8 +10,8 @@ use crate::db::IN_CHUNK;
 use crate::db::events::{self, NewEvent};
 use crate::db::messages::{self, Message, NewMessage};
 use crate::db::projects;
-use crate::domain::EventType;
 use crate::domain::todos::TodoPatch;
+use crate::domain::{EventType, MessageType};
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
@@ -112,7 +112,10 @@ pub async fn report(app: &App, report: HookEvent) -> AppResult<()> {
                     EventType::Error | EventType::StateChange => {
                         let default = if kind == EventType::Error { "Unknown error" } else { "State changed" };
                         let new = NewMessage {
-                            kind: kind.as_str().to_string(),
+                            kind: match kind {
+                                EventType::Error => MessageType::Error,
+                                _ => MessageType::StateChange,
+                            },
                             content: message.unwrap_or_else(|| default.to_string()),
                             todo_id: None,
                             session_id,

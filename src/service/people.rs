@@ -18,11 +18,11 @@ pub enum InviteRole {
     Viewer,
 }
 
-impl InviteRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InviteRole::Admin => "admin",
-            InviteRole::Viewer => "viewer",
+impl From<InviteRole> for Role {
+    fn from(role: InviteRole) -> Role {
+        match role {
+            InviteRole::Admin => Role::Admin,
+            InviteRole::Viewer => Role::Viewer,
         }
     }
 }
@@ -43,7 +43,7 @@ pub async fn add_member(app: &App, by: Option<i64>, github_username: &str, role:
                 if users::by_github_id(c, profile.id).await?.is_some() {
                     return Err(AppError::BadRequest("User already exists".into()));
                 }
-                Ok(users::insert_github(c, &profile, role.as_str(), now).await?)
+                Ok(users::insert_github(c, &profile, role.into(), now).await?)
             })
         })
         .await?;
@@ -62,7 +62,7 @@ pub async fn create_invite(app: &App, by: Option<i64>, role: InviteRole, expires
     let invite = Invite {
         id: random_hex(16),
         created_by: by,
-        role: role.as_str().into(),
+        role: role.into(),
         expires_at: now + hours * 3600,
         used_by: None,
         used_at: None,
@@ -76,7 +76,7 @@ pub async fn create_invite(app: &App, by: Option<i64>, role: InviteRole, expires
 
 /// Refuses a change that would leave ocd without an owner.
 async fn keep_an_owner(c: &mut sqlx::AnyConnection, target: &User) -> AppResult<()> {
-    if Role::stored(&target.role) == Role::Owner && users::owner_count(c).await? <= 1 {
+    if target.role == Role::Owner && users::owner_count(c).await? <= 1 {
         return Err(AppError::BadRequest("ocd must keep at least one owner".into()));
     }
     Ok(())
@@ -112,7 +112,7 @@ pub async fn change_role(app: &App, by: Option<i64>, id: i64, role: Role) -> App
                 if role != Role::Owner {
                     keep_an_owner(c, &target).await?;
                 }
-                Ok(users::set_role(c, id, role.as_str(), now).await?)
+                Ok(users::set_role(c, id, role, now).await?)
             })
         })
         .await?;
@@ -131,7 +131,7 @@ pub async fn accept_invite(app: &App, user_id: i64, id: String) -> AppResult<()>
                     .await?
                     .ok_or_else(|| AppError::BadRequest("This invite link has expired or already been used".into()))?;
                 let user = users::get(c, user_id).await?.ok_or(AppError::Unauthorized)?;
-                raise_role(c, user, &role, now).await?;
+                raise_role(c, user, role, now).await?;
                 Ok(())
             })
         })
@@ -139,8 +139,8 @@ pub async fn accept_invite(app: &App, user_id: i64, id: String) -> AppResult<()>
 }
 
 /// Applies an invite's role to an existing user, never lowering it (decisions.md#setup-link, fixes decisions.md#invites-and-team).
-pub async fn raise_role(c: &mut sqlx::AnyConnection, user: User, role: &str, now: i64) -> AppResult<User> {
-    if Role::stored(role) <= Role::stored(&user.role) {
+pub async fn raise_role(c: &mut sqlx::AnyConnection, user: User, role: Role, now: i64) -> AppResult<User> {
+    if role <= user.role {
         return Ok(user);
     }
     users::set_role(c, user.id, role, now).await?.ok_or_else(|| AppError::not_found("User"))

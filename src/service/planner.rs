@@ -75,10 +75,10 @@ impl TaskFields {
             t.description = description;
         }
         if let Some(status) = self.status {
-            t.status = status.as_str().to_string();
+            t.status = status;
         }
         if let Some(priority) = self.priority {
-            t.priority = priority.as_str().to_string();
+            t.priority = priority;
         }
         if let Some(deps) = self.dependencies.update() {
             t.dependencies = normalize_dependencies(deps.as_ref());
@@ -116,8 +116,8 @@ pub async fn create(app: &App, fields: TaskFields) -> AppResult<Task> {
         tag: DEFAULT_TAG.into(),
         title: String::new(),
         description: None,
-        status: TaskStatus::Pending.as_str().into(),
-        priority: Priority::Medium.as_str().into(),
+        status: TaskStatus::Pending,
+        priority: Priority::Medium,
         dependencies: None,
         details: None,
         test_strategy: None,
@@ -246,7 +246,7 @@ impl SubtaskFields {
             s.description = description;
         }
         if let Some(status) = self.status {
-            s.status = status.as_str().to_string();
+            s.status = status;
         }
         if let Some(deps) = self.dependencies.update() {
             s.dependencies = normalize_dependencies(deps.as_ref());
@@ -269,7 +269,7 @@ pub async fn create_subtask(app: &App, task_id: i64, fields: SubtaskFields) -> A
         task_id,
         title: String::new(),
         description: None,
-        status: SubtaskStatus::Pending.as_str().into(),
+        status: SubtaskStatus::Pending,
         dependencies: None,
         details: None,
         created_at: now,

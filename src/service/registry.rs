@@ -52,13 +52,13 @@ fn apply_common(
     config: Field<Value>,
 ) {
     if let Some(kind) = kind {
-        a.kind = kind.as_str().into();
+        a.kind = kind;
     }
     if let Some(p) = parent.update() {
         a.parent_agent_id = p;
     }
     if let Some(status) = status {
-        a.status = status.as_str().into();
+        a.status = status;
     }
     if let Some(soul) = soul_md.update() {
         a.soul_md = soul;
@@ -142,9 +142,9 @@ pub async fn register(app: &App, body: Registration) -> AppResult<(Agent, bool)>
                         let a = Agent {
                             id: body.id,
                             name: body.name,
-                            kind: body.kind.unwrap_or(AgentType::SubAgent).as_str().into(),
+                            kind: body.kind.unwrap_or(AgentType::SubAgent),
                             parent_agent_id: parent,
-                            status: body.status.unwrap_or(AgentStatus::Idle).as_str().into(),
+                            status: body.status.unwrap_or(AgentStatus::Idle),
                             soul_md: body.soul_md.into_option(),
                             skills: stored_text(body.skills.into_option()),
                             current_task_id: None,

@@ -38,7 +38,7 @@ pub async fn create(app: &App, body: NewSprint) -> AppResult<Sprint> {
         start_date: body.start_date.0,
         end_date: body.end_date.0,
         goal: body.goal.into_option(),
-        status: body.status.unwrap_or(SprintStatus::Planning).as_str().to_string(),
+        status: body.status.unwrap_or(SprintStatus::Planning),
         project_id: body.project_id.empty_as_null().into_option(),
         created_at: now,
         updated_at: now,
@@ -91,7 +91,7 @@ pub async fn update(app: &App, id: String, body: SprintChange) -> AppResult<Spri
                     s.goal = goal;
                 }
                 if let Some(status) = body.status {
-                    s.status = status.as_str().to_string();
+                    s.status = status;
                 }
                 if let Some(project) = body.project_id.empty_as_null().update() {
                     s.project_id = project;

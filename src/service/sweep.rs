@@ -9,6 +9,7 @@ use sqlx::AnyConnection;
 use crate::db::agents::{self, AgentTask};
 use crate::db::alerts::{self, NewAlert};
 use crate::db::{settings, sweeps};
+use crate::domain::Priority;
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource, IDLE_TOO_LONG_SECS, SILENT_BLOCK_SECS, STALE_SECS, silent_since};
 use crate::error::AppResult;
 use crate::service::lifecycle;
@@ -44,13 +45,13 @@ pub async fn run(app: &App, now: i64) -> AppResult<()> {
 
 async fn block_if_silent(c: &mut AnyConnection, agent_id: &str, now: i64) -> AppResult<()> {
     let Some(mut agent) = agents::get(c, agent_id).await? else { return Ok(()) };
-    if agent.status != AgentStatus::Working.as_str() {
+    if agent.status != AgentStatus::Working {
         return Ok(());
     }
     let Some(task_id) = agent.current_task_id.clone() else { return Ok(()) };
     let Some(mut task) = agents::get_task(c, &task_id).await? else { return Ok(()) };
     let age = now - silent_since(agent.last_heartbeat, agent.created_at, task.started_at);
-    if task.status != AgentTaskStatus::InProgress.as_str() || age <= SILENT_BLOCK_SECS {
+    if task.status != AgentTaskStatus::InProgress || age <= SILENT_BLOCK_SECS {
         return Ok(());
     }
     let minutes = age / 60;
@@ -61,8 +62,7 @@ async fn block_if_silent(c: &mut AnyConnection, agent_id: &str, now: i64) -> App
 async fn alert_idle_too_long(c: &mut AnyConnection, agent_id: &str, now: i64) -> AppResult<()> {
     let Some(agent) = agents::get(c, agent_id).await? else { return Ok(()) };
     let since = agent.last_heartbeat.unwrap_or(agent.created_at);
-    if now - since <= IDLE_TOO_LONG_SECS || agent.status == AgentStatus::Sleeping.as_str() || agent.status == AgentStatus::Offline.as_str()
-    {
+    if now - since <= IDLE_TOO_LONG_SECS || agent.status == AgentStatus::Sleeping || agent.status == AgentStatus::Offline {
         return Ok(());
     }
     let Some(task) = agents::newest_task_in(c, agent_id, &[AgentTaskStatus::Pending.as_str()]).await? else { return Ok(()) };
@@ -74,7 +74,7 @@ async fn alert_idle_too_long(c: &mut AnyConnection, agent_id: &str, now: i64) ->
 /// One `stalled` alert each time a working agent stops making real progress (decisions.md#stalls-and-usage).
 async fn alert_stalled(c: &mut AnyConnection, agent_id: &str, now: i64, stall_after: i64) -> AppResult<()> {
     let Some(agent) = agents::get(c, agent_id).await? else { return Ok(()) };
-    if !crate::domain::agents::is_stalled(&agent.status, agent.last_activity_at, agent.created_at, now, stall_after) {
+    if !crate::domain::agents::is_stalled(agent.status, agent.last_activity_at, agent.created_at, now, stall_after) {
         return Ok(());
     }
     let since = agent.last_activity_at.unwrap_or(agent.created_at);
@@ -87,7 +87,7 @@ async fn alert_stalled(c: &mut AnyConnection, agent_id: &str, now: i64, stall_af
         agent_id: agent.id.clone(),
         task_id: task.as_ref().map(|t| t.id.clone()),
         title: task.as_ref().map(|t| t.title.clone()),
-        priority: task.as_ref().map_or_else(|| "medium".to_string(), |t| t.priority.clone()),
+        priority: task.as_ref().map_or(Priority::Medium, |t| t.priority),
         reason: Some(format!("no progress for {} minutes while working", (now - since) / 60)),
         project: task.and_then(|t| t.project_id),
     };
@@ -97,7 +97,7 @@ async fn alert_stalled(c: &mut AnyConnection, agent_id: &str, now: i64, stall_af
 
 async fn alert_stale(c: &mut AnyConnection, task_id: &str, now: i64) -> AppResult<()> {
     let Some(task) = agents::get_task(c, task_id).await? else { return Ok(()) };
-    let Some(blocked_at) = task.blocked_at.filter(|at| task.status == AgentTaskStatus::Blocked.as_str() && now - at > STALE_SECS) else {
+    let Some(blocked_at) = task.blocked_at.filter(|at| task.status == AgentTaskStatus::Blocked && now - at > STALE_SECS) else {
         return Ok(());
     };
     let alert = alert_for("stale_task", &task, task.blocked_reason.clone());

@@ -53,8 +53,8 @@ pub async fn report(app: &App, agent_id: String, body: TaskReport) -> AppResult<
                 }
                 let status = body.status.unwrap_or(AgentTaskStatus::Pending);
                 let created = existing.is_none();
-                let mut task = existing
-                    .unwrap_or_else(|| AgentTask::pending(task_id, agent.id.clone(), String::new(), Priority::Medium.as_str(), now));
+                let mut task =
+                    existing.unwrap_or_else(|| AgentTask::pending(task_id, agent.id.clone(), String::new(), Priority::Medium, now));
                 task.title = body.title;
                 if let Some(issue) = body.linear_issue_id.update() {
                     task.linear_issue_id = issue;
@@ -63,10 +63,10 @@ pub async fn report(app: &App, agent_id: String, body: TaskReport) -> AppResult<
                     task.project_id = project;
                 }
                 if let Some(priority) = body.priority {
-                    task.priority = priority.as_str().into();
+                    task.priority = priority;
                 }
                 if created || body.status.is_some() {
-                    task.status = status.as_str().into();
+                    task.status = status;
                     if status == AgentTaskStatus::InProgress {
                         task.started_at = task.started_at.or(Some(now));
                     }
@@ -83,16 +83,14 @@ pub async fn report(app: &App, agent_id: String, body: TaskReport) -> AppResult<
                 projects::ensure(c, task.project_id.as_deref(), now).await?;
                 agents::record_activity(c, &agent.id, Some(&task.id), body.usage, now).await?;
                 let task = agents::get_task(c, &task.id).await?.unwrap_or(task);
-                match AgentTaskStatus::parse(&task.status) {
-                    Some(AgentTaskStatus::InProgress) | Some(AgentTaskStatus::Pending)
-                        if agent.status != AgentStatus::Sleeping.as_str() =>
-                    {
-                        agent.status = AgentStatus::Working.as_str().into();
+                match Some(task.status) {
+                    Some(AgentTaskStatus::InProgress) | Some(AgentTaskStatus::Pending) if agent.status != AgentStatus::Sleeping => {
+                        agent.status = AgentStatus::Working;
                         agent.current_task_id = Some(task.id.clone());
                         agents::save(c, &agent).await?;
                     }
                     Some(AgentTaskStatus::Blocked) => {
-                        agent.status = AgentStatus::Blocked.as_str().into();
+                        agent.status = AgentStatus::Blocked;
                         agent.current_task_id = Some(task.id.clone());
                         agents::save(c, &agent).await?;
                     }
@@ -159,7 +157,7 @@ pub async fn patch(app: &App, agent_id: String, task_id: String, body: TaskPatch
                     task.title = v;
                 }
                 if let Some(v) = body.priority {
-                    task.priority = v.as_str().into();
+                    task.priority = v;
                 }
                 let new_reason = body.blocked_reason.update();
                 if let Some(v) = new_reason.clone() {
@@ -187,11 +185,11 @@ pub async fn patch(app: &App, agent_id: String, task_id: String, body: TaskPatch
                     }
                     Some(AgentTaskStatus::InProgress) => lifecycle::resume(c, &mut agent, &mut task, now).await?,
                     Some(AgentTaskStatus::Cancelled) => {
-                        task.status = AgentTaskStatus::Cancelled.as_str().into();
+                        task.status = AgentTaskStatus::Cancelled;
                         agents::save_task(c, &task).await?;
                         alerts::cancel_pending(c, &agent.id, &task.id).await?;
                         if agent.current_task_id.as_deref() == Some(task.id.as_str()) {
-                            agent.status = AgentStatus::Idle.as_str().into();
+                            agent.status = AgentStatus::Idle;
                             agent.current_task_id = None;
                             agents::save(c, &agent).await?;
                         }
@@ -199,7 +197,7 @@ pub async fn patch(app: &App, agent_id: String, task_id: String, body: TaskPatch
                         announce(c, task.project_id.as_deref(), payload, now).await?;
                     }
                     Some(AgentTaskStatus::Pending) => {
-                        task.status = AgentTaskStatus::Pending.as_str().into();
+                        task.status = AgentTaskStatus::Pending;
                         agents::save_task(c, &task).await?;
                     }
                     None => agents::save_task(c, &task).await?,

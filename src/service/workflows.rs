@@ -12,7 +12,7 @@ use crate::crypto::random_hex;
 use crate::db::agents::{self, AgentTask, announce};
 use crate::db::alerts::{self, NewAlert};
 use crate::db::workflows::{self, Workflow};
-use crate::domain::agents::{AgentStatus, AgentTaskStatus, WORKFLOW_SLEEP_TIMEOUT_SECS};
+use crate::domain::agents::{AgentStatus, AgentTaskStatus, WORKFLOW_SLEEP_TIMEOUT_SECS, WorkflowResult, WorkflowStatus};
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
@@ -44,8 +44,8 @@ pub async fn start(app: &App, agent_id: String, new: NewAssignment) -> AppResult
                     agent_id: agent.id.clone(),
                     task_id: task.id.clone(),
                     title: new.title.clone(),
-                    priority: new.priority.as_str().into(),
-                    status: "working".into(),
+                    priority: new.priority,
+                    status: WorkflowStatus::Working,
                     result: None,
                     sleep_until: None,
                     created_at: now,
@@ -115,11 +115,11 @@ pub async fn signal(app: &App, agent_id: String, task_id: Option<String>, signal
                         lifecycle::wake(c, &mut agent, reason.as_deref().unwrap_or("workflow"), now).await?;
                     }
                     Signal::Unblock => {
-                        if task.status == AgentTaskStatus::Blocked.as_str() {
+                        if task.status == AgentTaskStatus::Blocked {
                             lifecycle::resume(c, &mut agent, &mut task, now).await?;
                         }
                     }
-                    Signal::Cancel => return finish_cancelled(c, &mut w, "idle", now).await,
+                    Signal::Cancel => return finish_cancelled(c, &mut w, WorkflowStatus::Idle, now).await,
                 }
                 advance(c, &mut w, now).await
             })
@@ -149,22 +149,22 @@ async fn report(c: &mut AnyConnection, w: &Workflow, task: &AgentTask, now: i64)
 }
 
 /// Ends the workflow: agent offline, task cancelled, result `cancelled` (decisions.md#workflow step 4).
-async fn finish_cancelled(c: &mut AnyConnection, w: &mut Workflow, status: &str, now: i64) -> AppResult<()> {
+async fn finish_cancelled(c: &mut AnyConnection, w: &mut Workflow, status: WorkflowStatus, now: i64) -> AppResult<()> {
     if let Some(mut task) = agents::get_task(c, &w.task_id).await? {
-        if task.status != AgentTaskStatus::Completed.as_str() {
-            task.status = AgentTaskStatus::Cancelled.as_str().into();
+        if task.status != AgentTaskStatus::Completed {
+            task.status = AgentTaskStatus::Cancelled;
             task.completed_at = Some(now);
             task.updated_at = now;
             agents::save_task(c, &task).await?;
         }
         alerts::cancel_pending(c, &w.agent_id, &w.task_id).await?;
         if let Some(mut agent) = agents::get(c, &w.agent_id).await? {
-            agent.status = AgentStatus::Offline.as_str().into();
+            agent.status = AgentStatus::Offline;
             agent.current_task_id = None;
             agents::save(c, &agent).await?;
         }
-        w.status = status.into();
-        w.result = Some("cancelled".into());
+        w.status = status;
+        w.result = Some(WorkflowResult::Cancelled);
         w.updated_at = now;
         workflows::save(c, w).await?;
         report(c, w, &task, now).await?;
@@ -181,26 +181,26 @@ async fn advance(c: &mut AnyConnection, w: &mut Workflow, now: i64) -> AppResult
     let agent = agents::get(c, &w.agent_id).await?;
     let task = agents::get_task(c, &w.task_id).await?;
     let (Some(mut agent), Some(task)) = (agent, task) else {
-        w.status = "error".into();
-        w.result = Some("error".into());
+        w.status = WorkflowStatus::Error;
+        w.result = Some(WorkflowResult::Error);
         w.updated_at = now;
         return Ok(workflows::save(c, w).await?);
     };
-    let asleep = agent.status == AgentStatus::Sleeping.as_str();
+    let asleep = agent.status == AgentStatus::Sleeping;
     if asleep && w.sleep_until.is_some_and(|until| until <= now) {
-        return finish_cancelled(c, w, "idle", now).await;
+        return finish_cancelled(c, w, WorkflowStatus::Idle, now).await;
     }
-    let (status, result) = match AgentTaskStatus::parse(&task.status) {
-        Some(AgentTaskStatus::Completed) => ("completed", Some("completed")),
-        Some(AgentTaskStatus::Cancelled) => ("error", Some("error")),
-        Some(AgentTaskStatus::Blocked) => ("blocked", None),
-        _ if asleep => ("sleeping", None),
-        _ => ("working", None),
+    let (status, result) = match task.status {
+        AgentTaskStatus::Completed => (WorkflowStatus::Completed, Some(WorkflowResult::Completed)),
+        AgentTaskStatus::Cancelled => (WorkflowStatus::Error, Some(WorkflowResult::Error)),
+        AgentTaskStatus::Blocked => (WorkflowStatus::Blocked, None),
+        _ if asleep => (WorkflowStatus::Sleeping, None),
+        _ => (WorkflowStatus::Working, None),
     };
-    if result == Some("error") {
+    if result == Some(WorkflowResult::Error) {
         // Cancelled outside the workflow: the agent stops working on it and an error alert is raised.
         if agent.current_task_id.as_deref() == Some(task.id.as_str()) {
-            agent.status = AgentStatus::Idle.as_str().into();
+            agent.status = AgentStatus::Idle;
             agent.current_task_id = None;
             agents::save(c, &agent).await?;
         }
@@ -209,16 +209,16 @@ async fn advance(c: &mut AnyConnection, w: &mut Workflow, now: i64) -> AppResult
             agent_id: w.agent_id.clone(),
             task_id: Some(w.task_id.clone()),
             title: Some(w.title.clone()),
-            priority: w.priority.clone(),
+            priority: w.priority,
             reason: Some("Task cancelled externally".into()),
             project: task.project_id.clone(),
         };
         alerts::raise(c, &alert, &format!("workflow-error:{}:{}", w.id, w.run_id), now).await?;
     }
     if w.status != status || result.is_some() {
-        w.status = status.into();
-        w.result = result.map(String::from);
-        if status != "sleeping" {
+        w.status = status;
+        w.result = result;
+        if status != WorkflowStatus::Sleeping {
             w.sleep_until = None;
         }
         w.updated_at = now;
