@@ -81,7 +81,7 @@ impl Built {
             tracing::warn!("DISABLE_AUTH on a wildcard address without PUBLIC_URL: requests naming any host are served");
         }
         crate::events::prune::spawn(app.clone());
-        crate::events::usage::spawn(app.clone());
+        crate::service::usage::spawn(app.clone());
         crate::jobs::spawn(app.clone());
         Ok(Built { app, bootstrap, data_dir })
     }

@@ -16,4 +16,5 @@ pub mod sprints;
 pub mod sweep;
 pub mod tasks;
 pub mod todos;
+pub mod usage;
 pub mod workflows;

@@ -96,14 +96,14 @@ async fn usage_is_published_coalesced_per_agent(app: TestApp) {
     app.post("/api/agents/u1/tasks", json!({"id": "t", "title": "t", "status": "in_progress"})).await;
     let usage_events =
         |events: Vec<ocd::db::events::StoredEvent>| events.into_iter().filter(|e| e.name == "agent:usage").collect::<Vec<_>>();
-    ocd::events::usage::flush(&app.app).await.unwrap();
+    ocd::service::usage::flush(&app.app).await.unwrap();
     let before = usage_events(app.events().await).len();
     // Many beats and reports: one event per agent per flush, with the figures after the last.
     for _ in 0..20 {
         app.post("/api/agents/u1/heartbeat", json!({"tokens_in": 10, "cost_usd": 0.5})).await;
     }
     app.post("/api/agents/u2/heartbeat", json!({})).await;
-    assert_eq!(ocd::events::usage::flush(&app.app).await.unwrap(), 2);
+    assert_eq!(ocd::service::usage::flush(&app.app).await.unwrap(), 2);
     let published = usage_events(app.events().await);
     assert_eq!(published.len(), before + 2);
     let u1 = published.iter().rev().find(|e| e.payload["agentId"] == "u1").unwrap();
@@ -113,7 +113,7 @@ async fn usage_is_published_coalesced_per_agent(app: TestApp) {
     assert_eq!(u1.payload["cost_usd"], 10.0);
     assert_eq!(u1.payload["last_heartbeat"], T0);
     // Nothing new: nothing published.
-    assert_eq!(ocd::events::usage::flush(&app.app).await.unwrap(), 0);
+    assert_eq!(ocd::service::usage::flush(&app.app).await.unwrap(), 0);
     assert_eq!(usage_events(app.events().await).len(), before + 2);
 }
 
