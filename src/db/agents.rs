@@ -149,6 +149,16 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Agent>, sq
     sqlx::query_as(sql!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
 }
 
+/// The agents among `ids` that exist (at most `IN_CHUNK` ids).
+pub async fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Agent>, sqlx::Error> {
+    let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id IN ({})", super::placeholders(1, ids.len()));
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(id.as_str());
+    }
+    query.fetch_all(&mut *conn).await
+}
+
 pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<Agent>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1")).bind(id).fetch_optional(pool).await
 }

@@ -43,6 +43,21 @@ pub async fn append(conn: &mut AnyConnection, now: i64, event: NewEvent) -> Resu
     row.try_get(0)
 }
 
+/// Appends several events in one statement (ids not returned).
+pub async fn append_many(conn: &mut AnyConnection, now: i64, batch: Vec<NewEvent>) -> Result<(), sqlx::Error> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> =
+        (0..batch.len()).map(|i| format!("(${}, ${}, ${}, ${}, ${})", 5 * i + 1, 5 * i + 2, 5 * i + 3, 5 * i + 4, 5 * i + 5)).collect();
+    let sql = format!("INSERT INTO events (name, project, payload, sealed, created_at) VALUES {}", rows.join(", "));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for event in batch {
+        query = query.bind(event.name).bind(event.project).bind(event.payload).bind(i64::from(event.sealed)).bind(now);
+    }
+    query.execute(&mut *conn).await.map(|_| ())
+}
+
 /// A stored event, with its payload decrypted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {

@@ -11,6 +11,8 @@ pub use crate::auth::principal::Access;
 pub struct Rule {
     pub method: Method,
     pub path: &'static str,
+    /// How many `/` the path has: a request path with another count cannot match.
+    slashes: usize,
     pub access: Access,
     pub rate_limited: bool,
     /// What a project-scoped key may do here (decisions.md#project-scoped-keys). Unless declared, reads are narrowed to
@@ -22,7 +24,7 @@ pub struct Rule {
 /// refused.
 pub fn rule(method: Method, path: &'static str, access: Access, rate_limited: bool) -> Rule {
     let scope = if method == Method::GET { Scope::FREE } else { Scope::SHARED };
-    Rule { method, path, access, rate_limited, scope }
+    Rule { method, path, slashes: slash_count(path), access, rate_limited, scope }
 }
 
 impl Rule {
@@ -34,31 +36,48 @@ impl Rule {
 /// The rules whose path pattern matches `path` (a request path without the base path).
 /// Static segments beat parameters: `/api/v2/tasks/next` is not `/api/v2/tasks/{id}`.
 pub fn matching<'r>(rules: &'r [Rule], path: &str) -> Vec<&'r Rule> {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let score = |pattern: &str| -> Option<usize> {
-        let parts: Vec<&str> = pattern.split('/').collect();
-        if parts.len() != segments.len() {
-            return None;
+    // Runs on every request over every rule: no allocation per rule, and a pattern with a
+    // different number of segments is refused by its slash count before any comparison.
+    let path = path.trim_end_matches('/');
+    let slashes = slash_count(path);
+    let mut best = None;
+    let mut found = Vec::new();
+    for rule in rules {
+        if rule.slashes != slashes {
+            continue;
         }
-        let mut statics = 0;
-        for (p, s) in parts.iter().zip(&segments) {
-            if p.starts_with('{') {
-                if s.is_empty() {
-                    return None;
-                }
-            } else if p == s {
-                statics += 1;
-            } else {
+        let Some(score) = static_segments(rule.path, path) else { continue };
+        if best.is_none_or(|b| score > b) {
+            best = Some(score);
+            found.clear();
+        }
+        if best == Some(score) {
+            found.push(rule);
+        }
+    }
+    found
+}
+
+fn slash_count(path: &str) -> usize {
+    path.bytes().filter(|b| *b == b'/').count()
+}
+
+/// How many literal segments of `pattern` match `path` (of the same length), or `None` when
+/// one differs or a `{…}` parameter would be empty.
+fn static_segments(pattern: &str, path: &str) -> Option<usize> {
+    let mut statics = 0;
+    for (p, s) in pattern.split('/').zip(path.split('/')) {
+        if p.starts_with('{') {
+            if s.is_empty() {
                 return None;
             }
+        } else if p == s {
+            statics += 1;
+        } else {
+            return None;
         }
-        Some(statics)
-    };
-    let best = rules.iter().filter_map(|r| score(r.path)).max();
-    match best {
-        Some(best) => rules.iter().filter(|r| score(r.path) == Some(best)).collect(),
-        None => Vec::new(),
     }
+    Some(statics)
 }
 
 /// The pattern's `{…}` parameters in `path`, `(name, value)`, percent-decoded as the router

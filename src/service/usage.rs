@@ -12,36 +12,45 @@ use crate::state::App;
 /// The most often one agent's `agent:usage` is published.
 pub const USAGE_EVERY: Duration = Duration::from_secs(2);
 
-/// Writes one `agent:usage` event per agent marked since the last flush, in one write unit;
-/// returns how many.
+/// How many agents one write unit publishes: a flood of marked agents is written in short
+/// units, so the heartbeats queued behind them wait for one chunk, not for all.
+const AGENTS_PER_UNIT: usize = 100;
+
+/// Writes one `agent:usage` event per agent marked since the last flush; returns how many.
 pub async fn flush(app: &App) -> AppResult<usize> {
-    let agents = app.usage.take();
-    if agents.is_empty() {
-        return Ok(0);
-    }
-    let now = app.clock.now();
-    app.db
-        .write(move |c| {
-            Box::pin(async move {
-                let mut written = 0;
-                for id in agents {
-                    let Some(a) = crate::db::agents::get(c, &id).await? else { continue };
-                    let payload = json!({
-                        "agentId": a.id,
-                        "project": a.project_id,
-                        "last_heartbeat": a.last_heartbeat,
-                        "last_activity_at": a.last_activity_at,
-                        "tokens_in": a.tokens_in,
-                        "tokens_out": a.tokens_out,
-                        "cost_usd": a.cost_usd,
-                    });
-                    events::append(c, now, NewEvent::new("agent:usage", a.project_id.as_deref(), &payload)).await?;
-                    written += 1;
-                }
-                Ok(written)
+    let marked = app.usage.take();
+    let mut written = 0;
+    for chunk in marked.chunks(AGENTS_PER_UNIT) {
+        let ids = chunk.to_vec();
+        let now = app.clock.now();
+        written += app
+            .db
+            .write(move |c| {
+                Box::pin(async move {
+                    let agents = crate::db::agents::get_many(c, &ids).await?;
+                    let batch: Vec<NewEvent> = agents
+                        .iter()
+                        .map(|a| {
+                            let payload = json!({
+                                "agentId": a.id,
+                                "project": a.project_id,
+                                "last_heartbeat": a.last_heartbeat,
+                                "last_activity_at": a.last_activity_at,
+                                "tokens_in": a.tokens_in,
+                                "tokens_out": a.tokens_out,
+                                "cost_usd": a.cost_usd,
+                            });
+                            NewEvent::new("agent:usage", a.project_id.as_deref(), &payload)
+                        })
+                        .collect();
+                    let count = batch.len();
+                    events::append_many(c, now, batch).await?;
+                    Ok(count)
+                })
             })
-        })
-        .await
+            .await?;
+    }
+    Ok(written)
 }
 
 /// Flushes every `USAGE_EVERY` until shutdown. Off when the scheduler is off (tests flush

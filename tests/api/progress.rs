@@ -115,6 +115,17 @@ async fn usage_is_published_coalesced_per_agent(app: TestApp) {
     // Nothing new: nothing published.
     assert_eq!(ocd::service::usage::flush(&app.app).await.unwrap(), 0);
     assert_eq!(usage_events(app.events().await).len(), before + 2);
+    // A flood of agents is published in several write units, every one of them once.
+    for i in 0..250 {
+        app.post("/api/agents", json!({"id": format!("f{i}"), "name": "f"})).await;
+        app.post(&format!("/api/agents/f{i}/heartbeat"), json!({})).await;
+    }
+    assert_eq!(ocd::service::usage::flush(&app.app).await.unwrap(), 250);
+    let flood: std::collections::HashSet<String> = usage_events(app.events().await)
+        .iter()
+        .filter_map(|e| e.payload["agentId"].as_str().filter(|id| id.starts_with('f')).map(String::from))
+        .collect();
+    assert_eq!(flood.len(), 250);
 }
 
 async fn agent_commands_and_read_marks_carry_their_project(app: TestApp) {
