@@ -30,7 +30,7 @@ pub async fn raise(conn: &mut AnyConnection, alert: &NewAlert, dedupe_key: &str,
     .bind(&alert.agent_id)
     .bind(&alert.task_id)
     .bind(&alert.title)
-    .bind(&alert.priority)
+    .bind(alert.priority)
     .bind(&alert.reason)
     .bind(&alert.project)
     .bind(dedupe_key)

@@ -22,7 +22,7 @@ pub async fn insert(conn: &mut AnyConnection, key: &ApiKey, key_hash: &str) -> R
     sqlx::query(sql!("INSERT INTO api_keys ({COLUMNS}, key_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
         .bind(&key.id)
         .bind(&key.name)
-        .bind(&key.role)
+        .bind(key.role)
         .bind(&key.project_id)
         .bind(key.expires_at)
         .bind(key.last_used_at)

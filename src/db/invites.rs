@@ -32,7 +32,7 @@ pub async fn insert(conn: &mut AnyConnection, i: &Invite) -> Result<(), sqlx::Er
     sqlx::query(sql!("INSERT INTO invite_links ({INVITE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
         .bind(&i.id)
         .bind(i.created_by)
-        .bind(&i.role)
+        .bind(i.role)
         .bind(i.expires_at)
         .bind(i.used_by)
         .bind(i.used_at)

@@ -62,7 +62,7 @@ pub async fn insert(conn: &mut AnyConnection, sealer: &Sealer, m: &NewMessage, n
         "INSERT INTO messages (type, content, todo_id, session_id, project_id, summary_id, read, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING {COLUMNS}"
     ))
-    .bind(&m.kind)
+    .bind(m.kind)
     .bind(sealer.seal_str(&m.content))
     .bind(&m.todo_id)
     .bind(&m.session_id)

@@ -106,7 +106,7 @@ pub async fn block(
         agent_id: agent.id.clone(),
         task_id: Some(task.id.clone()),
         title: Some(task.title.clone()),
-        priority: task.priority.clone(),
+        priority: task.priority,
         reason: Some(reason.to_string()),
         project: task.project_id.clone(),
     };
@@ -157,7 +157,7 @@ pub async fn record_error(conn: &mut AnyConnection, agent: &mut Agent, task: &mu
         agent_id: agent.id.clone(),
         task_id: Some(task.id.clone()),
         title: Some(task.title.clone()),
-        priority: task.priority.clone(),
+        priority: task.priority,
         reason: Some(format!("error {} in the window that started at {}", window.count, window.first_error_at)),
         project: task.project_id.clone(),
     };
@@ -207,7 +207,7 @@ pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut Ag
         agent_id: agent.id.clone(),
         task_id: Some(task.id.clone()),
         title: Some(task.title.clone()),
-        priority: task.priority.clone(),
+        priority: task.priority,
         reason: None,
         project: task.project_id.clone(),
     };

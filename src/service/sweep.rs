@@ -111,7 +111,7 @@ fn alert_for(kind: &'static str, task: &AgentTask, reason: Option<String>) -> Ne
         agent_id: task.agent_id.clone(),
         task_id: Some(task.id.clone()),
         title: Some(task.title.clone()),
-        priority: task.priority.clone(),
+        priority: task.priority,
         reason,
         project: task.project_id.clone(),
     }
