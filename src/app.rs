@@ -42,7 +42,7 @@ impl Built {
         let (data_dir, url) = storage(&config)?;
         let key = data_dir.secret_key().map_err(|e| format!("cannot read secret.key: {e}"))?;
         let bootstrap = data_dir.bootstrap_key(config.dashboard_api_key.as_deref()).map_err(|e| format!("cannot read api.key: {e}"))?;
-        let db = Db::connect(&url).await?;
+        let db = Db::connect(&url, config.writer_cpu).await?;
         let sealer = Sealer::new(&key);
         let hub = Hub::start(db.clone(), sealer.clone(), Some(url.clone()), config.stream_buffer_events as usize).await?;
         let trusted_proxies = config.trusted_proxies()?;

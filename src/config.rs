@@ -39,6 +39,29 @@ pub enum Command {
     },
 }
 
+/// The `WRITER_CPU` setting: which core the SQLite writer runs on (see `db/affinity.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriterCpu {
+    /// On SQLite with two or more cores allowed: the last allowed core. Otherwise not pinned.
+    Auto,
+    /// Never pinned.
+    Off,
+    /// This core (it must be one the process may use).
+    Core(usize),
+}
+
+impl std::str::FromStr for WriterCpu {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<WriterCpu, String> {
+        match text.trim() {
+            "auto" => Ok(WriterCpu::Auto),
+            "off" => Ok(WriterCpu::Off),
+            other => other.parse().map(WriterCpu::Core).map_err(|_| format!("must be auto, off or a core number, not `{other}`")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -145,6 +168,10 @@ pub struct Config {
     /// below the process's file-descriptor limit at start.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
+    /// The core the SQLite writer and its connection's thread run on: auto (the last core, on
+    /// SQLite with two or more cores), off, or a core number.
+    #[arg(long, env = "WRITER_CPU", default_value = "auto")]
+    pub writer_cpu: WriterCpu,
     /// Log output: text or json.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

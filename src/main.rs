@@ -10,6 +10,15 @@ use ocd::auth::principal::Role;
 use ocd::clock::{Clock, OffsetClock, SystemClock};
 use ocd::config::{Command, Config, LogFormat};
 
+/// Prints a line on stdout; a reader that went away (`ocd login-link | head -1`) is not an
+/// error worth a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Config::load();
@@ -43,7 +52,7 @@ fn init_logging(format: LogFormat) {
 async fn migrate(config: Config) -> Result<(), String> {
     let built = Built::new(config, Arc::new(SystemClock)).await?;
     built.app.db.close().await;
-    println!("ocd: database is up to date");
+    say!("ocd: database is up to date");
     Ok(())
 }
 
@@ -51,7 +60,8 @@ async fn migrate(config: Config) -> Result<(), String> {
 /// uses and prints its URL.
 async fn login_link(config: Config, role: Role, user: Option<String>) -> Result<(), String> {
     let (_, url) = ocd::app::storage(&config)?;
-    let db = ocd::db::Db::connect(&url).await?;
+    // A one-off command: its writer need not be pinned.
+    let db = ocd::db::Db::connect(&url, ocd::config::WriterCpu::Off).await?;
     let whom = match &user {
         Some(name) => LinkFor::Existing(name),
         None => LinkFor::NewUser(role),
@@ -59,8 +69,8 @@ async fn login_link(config: Config, role: Role, user: Option<String>) -> Result<
     let path = links::create(&db, whom, SystemClock.now()).await;
     db.close().await;
     let path = path?;
-    println!("{}{}{path}", config.public_url(config.port), config.base_path());
-    println!("(single use, valid for 15 minutes)");
+    say!("{}{}{path}", config.public_url(config.port), config.base_path());
+    say!("(single use, valid for 15 minutes)");
     Ok(())
 }
 
@@ -68,7 +78,7 @@ async fn login_link(config: Config, role: Role, user: Option<String>) -> Result<
 async fn backup(config: Config, file: &std::path::Path) -> Result<(), String> {
     let (_, url) = ocd::app::storage(&config)?;
     ocd::db::backup::backup(&url, file).await?;
-    println!("ocd: database copied to {}", file.display());
+    say!("ocd: database copied to {}", file.display());
     Ok(())
 }
 
@@ -83,19 +93,19 @@ async fn serve(config: Config) -> Result<(), String> {
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     let base = built.app.config.public_url(port);
     // Printed to stdout once, for the person starting ocd; never written to the log (decisions.md#api-keys).
-    println!("ocd is running at {base}{}/", built.app.base_path);
-    println!("database: {}", built.app.db.backend.name());
+    say!("ocd is running at {base}{}/", built.app.base_path);
+    say!("database: {}", built.app.db.backend.name());
     match (&built.bootstrap.stored_at, built.bootstrap.generated) {
-        (Some(path), true) => println!("API key (generated, shown once; kept in {}):\n  {}", path.display(), built.bootstrap.key),
-        (Some(path), false) => println!("API key: in {}", path.display()),
-        (None, _) => println!("API key: from DASHBOARD_API_KEY"),
+        (Some(path), true) => say!("API key (generated, shown once; kept in {}):\n  {}", path.display(), built.bootstrap.key),
+        (Some(path), false) => say!("API key: in {}", path.display()),
+        (None, _) => say!("API key: from DASHBOARD_API_KEY"),
     }
     // decisions.md#setup-link: until someone has signed in, every start prints a fresh one-time setup link.
     if let Some(path) = links::setup_link(&built.app.db, built.app.clock.now()).await? {
-        println!("Claim ocd as its owner with this one-time link (valid 15 minutes):\n  {base}{}{path}", built.app.base_path);
+        say!("Claim ocd as its owner with this one-time link (valid 15 minutes):\n  {base}{}{path}", built.app.base_path);
     }
     if built.app.config.disable_auth {
-        println!("warning: DISABLE_AUTH=true: anyone who can reach this port is the owner");
+        say!("warning: DISABLE_AUTH=true: anyone who can reach this port is the owner");
     }
     built.serve(listener, shutdown_signal()).await.map_err(|e| e.to_string())?;
     tracing::info!("shut down cleanly");

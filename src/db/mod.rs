@@ -7,6 +7,7 @@ macro_rules! sql {
     ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
 }
 
+pub mod affinity;
 pub mod agents;
 pub mod alerts;
 pub mod api_keys;
@@ -77,7 +78,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 
 impl Db {
     /// Connects, applies pending migrations and starts the writer.
-    pub async fn connect(url: &str) -> Result<Db, String> {
+    pub async fn connect(url: &str, writer_cpu: affinity::WriterCpu) -> Result<Db, String> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).ok_or_else(|| "DATABASE_URL must start with sqlite: or postgres://".to_string())?;
         if backend == Backend::Sqlite {
@@ -89,7 +90,7 @@ impl Db {
         };
         // The writer owns its connection on a thread of its own (see writer.rs) and applies
         // the migrations before anything reads.
-        let writer = Writer::start(url.clone(), backend).await?;
+        let writer = Writer::start(url.clone(), backend, writer_cpu).await?;
         let readers = match backend {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,

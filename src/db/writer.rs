@@ -55,7 +55,7 @@ impl Writer {
     /// thread with its own single-threaded runtime: each unit is a chain of statement
     /// round-trips, and on the shared runtime every wake-up would queue behind the request
     /// tasks (measured: about half the throughput).
-    pub async fn start(url: String, backend: Backend) -> Result<Writer, String> {
+    pub async fn start(url: String, backend: Backend, cpu: super::affinity::WriterCpu) -> Result<Writer, String> {
         let (queue, rx) = mpsc::channel(QUEUE);
         let (commit_tx, commits) = watch::channel(0);
         let (stop, stopped) = watch::channel(false);
@@ -65,6 +65,15 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("ocd-writer".into())
             .spawn(move || {
+                // Before the connection opens, so its worker thread shares the core.
+                match super::affinity::pin_current_thread(cpu, backend) {
+                    Ok(Some(core)) => tracing::info!(core, "the writer runs on one core with its SQLite connection"),
+                    Ok(None) => {}
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                }
                 let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(rt) => rt,
                     Err(e) => {

@@ -181,3 +181,65 @@ async fn backup_copies_a_running_database_consistently_and_the_copy_restores() {
     let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::remove_dir_all(restored_dir);
 }
+
+/// The CPU mask of each thread of `pid`, by thread name (Linux `/proc`).
+fn thread_masks(pid: u32) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default().trim().to_string();
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let mask = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).unwrap_or("").trim().to_string();
+        out.push((name, mask));
+    }
+    out
+}
+
+/// docs/decisions.md#writer-core: the SQLite writer and the thread that runs its connection share one core; nothing
+/// else is pinned; `WRITER_CPU=off` pins nothing.
+#[tokio::test]
+async fn the_sqlite_writer_and_its_connection_share_one_core() {
+    let allowed = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:").map(|m| m.trim().to_string()))
+        .unwrap();
+    let single_core = !allowed.contains(['-', ',']);
+    let ocd = OcdProcess::start(&temp_dir(), &[]);
+    let masks = thread_masks(ocd.child.id());
+    let pinned: Vec<&(String, String)> = masks.iter().filter(|(_, mask)| *mask != allowed).collect();
+    if single_core {
+        assert!(pinned.is_empty(), "one core: nothing to pin: {masks:?}");
+        return;
+    }
+    let last = allowed.rsplit([',', '-']).next().unwrap().to_string();
+    let names: Vec<&str> = pinned.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{masks:?}");
+    assert!(names.contains(&"ocd-writer") && names.iter().any(|n| n.starts_with("sqlx-sqlite")), "{masks:?}");
+    assert!(pinned.iter().all(|(_, mask)| *mask == last), "{masks:?}");
+    drop(ocd);
+
+    let unpinned = OcdProcess::start(&temp_dir(), &[("WRITER_CPU", "off")]);
+    let masks = thread_masks(unpinned.child.id());
+    assert!(masks.iter().all(|(_, mask)| *mask == allowed), "{masks:?}");
+}
+
+/// `ocd login-link | head -1`: a reader that goes away does not make ocd fail (here the
+/// reader is gone before ocd prints anything).
+#[tokio::test]
+async fn a_closed_stdout_is_not_a_failure() {
+    let dir = temp_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ocd"))
+        .args(["login-link"])
+        .env_clear()
+        .env("DATA_DIR", &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+}
