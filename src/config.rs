@@ -39,10 +39,10 @@ pub enum Command {
     },
 }
 
-/// The `WRITER_CPU` setting: which core the SQLite writer runs on (see `db/affinity.rs`).
+/// The `WRITER_CPU` setting: which core the writer runs on (see `db/affinity.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriterCpu {
-    /// On SQLite with two or more cores allowed: the last allowed core. Otherwise not pinned.
+    /// With two or more cores allowed: the last allowed core. Otherwise not pinned.
     Auto,
     /// Never pinned.
     Off,
@@ -168,8 +168,8 @@ pub struct Config {
     /// below the process's file-descriptor limit at start.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
-    /// The core the SQLite writer and its connection's thread run on: auto (the last core, on
-    /// SQLite with two or more cores), off, or a core number.
+    /// The core the writer (and, on SQLite, its connection's thread) runs on: auto (the last
+    /// core, when there are two or more), off, or a core number.
     #[arg(long, env = "WRITER_CPU", default_value = "auto")]
     pub writer_cpu: WriterCpu,
     /// Log output: text or json.

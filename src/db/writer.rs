@@ -66,8 +66,8 @@ impl Writer {
             .name("ocd-writer".into())
             .spawn(move || {
                 // Before the connection opens, so its worker thread shares the core.
-                match super::affinity::pin_current_thread(cpu, backend) {
-                    Ok(Some(core)) => tracing::info!(core, "the writer runs on one core with its SQLite connection"),
+                match super::affinity::pin_current_thread(cpu) {
+                    Ok(Some(core)) => tracing::info!(core, "the writer runs on one core"),
                     Ok(None) => {}
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
