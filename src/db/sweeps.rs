@@ -1,5 +1,5 @@
 //! The candidates each sweep rule looks at. Each query only narrows the field: the rule itself
-//! (in `jobs/sweep.rs` and `domain/agents.rs`) is checked again on every candidate inside its
+//! (in `service/sweep.rs` and `domain/agents.rs`) is checked again on every candidate inside its
 //! write unit, so a candidate that changed in between is left alone.
 
 use sqlx::{AnyConnection, AnyPool};

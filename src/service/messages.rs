@@ -110,12 +110,12 @@ pub async fn report(app: &App, report: HookEvent) -> AppResult<()> {
                         events::append(c, now, NewEvent::new("todo:updated", event_project.as_deref(), &payload)).await?;
                     }
                     EventType::Error | EventType::StateChange => {
-                        let default = if kind == EventType::Error { "Unknown error" } else { "State changed" };
+                        let (kind, default) = match kind {
+                            EventType::Error => (MessageType::Error, "Unknown error"),
+                            _ => (MessageType::StateChange, "State changed"),
+                        };
                         let new = NewMessage {
-                            kind: match kind {
-                                EventType::Error => MessageType::Error,
-                                _ => MessageType::StateChange,
-                            },
+                            kind,
                             content: message.unwrap_or_else(|| default.to_string()),
                             todo_id: None,
                             session_id,

@@ -83,13 +83,13 @@ pub async fn report(app: &App, agent_id: String, body: TaskReport) -> AppResult<
                 projects::ensure(c, task.project_id.as_deref(), now).await?;
                 agents::record_activity(c, &agent.id, Some(&task.id), body.usage, now).await?;
                 let task = agents::get_task(c, &task.id).await?.unwrap_or(task);
-                match Some(task.status) {
-                    Some(AgentTaskStatus::InProgress) | Some(AgentTaskStatus::Pending) if agent.status != AgentStatus::Sleeping => {
+                match task.status {
+                    AgentTaskStatus::InProgress | AgentTaskStatus::Pending if agent.status != AgentStatus::Sleeping => {
                         agent.status = AgentStatus::Working;
                         agent.current_task_id = Some(task.id.clone());
                         agents::save(c, &agent).await?;
                     }
-                    Some(AgentTaskStatus::Blocked) => {
+                    AgentTaskStatus::Blocked => {
                         agent.status = AgentStatus::Blocked;
                         agent.current_task_id = Some(task.id.clone());
                         agents::save(c, &agent).await?;
@@ -101,7 +101,7 @@ pub async fn report(app: &App, agent_id: String, body: TaskReport) -> AppResult<
             })
         })
         .await?;
-    // Progress moved: the live usage figures follow (events/usage.rs).
+    // Progress moved: the live usage figures follow (service/usage.rs).
     app.usage.touch(&agent_id);
     Ok((task, created))
 }
@@ -209,7 +209,7 @@ pub async fn patch(app: &App, agent_id: String, task_id: String, body: TaskPatch
             })
         })
         .await?;
-    // Progress moved: the live usage figures follow (events/usage.rs).
+    // Progress moved: the live usage figures follow (service/usage.rs).
     app.usage.touch(&agent_id);
     Ok(task)
 }

@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 use crate::db::events::{self, NewEvent};
 use crate::db::todos::{self, Comment};
 use crate::db::{projects, sprints};
-use crate::domain::hierarchy::{self, HierarchyError};
+use crate::domain::hierarchy;
 use crate::domain::todos::{self as rules, Todo, TodoPatch};
 use crate::domain::{Field, Priority, TodoStatus, ids, non_null};
 use crate::error::{AppError, AppResult, Checks, Issue};
@@ -136,7 +136,7 @@ async fn upsert_in(c: &mut AnyConnection, write: TodoWrite, now_ms: i64) -> AppR
 async fn check_parent(c: &mut AnyConnection, todo_id: &str, parent_id: &str, has_subtree: bool) -> AppResult<()> {
     let chain = todos::parent_chain(c, parent_id).await?;
     let height = if has_subtree { todos::subtree_height(c, todo_id).await? } else { 0 };
-    hierarchy::check_parent(todo_id, parent_id, &chain, height).map_err(|e: HierarchyError| AppError::BadRequest(e.to_string()))
+    hierarchy::check_parent(todo_id, parent_id, &chain, height).map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
 /// Applies `patch` to a stored todo and records its status change; the caller sends the event
