@@ -168,8 +168,8 @@ pub struct Config {
     /// below the process's file-descriptor limit at start.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
-    /// The core the writer (and, on SQLite, its connection's thread) runs on: auto (the last
-    /// core, when there are two or more), off, or a core number.
+    /// The core the database writer runs on: auto (the last core, when there are two or more),
+    /// off, or a core number.
     #[arg(long, env = "WRITER_CPU", default_value = "auto")]
     pub writer_cpu: WriterCpu,
     /// Log output: text or json.

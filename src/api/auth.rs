@@ -144,7 +144,7 @@ impl Intent {
 }
 
 /// Finds, binds or creates the user for a GitHub profile, inside the sign-in's write.
-async fn resolve_user(c: &mut sqlx::AnyConnection, profile: &GithubProfile, intent: &Intent, now: i64) -> AppResult<User> {
+async fn resolve_user(c: &mut crate::db::WriteConn, profile: &GithubProfile, intent: &Intent, now: i64) -> AppResult<User> {
     if let Some(known) = users::by_github_id(c, profile.id).await? {
         if let Intent::Bind(me) = intent
             && *me != known.id
@@ -161,17 +161,17 @@ async fn resolve_user(c: &mut sqlx::AnyConnection, profile: &GithubProfile, inte
     }
     match intent {
         Intent::Bind(me) => {
-            let me = users::get(c, *me).await?.ok_or(AppError::Unauthorized)?;
+            let me = users::get(&mut *c, *me).await?.ok_or(AppError::Unauthorized)?;
             Ok(users::set_github(c, me.id, profile, now).await?)
         }
         Intent::Invite(id) => {
-            let invite = invites::get(c, id).await?.ok_or_else(|| AppError::BadRequest(INVITE_SPENT.into()))?;
+            let invite = invites::get(&mut *c, id).await?.ok_or_else(|| AppError::BadRequest(INVITE_SPENT.into()))?;
             let user = users::insert_github(c, profile, invite.role, now).await?;
             // The UPDATE admits one caller: a second sign-in racing on this invite fails here.
             invites::consume(c, id, user.id, now).await?.ok_or_else(|| AppError::BadRequest(INVITE_SPENT.into()))?;
             Ok(user)
         }
-        Intent::SignIn if users::count(c).await? == 0 => Err(AppError::ForbiddenBecause(NO_OWNER_YET.into())),
+        Intent::SignIn if users::count(&mut *c).await? == 0 => Err(AppError::ForbiddenBecause(NO_OWNER_YET.into())),
         Intent::SignIn => Err(AppError::ForbiddenBecause(NOT_INVITED.into())),
     }
 }
@@ -182,15 +182,12 @@ pub async fn verify(State(app): State<App>, principal: Principal) -> AppResult<J
         Principal::LocalOwner => Ok(Json(json!({"valid": true, "user": {
             "id": 0, "username": "local", "display_name": "Local User", "avatar_url": null, "role": "owner"
         }}))),
-        Principal::User { id, .. } => {
-            let mut conn = app.db.read.acquire().await?;
-            Ok(Json(match users::get(&mut conn, id).await? {
-                Some(u) => json!({"valid": true, "user": {
-                    "id": u.id, "username": u.username, "display_name": u.display_name, "avatar_url": u.avatar_url, "role": u.role
-                }}),
-                None => json!({"valid": false}),
-            }))
-        }
+        Principal::User { id, .. } => Ok(Json(match users::get(&app.db.read, id).await? {
+            Some(u) => json!({"valid": true, "user": {
+                "id": u.id, "username": u.username, "display_name": u.display_name, "avatar_url": u.avatar_url, "role": u.role
+            }}),
+            None => json!({"valid": false}),
+        })),
         _ => Ok(Json(json!({"valid": false}))),
     }
 }

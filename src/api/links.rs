@@ -17,8 +17,8 @@ const SPENT: &str = "This sign-in link has expired or was already used. Run `ocd
 /// for the first, else the role, numbered when taken ("admin", "admin-3").
 use crate::domain::roles::Role;
 
-async fn local_name(c: &mut sqlx::AnyConnection, role: Role) -> Result<String, sqlx::Error> {
-    let count = users::count(c).await?;
+async fn local_name(c: &mut crate::db::WriteConn, role: Role) -> Result<String, sqlx::Error> {
+    let count = users::count(&mut *c).await?;
     let base = if count == 0 { "owner" } else { role.as_str() };
     if users::by_name(c, base).await?.is_none() {
         return Ok(base.to_string());
@@ -31,10 +31,7 @@ fn well_formed(token: &str) -> bool {
 }
 
 pub async fn confirm(State(app): State<App>, Path(token): Path<String>) -> AppResult<Response> {
-    let usable = well_formed(&token) && {
-        let mut conn = app.db.read.acquire().await?;
-        invites::login_link_usable(&mut conn, &sha256_hex(&token), app.clock.now()).await?
-    };
+    let usable = well_formed(&token) && invites::login_link_usable(&app.db.read, &sha256_hex(&token), app.clock.now()).await?;
     if !usable {
         return Err(AppError::BadRequest(SPENT.into()));
     }
@@ -56,7 +53,7 @@ pub async fn use_link(State(app): State<App>, headers: HeaderMap, Path(token): P
             Box::pin(async move {
                 let link = invites::consume_login_link(c, &hash, now).await?.ok_or_else(|| AppError::BadRequest(SPENT.into()))?;
                 let user = match link.user_id {
-                    Some(id) => users::get(c, id).await?.ok_or_else(|| AppError::BadRequest(SPENT.into()))?,
+                    Some(id) => users::get(&mut *c, id).await?.ok_or_else(|| AppError::BadRequest(SPENT.into()))?,
                     None => {
                         let name = local_name(c, link.role).await?;
                         users::insert_local(c, &name, link.role, now).await?

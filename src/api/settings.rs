@@ -12,8 +12,7 @@ use crate::service::lifecycle::{self, ScheduleChange};
 use crate::state::App;
 
 pub async fn get_sleep_schedule(State(app): State<App>) -> AppResult<Json<Value>> {
-    let mut conn = app.db.read.acquire().await?;
-    let schedule = lifecycle::sleep_schedule(&mut conn).await?;
+    let schedule = lifecycle::sleep_schedule(&app.db.read).await?;
     Ok(Json(json!({ "schedule": schedule })))
 }
 

@@ -80,8 +80,7 @@ pub async fn change_role(
 
 /// `GET /api/settings/invite/{id}` (public): what an invite link offers.
 pub async fn show_invite(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
-    let mut conn = app.db.read.acquire().await?;
-    let invite = invites::get(&mut conn, &id).await?.ok_or_else(|| AppError::not_found("Invite"))?;
+    let invite = invites::get(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Invite"))?;
     Ok(Json(json!({"invite": {
         "id": invite.id, "role": invite.role, "expires_at": invite.expires_at, "used": invite.used(), "expired": invite.expired(app.clock.now())
     }})))

@@ -48,10 +48,8 @@ pub async fn create(db: &Db, whom: LinkFor<'_>, now: i64) -> Result<String, Stri
 
 /// The setup link for a database without users (decisions.md#setup-link): `None` once someone has signed in.
 pub async fn setup_link(db: &Db, now: i64) -> Result<Option<String>, String> {
-    let mut conn = db.read.acquire().await.map_err(|e| e.to_string())?;
-    if users::count(&mut conn).await.map_err(|e| e.to_string())? > 0 {
+    if users::count(&db.read).await.map_err(|e| e.to_string())? > 0 {
         return Ok(None);
     }
-    drop(conn);
     create(db, LinkFor::NewUser(Role::Owner), now).await.map(Some)
 }

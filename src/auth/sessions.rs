@@ -1,8 +1,8 @@
 //! Starting a browser session: a fresh token every sign-in (the one the browser had before is
 //! ended, so a planted cookie cannot be carried across a sign-in).
 
+use crate::db::WriteConn;
 use axum::http::{HeaderMap, HeaderValue, header};
-use sqlx::AnyConnection;
 
 use super::cookies::{self, Cookies, SESSION_TTL_SECS};
 use super::tokens::{Secret, uuid_v4};
@@ -29,7 +29,7 @@ impl Starting {
     }
 
     /// Stores the session for `user_id` (inside the caller's write) and ends the previous one.
-    pub async fn store(&self, conn: &mut AnyConnection, user_id: i64, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn store(&self, conn: &mut WriteConn, user_id: i64, now: i64) -> Result<(), sqlx::Error> {
         if let Some(previous) = &self.previous_hash {
             auth_sessions::delete_by_hash(conn, previous).await?;
         }

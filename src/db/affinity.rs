@@ -1,19 +1,16 @@
 //! Where the database writer runs (`WRITER_CPU`, docs/decisions.md#writer-core).
 //!
-//! sqlx runs each SQLite connection on a worker thread of its own, so every statement of the
-//! writer is a hand-off between two threads: the writer sends it, the worker runs it, the
-//! writer wakes with the answer. When the two threads sit on different cores each hand-off is
-//! a cross-core wake-up; measured on a 2-core virtual machine, that hop was 80 % of the
-//! writer's time and made write throughput swing between runs by 3×. Pinning the writer
-//! thread to one core before it opens its connection puts the worker there too (a new
-//! thread inherits its creator's CPU mask), and the hand-offs become cheap same-core switches:
-//! 4–5× the single-write throughput, with a steady p99 (docs/benchmarks.md).
+//! When the writer's SQLite statements ran on sqlx's worker thread, every statement was a
+//! hand-off between two threads, and on different cores each hand-off was a cross-core wake-up
+//! (80 % of the writer's time on a 2-core virtual machine, throughput swinging 3× between runs).
+//! Pinning the writer before it opened its connection put the worker on the same core: 4–5× the
+//! single-write throughput. The writer now runs SQLite statements itself (db/write_conn.rs) and
+//! pinning measures level with not pinning; it stays, for steady caches and wake-ups.
 //!
-//! On PostgreSQL the writer waits on the server for every statement instead; kept on one core
-//! its wake-ups are steady too (measured about 3× the single upserts, docs/benchmarks.md).
+//! On PostgreSQL the writer waits on the server for every statement; kept on one core its
+//! wake-ups are steady too (measured about 3× the single upserts, docs/benchmarks.md).
 //!
-//! Only the writer (and on SQLite its worker) are pinned; request handling and reads use every
-//! core.
+//! Only the writer is pinned; request handling and reads use every core.
 
 pub use crate::config::WriterCpu;
 

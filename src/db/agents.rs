@@ -1,7 +1,8 @@
 //! Agents and their tasks.
 
+use crate::db::WriteConn;
 use serde::Serialize;
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyPool;
 
 use crate::domain::Priority;
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, AgentType, MAX_COST_TOTAL, MAX_TOKENS_TOTAL};
@@ -112,7 +113,7 @@ macro_rules! add_usage {
 
 /// Real progress: moves `last_activity_at` of the agent (and its task) and adds the usage.
 pub async fn record_activity(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     agent_id: &str,
     task_id: Option<&str>,
     usage: Usage,
@@ -145,12 +146,12 @@ pub async fn record_activity(
     Ok(())
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Agent>, sqlx::Error> {
+pub async fn get(conn: &mut WriteConn, id: &str) -> Result<Option<Agent>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
 }
 
 /// The agents among `ids` that exist (at most `IN_CHUNK` ids).
-pub async fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Agent>, sqlx::Error> {
+pub async fn get_many(conn: &mut WriteConn, ids: &[String]) -> Result<Vec<Agent>, sqlx::Error> {
     let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id IN ({})", super::placeholders(1, ids.len()));
     let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
     for id in ids {
@@ -174,7 +175,7 @@ pub async fn list(pool: &AnyPool, filter: &super::todos::Filter) -> Result<Vec<A
 
 /// Whether `ancestor` is `start` or one of its parents, grand-parents… (a loop already in the
 /// data ends the walk).
-pub async fn is_ancestor(conn: &mut AnyConnection, ancestor: &str, start: &str) -> Result<bool, sqlx::Error> {
+pub async fn is_ancestor(conn: &mut WriteConn, ancestor: &str, start: &str) -> Result<bool, sqlx::Error> {
     let mut seen = std::collections::HashSet::new();
     let mut at = Some(start.to_string());
     while let Some(id) = at {
@@ -200,7 +201,7 @@ pub async fn sub_agents(pool: &AnyPool, id: &str) -> Result<Vec<Agent>, sqlx::Er
         .await
 }
 
-pub async fn insert(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut WriteConn, a: &Agent) -> Result<(), sqlx::Error> {
     sqlx::query(sql!("INSERT INTO agents ({AGENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"))
         .bind(&a.id)
         .bind(&a.name)
@@ -223,7 +224,7 @@ pub async fn insert(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Err
         .map(|_| ())
 }
 
-pub async fn save(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Error> {
+pub async fn save(conn: &mut WriteConn, a: &Agent) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE agents SET name = $2, type = $3, parent_agent_id = $4, status = $5, soul_md = $6, skills = $7, current_task_id = $8, \
          last_heartbeat = $9, config = $10, project_id = $11 WHERE id = $1",
@@ -245,21 +246,21 @@ pub async fn save(conn: &mut AnyConnection, a: &Agent) -> Result<(), sqlx::Error
 }
 
 /// Why a sleeping agent sleeps (`schedule`, `error_threshold`, `manual`), for the wake rules.
-pub async fn set_sleep_reason(conn: &mut AnyConnection, id: &str, reason: Option<&str>) -> Result<(), sqlx::Error> {
+pub async fn set_sleep_reason(conn: &mut WriteConn, id: &str, reason: Option<&str>) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE agents SET sleep_reason = $2 WHERE id = $1").bind(id).bind(reason).execute(&mut *conn).await.map(|_| ())
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
+pub async fn delete(conn: &mut WriteConn, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM agent_error_windows WHERE agent_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM agent_tasks WHERE agent_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM agents WHERE id = $1").bind(id).execute(&mut *conn).await.map(|_| ())
 }
 
-pub async fn count_sub_agents(conn: &mut AnyConnection, id: &str) -> Result<i64, sqlx::Error> {
+pub async fn count_sub_agents(conn: &mut WriteConn, id: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE parent_agent_id = $1").bind(id).fetch_one(&mut *conn).await
 }
 
-pub async fn get_task(conn: &mut AnyConnection, id: &str) -> Result<Option<AgentTask>, sqlx::Error> {
+pub async fn get_task(conn: &mut WriteConn, id: &str) -> Result<Option<AgentTask>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {TASK_COLUMNS} FROM agent_tasks WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
 }
 
@@ -271,7 +272,7 @@ pub async fn tasks(pool: &AnyPool, agent_id: &str) -> Result<Vec<AgentTask>, sql
 }
 
 /// The agent's newest task in one of `statuses`.
-pub async fn newest_task_in(conn: &mut AnyConnection, agent_id: &str, statuses: &[&str]) -> Result<Option<AgentTask>, sqlx::Error> {
+pub async fn newest_task_in(conn: &mut WriteConn, agent_id: &str, statuses: &[&str]) -> Result<Option<AgentTask>, sqlx::Error> {
     let mut query = sqlx::query_as(sql!(
         "SELECT {TASK_COLUMNS} FROM agent_tasks WHERE agent_id = $1 AND status IN ({}) ORDER BY created_at DESC, id DESC LIMIT 1",
         super::placeholders(2, statuses.len())
@@ -283,7 +284,7 @@ pub async fn newest_task_in(conn: &mut AnyConnection, agent_id: &str, statuses: 
     query.fetch_optional(&mut *conn).await
 }
 
-pub async fn has_pending_tasks(conn: &mut AnyConnection, agent_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn has_pending_tasks(conn: &mut WriteConn, agent_id: &str) -> Result<bool, sqlx::Error> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM agent_tasks WHERE agent_id = $1 AND status = 'pending'")
         .bind(agent_id)
         .fetch_one(&mut *conn)
@@ -291,7 +292,7 @@ pub async fn has_pending_tasks(conn: &mut AnyConnection, agent_id: &str) -> Resu
     Ok(n > 0)
 }
 
-pub async fn insert_task(conn: &mut AnyConnection, t: &AgentTask) -> Result<(), sqlx::Error> {
+pub async fn insert_task(conn: &mut WriteConn, t: &AgentTask) -> Result<(), sqlx::Error> {
     sqlx::query(sql!(
         "INSERT INTO agent_tasks ({TASK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     ))
@@ -317,7 +318,7 @@ pub async fn insert_task(conn: &mut AnyConnection, t: &AgentTask) -> Result<(), 
     .map(|_| ())
 }
 
-pub async fn save_task(conn: &mut AnyConnection, t: &AgentTask) -> Result<(), sqlx::Error> {
+pub async fn save_task(conn: &mut WriteConn, t: &AgentTask) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE agent_tasks SET linear_issue_id = $2, project_id = $3, title = $4, status = $5, priority = $6, blocked_reason = $7, \
          blocked_at = $8, started_at = $9, completed_at = $10, updated_at = $11 WHERE id = $1",
@@ -339,7 +340,7 @@ pub async fn save_task(conn: &mut AnyConnection, t: &AgentTask) -> Result<(), sq
 }
 
 /// In-progress tasks of an agent.
-pub async fn tasks_in(conn: &mut AnyConnection, agent_id: &str, status: &str) -> Result<Vec<AgentTask>, sqlx::Error> {
+pub async fn tasks_in(conn: &mut WriteConn, agent_id: &str, status: &str) -> Result<Vec<AgentTask>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {TASK_COLUMNS} FROM agent_tasks WHERE agent_id = $1 AND status = $2 ORDER BY created_at DESC, id DESC"))
         .bind(agent_id)
         .bind(status)
@@ -383,7 +384,7 @@ pub async fn usage_rows(pool: &AnyPool) -> Result<Vec<(String, Option<String>, c
 }
 
 /// Publishes `agent:status` with `payload`, under `project` (the agent's or the task's).
-pub async fn announce(conn: &mut AnyConnection, project: Option<&str>, payload: serde_json::Value, now: i64) -> Result<(), sqlx::Error> {
+pub async fn announce(conn: &mut WriteConn, project: Option<&str>, payload: serde_json::Value, now: i64) -> Result<(), sqlx::Error> {
     super::events::append(conn, now, super::events::NewEvent::new("agent:status", project, &payload)).await.map(|_| ())
 }
 
@@ -397,7 +398,7 @@ pub struct Beat {
 
 /// Records a heartbeat in one statement, which also names the current task and says whether
 /// any command is open — most beats need nothing more. `None` for an unknown agent.
-pub async fn beat(conn: &mut AnyConnection, id: &str, now: i64) -> Result<Option<Beat>, sqlx::Error> {
+pub async fn beat(conn: &mut WriteConn, id: &str, now: i64) -> Result<Option<Beat>, sqlx::Error> {
     let row: Option<(Option<String>, i64)> = sqlx::query_as(
         "UPDATE agents SET last_heartbeat = $1 WHERE id = $2 RETURNING current_task_id, \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM commands WHERE agent_id = $2 AND status IN ('queued', 'delivered')) \

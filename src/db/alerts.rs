@@ -1,9 +1,9 @@
 //! Candidate alerts (decisions.md#alerts): rows the lifecycle rules raise, each announced as `alert:raised`,
 //! deduplicated by key so a retried rule never raises twice.
 
+use crate::db::WriteConn;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::AnyConnection;
 
 use super::events::{self, NewEvent};
 use crate::domain::Priority;
@@ -21,7 +21,7 @@ pub struct NewAlert {
 }
 
 /// Records the alert unless one with `dedupe_key` exists; returns whether it was new.
-pub async fn raise(conn: &mut AnyConnection, alert: &NewAlert, dedupe_key: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn raise(conn: &mut WriteConn, alert: &NewAlert, dedupe_key: &str, now: i64) -> Result<bool, sqlx::Error> {
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO alert_events (kind, agent_id, task_id, title, priority, reason, project, dedupe_key, status, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
@@ -43,7 +43,7 @@ pub async fn raise(conn: &mut AnyConnection, alert: &NewAlert, dedupe_key: &str,
 }
 
 /// Cancels the task's alerts that were not delivered yet (unblock or completion, fixes decisions.md#alerts).
-pub async fn cancel_pending(conn: &mut AnyConnection, agent_id: &str, task_id: &str) -> Result<u64, sqlx::Error> {
+pub async fn cancel_pending(conn: &mut WriteConn, agent_id: &str, task_id: &str) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("UPDATE alert_events SET status = 'cancelled' WHERE agent_id = $1 AND task_id = $2 AND status = 'pending'")
         .bind(agent_id)
         .bind(task_id)

@@ -1,8 +1,9 @@
 //! Browser sessions: the token is given to the browser once; only its SHA-256 is stored.
 
+use crate::db::WriteConn;
 use crate::domain::roles::Role;
 use serde::Serialize;
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyPool;
 
 /// The user a live session token belongs to.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -33,7 +34,7 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-pub async fn insert(conn: &mut AnyConnection, s: &NewSession<'_>, now: i64) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut WriteConn, s: &NewSession<'_>, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO auth_sessions (id, user_id, token_hash, expires_at, created_at, last_seen_at, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $5, $6)",
@@ -62,7 +63,7 @@ pub async fn find(pool: &AnyPool, token_hash: &str, now: i64) -> Result<Option<S
 }
 
 /// Slides the expiry forward (the caller decides how often).
-pub async fn extend(conn: &mut AnyConnection, id: &str, expires_at: i64, now: i64) -> Result<(), sqlx::Error> {
+pub async fn extend(conn: &mut WriteConn, id: &str, expires_at: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE auth_sessions SET expires_at = $2, last_seen_at = $3 WHERE id = $1")
         .bind(id)
         .bind(expires_at)
@@ -89,16 +90,16 @@ pub async fn list_for_user(pool: &AnyPool, user_id: i64, current: Option<&str>, 
 }
 
 /// Ends one of the user's sessions; false when it is not theirs or does not exist.
-pub async fn delete_for_user(conn: &mut AnyConnection, id: &str, user_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn delete_for_user(conn: &mut WriteConn, id: &str, user_id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM auth_sessions WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).execute(&mut *conn).await?;
     Ok(done.rows_affected() > 0)
 }
 
-pub async fn delete_by_hash(conn: &mut AnyConnection, token_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn delete_by_hash(conn: &mut WriteConn, token_hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM auth_sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *conn).await.map(|_| ())
 }
 
 /// Removes expired sessions (the purge job); returns how many.
-pub async fn purge_expired(conn: &mut AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn purge_expired(conn: &mut WriteConn, now: i64) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM auth_sessions WHERE expires_at <= $1").bind(now).execute(&mut *conn).await?.rows_affected())
 }

@@ -1,9 +1,10 @@
 //! Steering commands (decisions.md#commands): queued → delivered → acknowledged | failed, or expired. Every
 //! state change is an `agent:command` event, so people watch a command reach the agent.
 
+use crate::db::WriteConn;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyPool;
 
 use super::events::{self, NewEvent};
 use crate::domain::agents::{CommandKind, CommandStatus};
@@ -25,13 +26,13 @@ pub struct Command {
 }
 
 /// An `agent:command` event in the agent's project (a project-filtered stream sees it).
-async fn announce(conn: &mut AnyConnection, c: &Command, now: i64) -> Result<(), sqlx::Error> {
+async fn announce(conn: &mut WriteConn, c: &Command, now: i64) -> Result<(), sqlx::Error> {
     let project: Option<String> =
         sqlx::query_scalar("SELECT project_id FROM agents WHERE id = $1").bind(&c.agent_id).fetch_optional(&mut *conn).await?.flatten();
     events::append(conn, now, NewEvent::new("agent:command", project.as_deref(), &json!({ "command": c }))).await.map(|_| ())
 }
 
-pub async fn create(conn: &mut AnyConnection, c: &Command) -> Result<(), sqlx::Error> {
+pub async fn create(conn: &mut WriteConn, c: &Command) -> Result<(), sqlx::Error> {
     sqlx::query(sql!("INSERT INTO commands ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
         .bind(&c.id)
         .bind(&c.agent_id)
@@ -48,7 +49,7 @@ pub async fn create(conn: &mut AnyConnection, c: &Command) -> Result<(), sqlx::E
     announce(conn, c, c.created_at).await
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Command>, sqlx::Error> {
+pub async fn get(conn: &mut WriteConn, id: &str) -> Result<Option<Command>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM commands WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
 }
 
@@ -73,7 +74,7 @@ pub async fn list(pool: &AnyPool, agent_id: &str, status: Option<&str>) -> Resul
 
 /// Hands the agent its queued commands, and delivered ones not acknowledged within
 /// `redeliver_after` seconds again; expired ones are expired instead. Returns what to send.
-pub async fn deliver(conn: &mut AnyConnection, agent_id: &str, now: i64, redeliver_after: i64) -> Result<Vec<Command>, sqlx::Error> {
+pub async fn deliver(conn: &mut WriteConn, agent_id: &str, now: i64, redeliver_after: i64) -> Result<Vec<Command>, sqlx::Error> {
     let due: Vec<Command> = sqlx::query_as(sql!(
         "SELECT {COLUMNS} FROM commands WHERE agent_id = $1 AND (status = 'queued' OR (status = 'delivered' AND delivered_at <= $2)) \
          ORDER BY created_at, id"
@@ -102,7 +103,7 @@ pub async fn deliver(conn: &mut AnyConnection, agent_id: &str, now: i64, redeliv
     Ok(out)
 }
 
-async fn set_status(conn: &mut AnyConnection, c: &Command, now: i64) -> Result<(), sqlx::Error> {
+async fn set_status(conn: &mut WriteConn, c: &Command, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE commands SET status = $2, acked_at = $3, detail = $4 WHERE id = $1")
         .bind(&c.id)
         .bind(c.status)
@@ -115,7 +116,7 @@ async fn set_status(conn: &mut AnyConnection, c: &Command, now: i64) -> Result<(
 
 /// Records the agent's answer to a command.
 pub async fn acknowledge(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     c: &mut Command,
     status: CommandStatus,
     detail: Option<String>,
@@ -128,7 +129,7 @@ pub async fn acknowledge(
 }
 
 /// Expires every command past its time that nobody answered.
-pub async fn expire_due(conn: &mut AnyConnection, now: i64) -> Result<usize, sqlx::Error> {
+pub async fn expire_due(conn: &mut WriteConn, now: i64) -> Result<usize, sqlx::Error> {
     let due: Vec<Command> =
         sqlx::query_as(sql!("SELECT {COLUMNS} FROM commands WHERE status IN ('queued', 'delivered') AND expires_at <= $1"))
             .bind(now)

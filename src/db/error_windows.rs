@@ -2,11 +2,11 @@
 //! followed (docs/decisions.md#agent-errors). Kept in the database so restarts and replicas
 //! count the same.
 
-use sqlx::AnyConnection;
+use crate::db::WriteConn;
 
 use crate::domain::agents::ErrorWindow;
 
-pub async fn get(conn: &mut AnyConnection, agent_id: &str, task_id: &str) -> Result<Option<ErrorWindow>, sqlx::Error> {
+pub async fn get(conn: &mut WriteConn, agent_id: &str, task_id: &str) -> Result<Option<ErrorWindow>, sqlx::Error> {
     let stored: Option<(i64, i64)> =
         sqlx::query_as("SELECT first_error_at, count FROM agent_error_windows WHERE agent_id = $1 AND task_id = $2")
             .bind(agent_id)
@@ -16,7 +16,7 @@ pub async fn get(conn: &mut AnyConnection, agent_id: &str, task_id: &str) -> Res
     Ok(stored.map(|(first_error_at, count)| ErrorWindow { first_error_at, count }))
 }
 
-pub async fn put(conn: &mut AnyConnection, agent_id: &str, task_id: &str, window: ErrorWindow) -> Result<(), sqlx::Error> {
+pub async fn put(conn: &mut WriteConn, agent_id: &str, task_id: &str, window: ErrorWindow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO agent_error_windows (agent_id, task_id, first_error_at, count) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (agent_id, task_id) DO UPDATE SET first_error_at = $5, count = $6",
@@ -32,7 +32,7 @@ pub async fn put(conn: &mut AnyConnection, agent_id: &str, task_id: &str, window
     .map(|_| ())
 }
 
-pub async fn clear(conn: &mut AnyConnection, agent_id: &str, task_id: &str) -> Result<(), sqlx::Error> {
+pub async fn clear(conn: &mut WriteConn, agent_id: &str, task_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM agent_error_windows WHERE agent_id = $1 AND task_id = $2")
         .bind(agent_id)
         .bind(task_id)

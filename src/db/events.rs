@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use sqlx::{AnyConnection, Row};
+use crate::db::WriteConn;
+use sqlx::Row;
 
 use crate::crypto::Sealer;
 
@@ -31,7 +32,7 @@ impl NewEvent {
 }
 
 /// Appends the event inside the caller's transaction and returns its id.
-pub async fn append(conn: &mut AnyConnection, now: i64, event: NewEvent) -> Result<i64, sqlx::Error> {
+pub async fn append(conn: &mut WriteConn, now: i64, event: NewEvent) -> Result<i64, sqlx::Error> {
     let row = sqlx::query("INSERT INTO events (name, project, payload, sealed, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
         .bind(event.name)
         .bind(event.project)
@@ -44,7 +45,7 @@ pub async fn append(conn: &mut AnyConnection, now: i64, event: NewEvent) -> Resu
 }
 
 /// Appends several events in one statement (ids not returned).
-pub async fn append_many(conn: &mut AnyConnection, now: i64, batch: Vec<NewEvent>) -> Result<(), sqlx::Error> {
+pub async fn append_many(conn: &mut WriteConn, now: i64, batch: Vec<NewEvent>) -> Result<(), sqlx::Error> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -109,14 +110,14 @@ pub async fn pruned_through(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
 
 /// Deletes up to `limit` events with `id <= through` and raises the pruned watermark.
 /// Returns how many rows went.
-pub async fn delete_through(conn: &mut AnyConnection, through: i64, limit: i64, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn delete_through(conn: &mut WriteConn, through: i64, limit: i64, now: i64) -> Result<u64, sqlx::Error> {
     let deleted = sqlx::query("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= $1 ORDER BY id LIMIT $2)")
         .bind(through)
         .bind(limit)
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    let current = super::settings::get(conn, PRUNED_KEY).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let current = super::settings::get(&mut *conn, PRUNED_KEY).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     if through > current {
         super::settings::put(conn, PRUNED_KEY, &through.to_string(), now).await?;
     }

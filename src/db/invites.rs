@@ -1,9 +1,9 @@
 //! Invite links (decisions.md#invites-and-team) and one-time sign-in links (decisions.md#setup-link, decisions.md#login-links). Both are consumed atomically: the
 //! UPDATE that marks one used succeeds for exactly one caller.
 
+use crate::db::WriteConn;
 use crate::domain::roles::Role;
 use serde::Serialize;
-use sqlx::AnyConnection;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Invite {
@@ -28,7 +28,7 @@ impl Invite {
 
 const INVITE_COLUMNS: &str = "id, created_by, role, expires_at, used_by, used_at, created_at";
 
-pub async fn insert(conn: &mut AnyConnection, i: &Invite) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut WriteConn, i: &Invite) -> Result<(), sqlx::Error> {
     sqlx::query(sql!("INSERT INTO invite_links ({INVITE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
         .bind(&i.id)
         .bind(i.created_by)
@@ -42,12 +42,13 @@ pub async fn insert(conn: &mut AnyConnection, i: &Invite) -> Result<(), sqlx::Er
         .map(|_| ())
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Invite>, sqlx::Error> {
-    sqlx::query_as(sql!("SELECT {INVITE_COLUMNS} FROM invite_links WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
+/// Takes the writer's connection or a reader.
+pub async fn get(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, id: &str) -> Result<Option<Invite>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {INVITE_COLUMNS} FROM invite_links WHERE id = $1")).bind(id).fetch_optional(conn).await
 }
 
 /// Marks the invite used by `user_id` if it is still unused and unexpired; returns its role.
-pub async fn consume(conn: &mut AnyConnection, id: &str, user_id: i64, now: i64) -> Result<Option<Role>, sqlx::Error> {
+pub async fn consume(conn: &mut WriteConn, id: &str, user_id: i64, now: i64) -> Result<Option<Role>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE invite_links SET used_by = $2, used_at = $3 WHERE id = $1 AND used_by IS NULL AND used_at IS NULL AND expires_at > $3 \
          RETURNING role",
@@ -67,7 +68,7 @@ pub struct LoginLink {
 }
 
 pub async fn insert_login_link(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     token_hash: &str,
     role: Role,
     user_id: Option<i64>,
@@ -86,7 +87,7 @@ pub async fn insert_login_link(
 }
 
 /// Uses the link if it is unused and unexpired.
-pub async fn consume_login_link(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<Option<LoginLink>, sqlx::Error> {
+pub async fn consume_login_link(conn: &mut WriteConn, token_hash: &str, now: i64) -> Result<Option<LoginLink>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE login_links SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING role, user_id",
     )
@@ -97,16 +98,20 @@ pub async fn consume_login_link(conn: &mut AnyConnection, token_hash: &str, now:
 }
 
 /// Whether the link exists and can still be used (the confirmation page, which must not use it).
-pub async fn login_link_usable(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn login_link_usable(
+    conn: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    token_hash: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
         .bind(token_hash)
         .bind(now)
-        .fetch_one(&mut *conn)
+        .fetch_one(conn)
         .await?;
     Ok(n > 0)
 }
 
 /// Removes sign-in links that were used or have expired.
-pub async fn purge_login_links(conn: &mut AnyConnection, now: i64) -> Result<(), sqlx::Error> {
+pub async fn purge_login_links(conn: &mut WriteConn, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM login_links WHERE used_at IS NOT NULL OR expires_at <= $1").bind(now).execute(&mut *conn).await.map(|_| ())
 }

@@ -1,7 +1,7 @@
 //! Messages: the feed of work logs, errors and state changes. Content is sealed at rest.
 
+use crate::db::WriteConn;
 use serde::Serialize;
-use sqlx::AnyConnection;
 use sqlx::{AnyPool, Row};
 
 use super::todos::Filter;
@@ -57,7 +57,7 @@ fn decode(row: &sqlx::any::AnyRow, sealer: &Sealer) -> Result<Message, sqlx::Err
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, sealer: &Sealer, m: &NewMessage, now: i64) -> Result<Message, sqlx::Error> {
+pub async fn insert(conn: &mut WriteConn, sealer: &Sealer, m: &NewMessage, now: i64) -> Result<Message, sqlx::Error> {
     let row = sqlx::query(sql!(
         "INSERT INTO messages (type, content, todo_id, session_id, project_id, summary_id, read, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING {COLUMNS}"
@@ -74,7 +74,7 @@ pub async fn insert(conn: &mut AnyConnection, sealer: &Sealer, m: &NewMessage, n
     decode(&row, sealer)
 }
 
-pub async fn by_summary_id(conn: &mut AnyConnection, sealer: &Sealer, summary_id: &str) -> Result<Option<Message>, sqlx::Error> {
+pub async fn by_summary_id(conn: &mut WriteConn, sealer: &Sealer, summary_id: &str) -> Result<Option<Message>, sqlx::Error> {
     let row = sqlx::query(sql!("SELECT {COLUMNS} FROM messages WHERE summary_id = $1")).bind(summary_id).fetch_optional(&mut *conn).await?;
     row.map(|r| decode(&r, sealer)).transpose()
 }
@@ -92,7 +92,7 @@ pub async fn list(pool: &AnyPool, sealer: &Sealer, filter: &Filter, limit: Optio
 
 /// Marks the listed messages read (at most `IN_CHUNK` ids) and returns the existing ones with
 /// their project.
-pub async fn mark_read(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
+pub async fn mark_read(conn: &mut WriteConn, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

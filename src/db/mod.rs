@@ -28,16 +28,17 @@ pub mod todos;
 pub mod users;
 pub mod v2;
 pub mod workflows;
+mod write_conn;
 mod writer;
 
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use sqlx::AnyConnection;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 use crate::error::AppResult;
+pub use write_conn::WriteConn;
 pub use writer::WriteStats;
 use writer::Writer;
 
@@ -104,7 +105,7 @@ impl Db {
     pub async fn write<T, F>(&self, unit: F) -> AppResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
     {
         self.writer.write(unit).await
     }

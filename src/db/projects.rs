@@ -1,8 +1,8 @@
 //! Projects: rows appear when an agent first reports a project (fixes decisions.md#work-items).
 
+use crate::db::WriteConn;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::AnyConnection;
 
 use crate::domain::agents::{MAX_COST_TOTAL, MAX_TOKENS_TOTAL};
 
@@ -18,7 +18,7 @@ pub struct Project {
 }
 
 /// Records `id` as a project if it is new (and announces it); empty ids are ignored.
-pub async fn ensure(conn: &mut AnyConnection, id: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+pub async fn ensure(conn: &mut WriteConn, id: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
     let Some(id) = id.filter(|id| !id.is_empty()) else {
         return Ok(());
     };
@@ -56,11 +56,11 @@ pub async fn list(pool: &sqlx::AnyPool) -> Result<Vec<Project>, sqlx::Error> {
     sqlx::query_as("SELECT id, name, description, color, created_at FROM projects ORDER BY created_at DESC, id DESC").fetch_all(pool).await
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Project>, sqlx::Error> {
+pub async fn get(conn: &mut WriteConn, id: &str) -> Result<Option<Project>, sqlx::Error> {
     sqlx::query_as("SELECT id, name, description, color, created_at FROM projects WHERE id = $1").bind(id).fetch_optional(&mut *conn).await
 }
 
-pub async fn insert(conn: &mut AnyConnection, p: &Project) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut WriteConn, p: &Project) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO projects (id, name, description, color, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&p.id)
         .bind(&p.name)
@@ -73,7 +73,7 @@ pub async fn insert(conn: &mut AnyConnection, p: &Project) -> Result<(), sqlx::E
         .map(|_| ())
 }
 
-pub async fn save(conn: &mut AnyConnection, p: &Project, now: i64) -> Result<(), sqlx::Error> {
+pub async fn save(conn: &mut WriteConn, p: &Project, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE projects SET name = $2, description = $3, color = $4, updated_at = $5 WHERE id = $1")
         .bind(&p.id)
         .bind(&p.name)
@@ -85,7 +85,7 @@ pub async fn save(conn: &mut AnyConnection, p: &Project, now: i64) -> Result<(),
         .map(|_| ())
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(conn: &mut WriteConn, id: &str) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
 }
 

@@ -1,7 +1,7 @@
 //! Agent work sessions.
 
+use crate::db::WriteConn;
 use serde::Serialize;
-use sqlx::AnyConnection;
 use sqlx::AnyPool;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -15,7 +15,7 @@ pub struct Session {
 
 const COLUMNS: &str = "id, name, started_at, ended_at, project_id";
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Session>, sqlx::Error> {
+pub async fn get(conn: &mut WriteConn, id: &str) -> Result<Option<Session>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM sessions WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
 }
 
@@ -31,7 +31,7 @@ pub async fn list(pool: &AnyPool, project: Option<&str>) -> Result<Vec<Session>,
     }
 }
 
-pub async fn insert(conn: &mut AnyConnection, s: &Session) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut WriteConn, s: &Session) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO sessions (id, name, started_at, ended_at, project_id) VALUES ($1, $2, $3, $4, $5)")
         .bind(&s.id)
         .bind(&s.name)
@@ -43,7 +43,7 @@ pub async fn insert(conn: &mut AnyConnection, s: &Session) -> Result<(), sqlx::E
         .map(|_| ())
 }
 
-pub async fn update(conn: &mut AnyConnection, s: &Session) -> Result<(), sqlx::Error> {
+pub async fn update(conn: &mut WriteConn, s: &Session) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sessions SET name = $2, project_id = $3 WHERE id = $1")
         .bind(&s.id)
         .bind(&s.name)

@@ -1,7 +1,7 @@
 //! Sprints.
 
+use crate::db::WriteConn;
 use serde::Serialize;
-use sqlx::AnyConnection;
 use sqlx::AnyPool;
 
 use crate::domain::SprintStatus;
@@ -21,7 +21,7 @@ pub struct Sprint {
     pub updated_at: i64,
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Sprint>, sqlx::Error> {
+pub async fn get(conn: &mut WriteConn, id: &str) -> Result<Option<Sprint>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM sprints WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
 }
 
@@ -57,7 +57,7 @@ pub async fn of_todo(pool: &AnyPool, todo_id: &str) -> Result<Vec<Sprint>, sqlx:
 /// earliest start first.
 /// A todo of a project joins only that project's sprint or a shared one (never another
 /// project's); a todo without a project joins any, as in the original.
-pub async fn active(conn: &mut AnyConnection, now: i64, project: Option<&str>) -> Result<Option<String>, sqlx::Error> {
+pub async fn active(conn: &mut WriteConn, now: i64, project: Option<&str>) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT id FROM sprints WHERE status = 'active' AND start_date <= $1 AND end_date >= $1 \
          AND ($2 IS NULL OR project_id IS NULL OR project_id = $2) ORDER BY start_date, created_at LIMIT 1",
@@ -68,7 +68,7 @@ pub async fn active(conn: &mut AnyConnection, now: i64, project: Option<&str>) -
     .await
 }
 
-pub async fn insert(conn: &mut AnyConnection, s: &Sprint) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut WriteConn, s: &Sprint) -> Result<(), sqlx::Error> {
     sqlx::query(sql!("INSERT INTO sprints ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
         .bind(&s.id)
         .bind(&s.name)
@@ -84,7 +84,7 @@ pub async fn insert(conn: &mut AnyConnection, s: &Sprint) -> Result<(), sqlx::Er
         .map(|_| ())
 }
 
-pub async fn update(conn: &mut AnyConnection, s: &Sprint) -> Result<(), sqlx::Error> {
+pub async fn update(conn: &mut WriteConn, s: &Sprint) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sprints SET name = $2, start_date = $3, end_date = $4, goal = $5, status = $6, project_id = $7, updated_at = $8 WHERE id = $1")
         .bind(&s.id)
         .bind(&s.name)

@@ -2,7 +2,8 @@
 //! (in `service/sweep.rs` and `domain/agents.rs`) is checked again on every candidate inside its
 //! write unit, so a candidate that changed in between is left alone.
 
-use sqlx::{AnyConnection, AnyPool};
+use crate::db::WriteConn;
+use sqlx::AnyPool;
 
 /// Working agents whose last sign of life (heartbeat, else registration) is before `before`.
 pub async fn silent_working(pool: &AnyPool, before: i64) -> Result<Vec<String>, sqlx::Error> {
@@ -37,7 +38,7 @@ pub async fn blocked_since(pool: &AnyPool, before: i64) -> Result<Vec<String>, s
 }
 
 /// Idle agents with nothing pending (they sleep when the sleep window starts).
-pub async fn idle_without_pending(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
+pub async fn idle_without_pending(conn: &mut WriteConn) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT id FROM agents WHERE status = 'idle' AND NOT EXISTS \
          (SELECT 1 FROM agent_tasks t WHERE t.agent_id = agents.id AND t.status = 'pending')",
@@ -47,6 +48,6 @@ pub async fn idle_without_pending(conn: &mut AnyConnection) -> Result<Vec<String
 }
 
 /// Agents asleep because of the sleep window (they wake when it ends).
-pub async fn asleep_on_schedule(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
+pub async fn asleep_on_schedule(conn: &mut WriteConn) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM agents WHERE status = 'sleeping' AND sleep_reason = 'schedule'").fetch_all(&mut *conn).await
 }

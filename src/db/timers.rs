@@ -1,12 +1,12 @@
 //! Durable timers as rows (docs/decisions.md#durable-timers): claimed with a lease, so exactly
 //! one replica runs each due timer, and rescheduled or removed when done.
 
-use sqlx::AnyConnection;
+use crate::db::WriteConn;
 
 use super::Backend;
 
 /// Makes sure a recurring timer exists (first start, or after someone deleted it).
-pub async fn ensure_recurring(conn: &mut AnyConnection, id: &str, period: i64, now: i64) -> Result<(), sqlx::Error> {
+pub async fn ensure_recurring(conn: &mut WriteConn, id: &str, period: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO timers (id, due_at, period_secs, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
         .bind(id)
         .bind(now)
@@ -19,7 +19,7 @@ pub async fn ensure_recurring(conn: &mut AnyConnection, id: &str, period: i64, n
 
 /// Claims up to 100 due timers that nobody holds until `lease_until`; returns their ids.
 /// PostgreSQL skips rows another replica is claiming at the same moment.
-pub async fn claim_due(conn: &mut AnyConnection, backend: Backend, now: i64, lease_until: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn claim_due(conn: &mut WriteConn, backend: Backend, now: i64, lease_until: i64) -> Result<Vec<String>, sqlx::Error> {
     let lock = match backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -36,7 +36,7 @@ pub async fn claim_due(conn: &mut AnyConnection, backend: Backend, now: i64, lea
 }
 
 /// A run is done: a recurring timer comes due again one period later, a one-shot goes.
-pub async fn finish(conn: &mut AnyConnection, id: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn finish(conn: &mut WriteConn, id: &str, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE timers SET due_at = $1 + period_secs, claimed_until = NULL WHERE id = $2 AND period_secs IS NOT NULL")
         .bind(now)
         .bind(id)

@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
+use crate::db::WriteConn;
 use serde::Serialize;
-use sqlx::AnyConnection;
 use sqlx::any::AnyArguments;
 use sqlx::{AnyPool, Arguments, Row};
 
@@ -15,7 +15,7 @@ use crate::domain::velocity::PointsTodo;
 pub const COLUMNS: &str =
     "id, name, session_id, content, status, priority, agent, project, parent_id, completed_at, created_at, updated_at";
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Todo>, sqlx::Error> {
+pub async fn get(conn: &mut WriteConn, id: &str) -> Result<Option<Todo>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM todos WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
 }
 
@@ -24,7 +24,7 @@ pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<Todo>, sqlx::Error>
 }
 
 /// The proposed parent and its ancestors, walked until the root, a repeat or past the depth limit.
-pub async fn parent_chain(conn: &mut AnyConnection, parent_id: &str) -> Result<ParentChain, sqlx::Error> {
+pub async fn parent_chain(conn: &mut WriteConn, parent_id: &str) -> Result<ParentChain, sqlx::Error> {
     let mut chain = Vec::new();
     let mut seen = HashSet::new();
     let mut next = Some(parent_id.to_string());
@@ -47,7 +47,7 @@ pub async fn parent_chain(conn: &mut AnyConnection, parent_id: &str) -> Result<P
 }
 
 /// Levels below `id` (0 for a leaf), counted up to one more than the limit allows.
-pub async fn subtree_height(conn: &mut AnyConnection, id: &str) -> Result<usize, sqlx::Error> {
+pub async fn subtree_height(conn: &mut WriteConn, id: &str) -> Result<usize, sqlx::Error> {
     let mut level = vec![id.to_string()];
     let mut height = 0;
     while height <= MAX_DEPTH {
@@ -71,7 +71,7 @@ pub async fn subtree_height(conn: &mut AnyConnection, id: &str) -> Result<usize,
     Ok(height)
 }
 
-pub async fn insert(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut WriteConn, t: &Todo) -> Result<(), sqlx::Error> {
     sqlx::query(sql!("INSERT INTO todos ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
         .bind(&t.id)
         .bind(&t.name)
@@ -90,7 +90,7 @@ pub async fn insert(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Erro
         .map(|_| ())
 }
 
-pub async fn update(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Error> {
+pub async fn update(conn: &mut WriteConn, t: &Todo) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE todos SET name = $2, session_id = $3, content = $4, status = $5, priority = $6, agent = $7, project = $8, \
          parent_id = $9, completed_at = $10, updated_at = $11 WHERE id = $1",
@@ -111,7 +111,7 @@ pub async fn update(conn: &mut AnyConnection, t: &Todo) -> Result<(), sqlx::Erro
     .map(|_| ())
 }
 
-pub async fn record_status(conn: &mut AnyConnection, todo_id: &str, c: &StatusChange, now: i64) -> Result<(), sqlx::Error> {
+pub async fn record_status(conn: &mut WriteConn, todo_id: &str, c: &StatusChange, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO todo_status_history (todo_id, old_status, new_status, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(todo_id)
         .bind(c.old)
@@ -123,12 +123,12 @@ pub async fn record_status(conn: &mut AnyConnection, todo_id: &str, c: &StatusCh
         .map(|_| ())
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(conn: &mut WriteConn, id: &str) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM todos WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
 }
 
 /// Links a todo to a sprint; linking twice changes nothing.
-pub async fn link_sprint(conn: &mut AnyConnection, todo_id: &str, sprint_id: &str) -> Result<(), sqlx::Error> {
+pub async fn link_sprint(conn: &mut WriteConn, todo_id: &str, sprint_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO todo_sprints (todo_id, sprint_id) VALUES ($1, $2) ON CONFLICT (todo_id, sprint_id) DO NOTHING")
         .bind(todo_id)
         .bind(sprint_id)
@@ -137,7 +137,7 @@ pub async fn link_sprint(conn: &mut AnyConnection, todo_id: &str, sprint_id: &st
         .map(|_| ())
 }
 
-pub async fn unlink_sprint(conn: &mut AnyConnection, todo_id: &str, sprint_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn unlink_sprint(conn: &mut WriteConn, todo_id: &str, sprint_id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM todo_sprints WHERE todo_id = $1 AND sprint_id = $2")
         .bind(todo_id)
         .bind(sprint_id)
@@ -297,7 +297,7 @@ pub async fn comments(pool: &AnyPool, todo_id: &str) -> Result<Vec<Comment>, sql
         .await
 }
 
-pub async fn add_comment(conn: &mut AnyConnection, todo: &Todo, body: &str, author: &str, now: i64) -> Result<Comment, sqlx::Error> {
+pub async fn add_comment(conn: &mut WriteConn, todo: &Todo, body: &str, author: &str, now: i64) -> Result<Comment, sqlx::Error> {
     let comment: Comment = sqlx::query_as(
         "INSERT INTO todo_comments (todo_id, body, author, project_id, created_at) VALUES ($1, $2, $3, $4, $5) \
          RETURNING id, todo_id, body, author, project_id, created_at",

@@ -1,8 +1,9 @@
 //! People who sign in (decisions.md#sessions): GitHub accounts and local users made by a sign-in link.
 
+use crate::db::WriteConn;
 use crate::domain::roles::Role;
 use serde::Serialize;
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyPool;
 
 const COLUMNS: &str = "id, github_id, username, display_name, avatar_url, role, created_at, updated_at";
 
@@ -27,25 +28,27 @@ pub struct GithubProfile {
     pub avatar_url: Option<String>,
 }
 
-pub async fn count(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *conn).await
+/// Takes the writer's connection or a reader.
+pub async fn count(conn: impl sqlx::Executor<'_, Database = sqlx::Any>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await
 }
 
 pub async fn list(pool: &AnyPool) -> Result<Vec<User>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM users ORDER BY created_at DESC, id DESC")).fetch_all(pool).await
 }
 
-pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(sql!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
+/// Takes the writer's connection or a reader.
+pub async fn get(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, id: i64) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(conn).await
 }
 
-pub async fn by_github_id(conn: &mut AnyConnection, github_id: i64) -> Result<Option<User>, sqlx::Error> {
+pub async fn by_github_id(conn: &mut WriteConn, github_id: i64) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM users WHERE github_id = $1")).bind(github_id).fetch_optional(&mut *conn).await
 }
 
 /// A user by name for `ocd login-link --user`: a local user's name, or a GitHub login (so an
 /// owner whose account is bound to GitHub can still get in while GitHub is unreachable).
-pub async fn by_name(conn: &mut AnyConnection, username: &str) -> Result<Option<User>, sqlx::Error> {
+pub async fn by_name(conn: &mut WriteConn, username: &str) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as(sql!(
         "SELECT {COLUMNS} FROM users WHERE username = $1 ORDER BY CASE WHEN github_id IS NULL THEN 0 ELSE 1 END, id LIMIT 1"
     ))
@@ -54,7 +57,7 @@ pub async fn by_name(conn: &mut AnyConnection, username: &str) -> Result<Option<
     .await
 }
 
-pub async fn insert_github(conn: &mut AnyConnection, p: &GithubProfile, role: Role, now: i64) -> Result<User, sqlx::Error> {
+pub async fn insert_github(conn: &mut WriteConn, p: &GithubProfile, role: Role, now: i64) -> Result<User, sqlx::Error> {
     sqlx::query_as(sql!(
         "INSERT INTO users (github_id, username, display_name, avatar_url, role, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {COLUMNS}"
@@ -69,7 +72,7 @@ pub async fn insert_github(conn: &mut AnyConnection, p: &GithubProfile, role: Ro
     .await
 }
 
-pub async fn insert_local(conn: &mut AnyConnection, username: &str, role: Role, now: i64) -> Result<User, sqlx::Error> {
+pub async fn insert_local(conn: &mut WriteConn, username: &str, role: Role, now: i64) -> Result<User, sqlx::Error> {
     sqlx::query_as(sql!(
         "INSERT INTO users (username, display_name, role, created_at, updated_at) VALUES ($1, $1, $2, $3, $3) RETURNING {COLUMNS}"
     ))
@@ -81,7 +84,7 @@ pub async fn insert_local(conn: &mut AnyConnection, username: &str, role: Role, 
 }
 
 /// Binds or refreshes the GitHub account of a user.
-pub async fn set_github(conn: &mut AnyConnection, id: i64, p: &GithubProfile, now: i64) -> Result<User, sqlx::Error> {
+pub async fn set_github(conn: &mut WriteConn, id: i64, p: &GithubProfile, now: i64) -> Result<User, sqlx::Error> {
     sqlx::query_as(sql!(
         "UPDATE users SET github_id = $2, username = $3, display_name = $4, avatar_url = $5, updated_at = $6 WHERE id = $1 \
          RETURNING {COLUMNS}"
@@ -96,7 +99,7 @@ pub async fn set_github(conn: &mut AnyConnection, id: i64, p: &GithubProfile, no
     .await
 }
 
-pub async fn set_role(conn: &mut AnyConnection, id: i64, role: Role, now: i64) -> Result<Option<User>, sqlx::Error> {
+pub async fn set_role(conn: &mut WriteConn, id: i64, role: Role, now: i64) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as(sql!("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 RETURNING {COLUMNS}"))
         .bind(id)
         .bind(role)
@@ -107,10 +110,10 @@ pub async fn set_role(conn: &mut AnyConnection, id: i64, role: Role, now: i64) -
 
 /// Deletes the user; the foreign keys end their sessions and sign-in links and keep the
 /// invites and keys they made (with the maker cleared).
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn delete(conn: &mut WriteConn, id: i64) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
 }
 
-pub async fn owner_count(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+pub async fn owner_count(conn: &mut WriteConn) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'owner'").fetch_one(&mut *conn).await
 }

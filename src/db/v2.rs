@@ -1,7 +1,7 @@
 //! V2 planner tasks and their subtasks.
 
+use crate::db::WriteConn;
 use serde::Serialize;
-use sqlx::AnyConnection;
 use sqlx::AnyPool;
 
 use crate::domain::v2::PlanTask;
@@ -68,7 +68,7 @@ pub async fn list(pool: &AnyPool, tag: Option<&str>) -> Result<Vec<Task>, sqlx::
     }
 }
 
-pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<Task>, sqlx::Error> {
+pub async fn get(conn: &mut WriteConn, id: i64) -> Result<Option<Task>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
 }
 
@@ -85,7 +85,7 @@ fn nullable_float(value: Option<f64>) -> Option<String> {
 }
 
 /// Inserts `t` (its id is assigned by the database) and returns the stored row.
-pub async fn insert(conn: &mut AnyConnection, t: &Task) -> Result<Task, sqlx::Error> {
+pub async fn insert(conn: &mut WriteConn, t: &Task) -> Result<Task, sqlx::Error> {
     sqlx::query_as(sql!(
         "INSERT INTO tasks (tag, title, description, status, priority, dependencies, details, test_strategy, complexity_score, \
          assigned_agent_id, linear_issue_id, project_id, created_at, updated_at) \
@@ -109,7 +109,7 @@ pub async fn insert(conn: &mut AnyConnection, t: &Task) -> Result<Task, sqlx::Er
     .await
 }
 
-pub async fn update(conn: &mut AnyConnection, t: &Task) -> Result<(), sqlx::Error> {
+pub async fn update(conn: &mut WriteConn, t: &Task) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE tasks SET tag = $2, title = $3, description = $4, status = $5, priority = $6, dependencies = $7, details = $8, \
          test_strategy = $9, complexity_score = CAST($10 AS DOUBLE PRECISION), assigned_agent_id = $11, linear_issue_id = $12, updated_at = $13 WHERE id = $1",
@@ -132,7 +132,7 @@ pub async fn update(conn: &mut AnyConnection, t: &Task) -> Result<(), sqlx::Erro
     .map(|_| ())
 }
 
-pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn delete(conn: &mut WriteConn, id: i64) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM tasks WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() > 0)
 }
 
@@ -140,7 +140,7 @@ pub async fn subtasks(pool: &AnyPool, task_id: i64) -> Result<Vec<Subtask>, sqlx
     sqlx::query_as(sql!("SELECT {SUBTASK_COLUMNS} FROM subtasks WHERE task_id = $1 ORDER BY id")).bind(task_id).fetch_all(pool).await
 }
 
-pub async fn get_subtask(conn: &mut AnyConnection, task_id: i64, id: i64) -> Result<Option<Subtask>, sqlx::Error> {
+pub async fn get_subtask(conn: &mut WriteConn, task_id: i64, id: i64) -> Result<Option<Subtask>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {SUBTASK_COLUMNS} FROM subtasks WHERE task_id = $1 AND id = $2"))
         .bind(task_id)
         .bind(id)
@@ -149,7 +149,7 @@ pub async fn get_subtask(conn: &mut AnyConnection, task_id: i64, id: i64) -> Res
 }
 
 /// Inserts a subtask with the next id of its task (max + 1, starting at 1).
-pub async fn insert_subtask(conn: &mut AnyConnection, s: &Subtask) -> Result<Subtask, sqlx::Error> {
+pub async fn insert_subtask(conn: &mut WriteConn, s: &Subtask) -> Result<Subtask, sqlx::Error> {
     let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM subtasks WHERE task_id = $1")
         .bind(s.task_id)
         .fetch_one(&mut *conn)
@@ -170,7 +170,7 @@ pub async fn insert_subtask(conn: &mut AnyConnection, s: &Subtask) -> Result<Sub
     .await
 }
 
-pub async fn update_subtask(conn: &mut AnyConnection, s: &Subtask) -> Result<(), sqlx::Error> {
+pub async fn update_subtask(conn: &mut WriteConn, s: &Subtask) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE subtasks SET title = $3, description = $4, status = $5, dependencies = $6, details = $7 WHERE task_id = $1 AND id = $2",
     )
@@ -186,7 +186,7 @@ pub async fn update_subtask(conn: &mut AnyConnection, s: &Subtask) -> Result<(),
     .map(|_| ())
 }
 
-pub async fn delete_subtask(conn: &mut AnyConnection, task_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn delete_subtask(conn: &mut WriteConn, task_id: i64, id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM subtasks WHERE task_id = $1 AND id = $2").bind(task_id).bind(id).execute(&mut *conn).await?;
     Ok(done.rows_affected() > 0)
 }

@@ -1,7 +1,7 @@
 //! Workflow rows (decisions.md#workflow): one per (agent, task), status per decisions.md#workflow, `result` once finished.
 
+use crate::db::WriteConn;
 use serde::Serialize;
-use sqlx::AnyConnection;
 
 use crate::domain::Priority;
 use crate::domain::agents::{WorkflowResult, WorkflowStatus};
@@ -27,7 +27,7 @@ pub fn id_of(agent_id: &str, task_id: &str) -> String {
     format!("agent-task-{agent_id}-{task_id}")
 }
 
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Workflow>, sqlx::Error> {
+pub async fn get(conn: &mut WriteConn, id: &str) -> Result<Option<Workflow>, sqlx::Error> {
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM workflows WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await
 }
 
@@ -37,7 +37,7 @@ pub async fn open_ids(pool: &sqlx::AnyPool) -> Result<Vec<String>, sqlx::Error> 
 }
 
 /// Inserts or restarts the row for this (agent, task).
-pub async fn put(conn: &mut AnyConnection, w: &Workflow) -> Result<(), sqlx::Error> {
+pub async fn put(conn: &mut WriteConn, w: &Workflow) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM workflows WHERE id = $1").bind(&w.id).execute(&mut *conn).await?;
     sqlx::query(sql!("INSERT INTO workflows ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
         .bind(&w.id)
@@ -56,7 +56,7 @@ pub async fn put(conn: &mut AnyConnection, w: &Workflow) -> Result<(), sqlx::Err
         .map(|_| ())
 }
 
-pub async fn save(conn: &mut AnyConnection, w: &Workflow) -> Result<(), sqlx::Error> {
+pub async fn save(conn: &mut WriteConn, w: &Workflow) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE workflows SET status = $2, result = $3, sleep_until = $4, updated_at = $5 WHERE id = $1")
         .bind(&w.id)
         .bind(w.status)

@@ -8,16 +8,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use sqlx::AnyConnection;
-use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Backend;
+use super::write_conn::WriteConn;
 use crate::error::{AppError, AppResult};
 
 /// Called with the group's commit outcome.
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Unit = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
+type Unit = Box<dyn for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, (bool, Completion)> + Send>;
 
 const QUEUE: usize = 8192;
 const MAX_GROUP: usize = 512;
@@ -48,6 +47,8 @@ pub struct WriteStats {
     pub units: u64,
     /// (upper bound, cumulative count)
     pub size_buckets: Vec<(u64, u64)>,
+    /// Units waiting for the writer now.
+    pub queued: usize,
 }
 
 impl Writer {
@@ -65,7 +66,7 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("ocd-writer".into())
             .spawn(move || {
-                // Before the connection opens, so its worker thread shares the core.
+                // First, so the migration pool's worker thread starts on the same core.
                 match super::affinity::pin_current_thread(cpu) {
                     Ok(Some(core)) => tracing::info!(core, "the writer runs on one core"),
                     Ok(None) => {}
@@ -82,20 +83,15 @@ impl Writer {
                     }
                 };
                 runtime.block_on(async move {
-                    let pool = match super::pool_options(backend, 1).connect(&url).await {
-                        Ok(pool) => pool,
+                    let mut conn = match open(&url, backend).await {
+                        Ok(conn) => conn,
                         Err(e) => {
-                            let _ = ready_tx.send(Err(format!("cannot open the database: {e}")));
+                            let _ = ready_tx.send(Err(e));
                             return;
                         }
                     };
-                    if let Err(e) = super::migrate(&pool, backend).await {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
                     let _ = ready_tx.send(Ok(()));
-                    run(&pool, backend, rx, thread_stats, commit_tx, stopped).await;
-                    pool.close().await;
+                    run(&mut conn, rx, thread_stats, commit_tx, stopped).await;
                 });
             })
             .map_err(|e| format!("cannot start the writer thread: {e}"))?;
@@ -106,7 +102,7 @@ impl Writer {
     pub async fn write<T, F>(&self, unit: F) -> AppResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteConn) -> BoxFuture<'c, AppResult<T>> + Send + 'static,
     {
         let (done, answer) = oneshot::channel::<AppResult<T>>();
         let boxed: Unit = Box::new(move |conn| {
@@ -140,7 +136,17 @@ impl Writer {
                 (1u64 << i, cumulative)
             })
             .collect();
-        WriteStats { groups: self.stats.groups.load(Ordering::Relaxed), units: self.stats.units.load(Ordering::Relaxed), size_buckets }
+        WriteStats {
+            groups: self.stats.groups.load(Ordering::Relaxed),
+            units: self.stats.units.load(Ordering::Relaxed),
+            size_buckets,
+            queued: self.queued(),
+        }
+    }
+
+    /// Units waiting for the writer.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
@@ -160,9 +166,23 @@ impl Writer {
     }
 }
 
+/// Applies the migrations (through sqlx, which owns them), then opens the writer's connection.
+async fn open(url: &str, backend: Backend) -> Result<WriteConn, String> {
+    let pool = super::pool_options(backend, 1).connect(url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let migrated = super::migrate(&pool, backend).await;
+    pool.close().await;
+    migrated?;
+    match backend {
+        Backend::Sqlite => {
+            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
+            WriteConn::open_sqlite(options.get_filename())
+        }
+        Backend::Postgres => WriteConn::open_postgres(url.to_string()).await,
+    }
+}
+
 async fn run(
-    pool: &AnyPool,
-    backend: Backend,
+    conn: &mut WriteConn,
     mut rx: mpsc::Receiver<Unit>,
     stats: Arc<Counters>,
     commits: watch::Sender<u64>,
@@ -186,7 +206,10 @@ async fn run(
         }
         let size = group.len() as u64;
         let mut completions = Vec::with_capacity(group.len());
-        let outcome = run_group(pool, backend, &mut group, &mut completions).await;
+        let outcome = run_group(conn, &mut group, &mut completions).await;
+        if outcome.is_err() {
+            conn.abandon_transaction().await;
+        }
         // Units that never ran (the transaction failed before them) are dropped: their
         // callers get an error, and nothing of theirs was written.
         group.clear();
@@ -207,33 +230,28 @@ async fn run(
     }
 }
 
-async fn run_group(pool: &AnyPool, backend: Backend, group: &mut Vec<Unit>, completions: &mut Vec<Completion>) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENTS_LOCK_KEY).execute(&mut *tx).await?;
-    }
+/// Runs the group in one transaction.
+async fn run_group(conn: &mut WriteConn, group: &mut Vec<Unit>, completions: &mut Vec<Completion>) -> Result<(), sqlx::Error> {
+    conn.begin().await?;
     if group.len() == 1 {
         // Alone in its group: the transaction itself isolates the unit, no savepoint needed.
         if let Some(unit) = group.pop() {
-            match AssertUnwindSafe(unit(&mut tx)).catch_unwind().await {
+            match AssertUnwindSafe(unit(conn)).catch_unwind().await {
                 Ok((true, completion)) => completions.push(completion),
                 Ok((false, completion)) => {
                     completions.push(completion);
-                    return tx.rollback().await;
+                    return conn.rollback().await;
                 }
                 Err(_) => {
                     tracing::error!("a write unit panicked; it was rolled back");
-                    return tx.rollback().await;
+                    return conn.rollback().await;
                 }
             }
         }
     } else {
-        // Each unit under its own savepoint; releasing one and opening the next is one
-        // round-trip (savepoint names are unique within the transaction).
         for (i, unit) in group.drain(..).enumerate() {
-            let open = if i == 0 { format!("SAVEPOINT u{i}") } else { format!("RELEASE SAVEPOINT u{}; SAVEPOINT u{i}", i - 1) };
-            sqlx::raw_sql(sqlx::AssertSqlSafe(open)).execute(&mut *tx).await?;
-            let (ok, completion) = match AssertUnwindSafe(unit(&mut tx)).catch_unwind().await {
+            conn.next_unit(i == 0).await?;
+            let (ok, completion) = match AssertUnwindSafe(unit(conn)).catch_unwind().await {
                 Ok(done) => (done.0, Some(done.1)),
                 Err(_) => {
                     tracing::error!("a write unit panicked; it was rolled back");
@@ -241,14 +259,10 @@ async fn run_group(pool: &AnyPool, backend: Backend, group: &mut Vec<Unit>, comp
                 }
             };
             if !ok {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ROLLBACK TO SAVEPOINT u{i}"))).execute(&mut *tx).await?;
+                conn.rollback_unit().await?;
             }
             completions.extend(completion);
         }
     }
-    if backend == Backend::Postgres {
-        // Delivered at commit: wakes the stream of every replica (never carries data).
-        sqlx::query("SELECT pg_notify($1, '')").bind(super::events::NOTIFY_CHANNEL).execute(&mut *tx).await?;
-    }
-    tx.commit().await
+    conn.commit().await
 }

@@ -73,6 +73,9 @@ impl Metrics {
         let _ = writeln!(out, "ocd_db_writes_per_commit_bucket{{le=\"+Inf\"}} {}", writes.groups);
         let _ = writeln!(out, "ocd_db_writes_per_commit_sum {}", writes.units);
         let _ = writeln!(out, "ocd_db_writes_per_commit_count {}", writes.groups);
+        out.push_str("# HELP ocd_db_writes_queued Write units waiting for the writer.\n");
+        out.push_str("# TYPE ocd_db_writes_queued gauge\n");
+        let _ = writeln!(out, "ocd_db_writes_queued {}", writes.queued);
         out
     }
 }

@@ -33,10 +33,7 @@ struct InvitePage<'a> {
 }
 
 pub async fn show(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Response> {
-    let invite = {
-        let mut conn = app.db.read.acquire().await?;
-        invites::get(&mut conn, &id).await?
-    };
+    let invite = invites::get(&app.db.read, &id).await?;
     let Some(invite) = invite else {
         return Ok(message(StatusCode::NOT_FOUND, "Invite not found", "Check the link you were sent."));
     };

@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::App;
 
 /// The agent and one of its tasks, or the 404 the contract names.
-async fn agent_and_task(c: &mut sqlx::AnyConnection, agent_id: &str, task_id: &str) -> AppResult<(Agent, AgentTask)> {
+async fn agent_and_task(c: &mut crate::db::WriteConn, agent_id: &str, task_id: &str) -> AppResult<(Agent, AgentTask)> {
     let agent = agents::get(c, agent_id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let task = agents::get_task(c, task_id).await?.filter(|t| t.agent_id == agent.id).ok_or_else(|| AppError::not_found("Task"))?;
     Ok((agent, task))
@@ -79,7 +79,7 @@ impl NewAssignment {
 
 /// A new pending task the agent works on — unless it sleeps and the task is not high
 /// priority, in which case the task waits. The task id must be new.
-pub async fn assign_in(c: &mut sqlx::AnyConnection, agent: &mut Agent, new: NewAssignment, now: i64) -> AppResult<AgentTask> {
+pub async fn assign_in(c: &mut crate::db::WriteConn, agent: &mut Agent, new: NewAssignment, now: i64) -> AppResult<AgentTask> {
     if agents::get_task(c, &new.task_id).await?.is_some() {
         return Err(AppError::Conflict(format!("Task {} already exists", new.task_id)));
     }

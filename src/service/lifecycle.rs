@@ -2,8 +2,8 @@
 //! rule reads or keeps (error windows, sleep reasons, the schedule) is in the database, so
 //! restarts and replicas change nothing (decisions.md#state-in-the-database).
 
+use crate::db::WriteConn;
 use serde_json::{Value, json};
-use sqlx::AnyConnection;
 
 use crate::db::agents::{self, Agent, AgentTask, announce};
 use crate::db::alerts::{self, NewAlert};
@@ -15,11 +15,12 @@ use crate::state::App;
 
 const SCHEDULE_KEY: &str = "sleep_schedule";
 
-pub async fn sleep_schedule(conn: &mut AnyConnection) -> Result<SleepSchedule, sqlx::Error> {
+/// Takes the writer's connection or a reader.
+pub async fn sleep_schedule(conn: impl sqlx::Executor<'_, Database = sqlx::Any>) -> Result<SleepSchedule, sqlx::Error> {
     Ok(settings::get(conn, SCHEDULE_KEY).await?.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
 }
 
-pub async fn save_sleep_schedule(conn: &mut AnyConnection, schedule: &SleepSchedule, now: i64) -> Result<(), sqlx::Error> {
+pub async fn save_sleep_schedule(conn: &mut WriteConn, schedule: &SleepSchedule, now: i64) -> Result<(), sqlx::Error> {
     settings::put(conn, SCHEDULE_KEY, &serde_json::to_string(schedule).unwrap_or_default(), now).await
 }
 
@@ -57,7 +58,7 @@ pub async fn change_sleep_schedule(app: &App, change: ScheduleChange) -> AppResu
     app.db
         .write(move |c| {
             Box::pin(async move {
-                let mut s = sleep_schedule(c).await?;
+                let mut s = sleep_schedule(&mut *c).await?;
                 if let Some(h) = start {
                     s.start_hour = h;
                 }
@@ -83,7 +84,7 @@ pub async fn change_sleep_schedule(app: &App, change: ScheduleChange) -> AppResu
 /// Blocks `task` (detectBlocked): the task and its agent become blocked and one `blocked`
 /// alert is raised per blocked episode.
 pub async fn block(
-    conn: &mut AnyConnection,
+    conn: &mut WriteConn,
     agent: &mut Agent,
     task: &mut AgentTask,
     source: BlockSource,
@@ -118,7 +119,7 @@ pub async fn block(
 }
 
 /// Puts the agent to sleep (triggerSleep) unless it is already asleep or offline.
-pub async fn sleep(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, detail: Option<&str>, now: i64) -> AppResult<()> {
+pub async fn sleep(conn: &mut WriteConn, agent: &mut Agent, reason: &str, detail: Option<&str>, now: i64) -> AppResult<()> {
     if agent.status == AgentStatus::Sleeping || agent.status == AgentStatus::Offline {
         return Ok(());
     }
@@ -134,7 +135,7 @@ pub async fn sleep(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, de
 }
 
 /// Wakes a sleeping agent (decisions.md#sleep-window); others are left alone. Returns whether it woke.
-pub async fn wake(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, now: i64) -> AppResult<bool> {
+pub async fn wake(conn: &mut WriteConn, agent: &mut Agent, reason: &str, now: i64) -> AppResult<bool> {
     if agent.status != AgentStatus::Sleeping {
         return Ok(false);
     }
@@ -148,7 +149,7 @@ pub async fn wake(conn: &mut AnyConnection, agent: &mut Agent, reason: &str, now
 
 /// Counts an error of `task` (recordError) and raises an `error` alert (fixes decisions.md#agent-errors). Returns
 /// whether the error blocked the task.
-pub async fn record_error(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<bool> {
+pub async fn record_error(conn: &mut WriteConn, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<bool> {
     let current = error_windows::get(conn, &agent.id, &task.id).await?;
     let (window, verdict) = count_error(current, now);
     error_windows::put(conn, &agent.id, &task.id, window).await?;
@@ -178,7 +179,7 @@ pub async fn record_error(conn: &mut AnyConnection, agent: &mut Agent, task: &mu
 }
 
 /// Completes `task` (completeTask, decisions.md#completion). Completing a completed task changes nothing (decisions.md#completion).
-pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<()> {
+pub async fn complete(conn: &mut WriteConn, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<()> {
     if task.status == AgentTaskStatus::Completed {
         return Ok(());
     }
@@ -189,7 +190,7 @@ pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut Ag
     alerts::cancel_pending(conn, &agent.id, &task.id).await?;
     error_windows::clear(conn, &agent.id, &task.id).await?;
     let pending_left = agents::has_pending_tasks(conn, &agent.id).await?;
-    let in_window = sleep_schedule(conn).await?.contains(now);
+    let in_window = sleep_schedule(&mut *conn).await?.contains(now);
     agent.current_task_id = None;
     match after_completion(pending_left, in_window) {
         AfterCompletion::ClearCurrent => agents::save(conn, agent).await?,
@@ -218,7 +219,7 @@ pub async fn complete(conn: &mut AnyConnection, agent: &mut Agent, task: &mut Ag
 
 /// Back to work on a blocked task: the task is in progress again and its pending alerts
 /// are cancelled (fixes decisions.md#alerts).
-pub async fn resume(conn: &mut AnyConnection, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<()> {
+pub async fn resume(conn: &mut WriteConn, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<()> {
     task.status = AgentTaskStatus::InProgress;
     task.blocked_reason = None;
     task.blocked_at = None;
@@ -233,7 +234,7 @@ pub async fn resume(conn: &mut AnyConnection, agent: &mut Agent, task: &mut Agen
 }
 
 /// `stop`: the tasks in progress are cancelled and the agent goes offline.
-pub async fn stop(conn: &mut AnyConnection, agent: &mut Agent, now: i64) -> AppResult<()> {
+pub async fn stop(conn: &mut WriteConn, agent: &mut Agent, now: i64) -> AppResult<()> {
     for mut task in agents::tasks_in(conn, &agent.id, AgentTaskStatus::InProgress.as_str()).await? {
         task.status = AgentTaskStatus::Cancelled;
         task.completed_at = Some(now);
@@ -248,7 +249,7 @@ pub async fn stop(conn: &mut AnyConnection, agent: &mut Agent, now: i64) -> AppR
 
 /// `restart`, durable without any workflow engine (decisions.md#stop-and-restart): the newest
 /// unfinished task is taken up again; with none the agent is simply idle.
-pub async fn restart(conn: &mut AnyConnection, agent: &mut Agent, now: i64) -> AppResult<()> {
+pub async fn restart(conn: &mut WriteConn, agent: &mut Agent, now: i64) -> AppResult<()> {
     let statuses = [AgentTaskStatus::InProgress.as_str(), AgentTaskStatus::Blocked.as_str(), AgentTaskStatus::Pending.as_str()];
     match agents::newest_task_in(conn, &agent.id, &statuses).await? {
         Some(mut task) => resume(conn, agent, &mut task, now).await?,
@@ -263,7 +264,7 @@ pub async fn restart(conn: &mut AnyConnection, agent: &mut Agent, now: i64) -> A
 }
 
 /// Stores a new pending task of `agent_id` and records its project.
-pub async fn insert_pending(conn: &mut AnyConnection, task: AgentTask, now: i64) -> AppResult<AgentTask> {
+pub async fn insert_pending(conn: &mut WriteConn, task: AgentTask, now: i64) -> AppResult<AgentTask> {
     agents::insert_task(conn, &task).await?;
     crate::db::projects::ensure(conn, task.project_id.as_deref(), now).await?;
     Ok(task)

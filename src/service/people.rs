@@ -75,7 +75,7 @@ pub async fn create_invite(app: &App, by: Option<i64>, role: InviteRole, expires
 }
 
 /// Refuses a change that would leave ocd without an owner.
-async fn keep_an_owner(c: &mut sqlx::AnyConnection, target: &User) -> AppResult<()> {
+async fn keep_an_owner(c: &mut crate::db::WriteConn, target: &User) -> AppResult<()> {
     if target.role == Role::Owner && users::owner_count(c).await? <= 1 {
         return Err(AppError::BadRequest("ocd must keep at least one owner".into()));
     }
@@ -90,7 +90,7 @@ pub async fn remove(app: &App, by: Option<i64>, id: i64) -> AppResult<()> {
     app.db
         .write(move |c| {
             Box::pin(async move {
-                let target = users::get(c, id).await?.ok_or_else(|| AppError::not_found("User"))?;
+                let target = users::get(&mut *c, id).await?.ok_or_else(|| AppError::not_found("User"))?;
                 keep_an_owner(c, &target).await?;
                 users::delete(c, id).await?;
                 Ok(())
@@ -108,7 +108,7 @@ pub async fn change_role(app: &App, by: Option<i64>, id: i64, role: Role) -> App
         .db
         .write(move |c| {
             Box::pin(async move {
-                let target = users::get(c, id).await?.ok_or_else(|| AppError::not_found("User"))?;
+                let target = users::get(&mut *c, id).await?.ok_or_else(|| AppError::not_found("User"))?;
                 if role != Role::Owner {
                     keep_an_owner(c, &target).await?;
                 }
@@ -126,11 +126,11 @@ pub async fn accept_invite(app: &App, user_id: i64, id: String) -> AppResult<()>
     app.db
         .write(move |c| {
             Box::pin(async move {
-                invites::get(c, &id).await?.ok_or_else(|| AppError::not_found("Invite"))?;
+                invites::get(&mut *c, &id).await?.ok_or_else(|| AppError::not_found("Invite"))?;
                 let role = invites::consume(c, &id, user_id, now)
                     .await?
                     .ok_or_else(|| AppError::BadRequest("This invite link has expired or already been used".into()))?;
-                let user = users::get(c, user_id).await?.ok_or(AppError::Unauthorized)?;
+                let user = users::get(&mut *c, user_id).await?.ok_or(AppError::Unauthorized)?;
                 raise_role(c, user, role, now).await?;
                 Ok(())
             })
@@ -139,7 +139,7 @@ pub async fn accept_invite(app: &App, user_id: i64, id: String) -> AppResult<()>
 }
 
 /// Applies an invite's role to an existing user, never lowering it (decisions.md#setup-link, fixes decisions.md#invites-and-team).
-pub async fn raise_role(c: &mut sqlx::AnyConnection, user: User, role: Role, now: i64) -> AppResult<User> {
+pub async fn raise_role(c: &mut crate::db::WriteConn, user: User, role: Role, now: i64) -> AppResult<User> {
     if role <= user.role {
         return Ok(user);
     }

@@ -73,7 +73,7 @@ fn apply_common(
 
 /// An agent may not become its own ancestor: following parents from `parent` must never
 /// reach `id` (a loop would make both agents undeletable and their totals endless).
-async fn refuse_parent_cycle(c: &mut sqlx::AnyConnection, id: &str, parent: Option<&str>) -> AppResult<()> {
+async fn refuse_parent_cycle(c: &mut crate::db::WriteConn, id: &str, parent: Option<&str>) -> AppResult<()> {
     let Some(parent) = parent else { return Ok(()) };
     if agents::is_ancestor(c, id, parent).await? {
         return Err(AppError::field(

@@ -4,7 +4,7 @@
 //! (decisions.md#sleep-window). Every candidate is re-checked inside its write unit, and every alert is keyed, so a
 //! sweep that runs twice changes nothing the second time.
 
-use sqlx::AnyConnection;
+use crate::db::WriteConn;
 
 use crate::db::agents::{self, AgentTask};
 use crate::db::alerts::{self, NewAlert};
@@ -43,7 +43,7 @@ pub async fn run(app: &App, now: i64) -> AppResult<()> {
     Ok(())
 }
 
-async fn block_if_silent(c: &mut AnyConnection, agent_id: &str, now: i64) -> AppResult<()> {
+async fn block_if_silent(c: &mut WriteConn, agent_id: &str, now: i64) -> AppResult<()> {
     let Some(mut agent) = agents::get(c, agent_id).await? else { return Ok(()) };
     if agent.status != AgentStatus::Working {
         return Ok(());
@@ -59,7 +59,7 @@ async fn block_if_silent(c: &mut AnyConnection, agent_id: &str, now: i64) -> App
     lifecycle::block(c, &mut agent, &mut task, BlockSource::Idle, &reason, now).await
 }
 
-async fn alert_idle_too_long(c: &mut AnyConnection, agent_id: &str, now: i64) -> AppResult<()> {
+async fn alert_idle_too_long(c: &mut WriteConn, agent_id: &str, now: i64) -> AppResult<()> {
     let Some(agent) = agents::get(c, agent_id).await? else { return Ok(()) };
     let since = agent.last_heartbeat.unwrap_or(agent.created_at);
     if now - since <= IDLE_TOO_LONG_SECS || agent.status == AgentStatus::Sleeping || agent.status == AgentStatus::Offline {
@@ -72,7 +72,7 @@ async fn alert_idle_too_long(c: &mut AnyConnection, agent_id: &str, now: i64) ->
 }
 
 /// One `stalled` alert each time a working agent stops making real progress (decisions.md#stalls-and-usage).
-async fn alert_stalled(c: &mut AnyConnection, agent_id: &str, now: i64, stall_after: i64) -> AppResult<()> {
+async fn alert_stalled(c: &mut WriteConn, agent_id: &str, now: i64, stall_after: i64) -> AppResult<()> {
     let Some(agent) = agents::get(c, agent_id).await? else { return Ok(()) };
     if !crate::domain::agents::is_stalled(agent.status, agent.last_activity_at, agent.created_at, now, stall_after) {
         return Ok(());
@@ -95,7 +95,7 @@ async fn alert_stalled(c: &mut AnyConnection, agent_id: &str, now: i64, stall_af
     Ok(())
 }
 
-async fn alert_stale(c: &mut AnyConnection, task_id: &str, now: i64) -> AppResult<()> {
+async fn alert_stale(c: &mut WriteConn, task_id: &str, now: i64) -> AppResult<()> {
     let Some(task) = agents::get_task(c, task_id).await? else { return Ok(()) };
     let Some(blocked_at) = task.blocked_at.filter(|at| task.status == AgentTaskStatus::Blocked && now - at > STALE_SECS) else {
         return Ok(());
@@ -124,8 +124,8 @@ async fn sleep_window_edges(app: &App, now: i64) -> AppResult<()> {
     app.db
         .write(move |c| {
             Box::pin(async move {
-                let inside = lifecycle::sleep_schedule(c).await?.contains(now);
-                let was_inside = settings::get(c, WINDOW_STATE_KEY).await?.as_deref() == Some("1");
+                let inside = lifecycle::sleep_schedule(&mut *c).await?.contains(now);
+                let was_inside = settings::get(&mut *c, WINDOW_STATE_KEY).await?.as_deref() == Some("1");
                 if inside == was_inside {
                     return Ok(());
                 }

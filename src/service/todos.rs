@@ -2,9 +2,9 @@
 //! create a todo — whether it comes as an upsert, a batch item or a subtask — so each gets the
 //! same defaults, hierarchy checks, status history, active-sprint link, project record and event.
 
+use crate::db::WriteConn;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::AnyConnection;
 
 use crate::db::events::{self, NewEvent};
 use crate::db::todos::{self, Comment};
@@ -82,7 +82,7 @@ fn in_item(e: AppError, i: usize) -> AppError {
 
 /// The upsert inside a caller's write unit. A new todo joins the sprint named, else the active
 /// sprint of its project (or a shared one).
-async fn upsert_in(c: &mut AnyConnection, write: TodoWrite, now_ms: i64) -> AppResult<Upserted> {
+async fn upsert_in(c: &mut WriteConn, write: TodoWrite, now_ms: i64) -> AppResult<Upserted> {
     let now = now_ms.div_euclid(1000);
     let existing = match &write.id {
         Some(id) => todos::get(c, id).await?,
@@ -133,7 +133,7 @@ async fn upsert_in(c: &mut AnyConnection, write: TodoWrite, now_ms: i64) -> AppR
 }
 
 /// Rejects a parent that is missing, would close a cycle, or makes the tree too deep.
-async fn check_parent(c: &mut AnyConnection, todo_id: &str, parent_id: &str, has_subtree: bool) -> AppResult<()> {
+async fn check_parent(c: &mut WriteConn, todo_id: &str, parent_id: &str, has_subtree: bool) -> AppResult<()> {
     let chain = todos::parent_chain(c, parent_id).await?;
     let height = if has_subtree { todos::subtree_height(c, todo_id).await? } else { 0 };
     hierarchy::check_parent(todo_id, parent_id, &chain, height).map_err(|e| AppError::BadRequest(e.to_string()))
@@ -141,7 +141,7 @@ async fn check_parent(c: &mut AnyConnection, todo_id: &str, parent_id: &str, has
 
 /// Applies `patch` to a stored todo and records its status change; the caller sends the event
 /// (the event API and the v2 view each send their own).
-pub async fn patch_in(c: &mut AnyConnection, id: &str, patch: TodoPatch, now: i64) -> AppResult<Todo> {
+pub async fn patch_in(c: &mut WriteConn, id: &str, patch: TodoPatch, now: i64) -> AppResult<Todo> {
     let existing = todos::get(c, id).await?.ok_or_else(|| AppError::not_found("Todo"))?;
     let (todo, change) = rules::update(&existing, patch, now);
     todos::update(c, &todo).await?;
@@ -211,7 +211,7 @@ pub async fn comment(app: &App, todo_id: String, body: String, author: Option<St
 }
 
 /// Links a todo to a sprint (idempotent); an unknown sprint is a 404.
-async fn link(c: &mut AnyConnection, todo_id: &str, sprint_id: &str) -> AppResult<()> {
+async fn link(c: &mut WriteConn, todo_id: &str, sprint_id: &str) -> AppResult<()> {
     if sprints::get(c, sprint_id).await?.is_none() {
         return Err(AppError::not_found("Sprint"));
     }

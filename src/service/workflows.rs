@@ -2,9 +2,9 @@
 //! (agent, task), advanced by its routes, by signals and by the sweep (sleep timeouts), so it
 //! survives restarts and works across replicas.
 
+use crate::db::WriteConn;
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::AnyConnection;
 
 use super::agents::NewAssignment;
 use super::lifecycle;
@@ -59,7 +59,7 @@ pub async fn start(app: &App, agent_id: String, new: NewAssignment) -> AppResult
 }
 
 /// The workflow of `task_id` (default: the agent's current task), advanced to now.
-async fn locate(c: &mut AnyConnection, agent_id: &str, task_id: Option<String>, now: i64) -> AppResult<Workflow> {
+async fn locate(c: &mut WriteConn, agent_id: &str, task_id: Option<String>, now: i64) -> AppResult<Workflow> {
     let agent = agents::get(c, agent_id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let task_id = task_id
         .filter(|t| !t.is_empty())
@@ -142,14 +142,14 @@ pub async fn advance_by_id(app: &App, id: String, now: i64) -> AppResult<()> {
 }
 
 /// "Report": the agent's (and task's) state as the workflow sees it, on the stream.
-async fn report(c: &mut AnyConnection, w: &Workflow, task: &AgentTask, now: i64) -> AppResult<()> {
+async fn report(c: &mut WriteConn, w: &Workflow, task: &AgentTask, now: i64) -> AppResult<()> {
     let payload = json!({"agentId": w.agent_id, "status": w.status, "taskId": w.task_id, "taskStatus": task.status});
     announce(c, task.project_id.as_deref(), payload, now).await?;
     Ok(())
 }
 
 /// Ends the workflow: agent offline, task cancelled, result `cancelled` (decisions.md#workflow step 4).
-async fn finish_cancelled(c: &mut AnyConnection, w: &mut Workflow, status: WorkflowStatus, now: i64) -> AppResult<()> {
+async fn finish_cancelled(c: &mut WriteConn, w: &mut Workflow, status: WorkflowStatus, now: i64) -> AppResult<()> {
     if let Some(mut task) = agents::get_task(c, &w.task_id).await? {
         if task.status != AgentTaskStatus::Completed {
             task.status = AgentTaskStatus::Cancelled;
@@ -174,7 +174,7 @@ async fn finish_cancelled(c: &mut AnyConnection, w: &mut Workflow, status: Workf
 
 /// One poll of the workflow loop: derives its status from the task and agent, ends it when
 /// the task finished, and gives up a sleep that was never woken.
-async fn advance(c: &mut AnyConnection, w: &mut Workflow, now: i64) -> AppResult<()> {
+async fn advance(c: &mut WriteConn, w: &mut Workflow, now: i64) -> AppResult<()> {
     if w.result.is_some() {
         return Ok(());
     }

@@ -29,3 +29,4 @@ mod stream;
 mod todos;
 mod v2;
 mod workflow;
+mod writer;

@@ -21,4 +21,5 @@ async fn health_and_metrics(app: TestApp) {
     assert!(text.contains(r#"ocd_http_requests_total{route="/api/todos",method="POST",status="200"} 3"#), "{text}");
     assert!(text.contains(r#"ocd_http_request_duration_seconds_count{route="/api/todos"} 3"#), "{text}");
     assert!(text.contains("ocd_db_writes_per_commit_sum 3"), "{text}");
+    assert!(text.contains("ocd_db_writes_queued 0"), "{text}");
 }
