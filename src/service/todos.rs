@@ -107,10 +107,9 @@ async fn upsert_in(c: &mut WriteConn, write: TodoWrite, now_ms: i64) -> AppResul
     {
         check_parent(c, &todo.id, parent, !created).await?;
     }
-    if created {
-        todos::insert(c, &todo).await?;
-    } else {
-        todos::update(c, &todo).await?;
+    match &existing {
+        Some(stored) => todos::update(c, stored, &todo).await?,
+        None => todos::insert(c, &todo).await?,
     }
     if let Some(change) = change {
         todos::record_status(c, &todo.id, &change, now).await?;
@@ -144,7 +143,7 @@ async fn check_parent(c: &mut WriteConn, todo_id: &str, parent_id: &str, has_sub
 pub async fn patch_in(c: &mut WriteConn, id: &str, patch: TodoPatch, now: i64) -> AppResult<Todo> {
     let existing = todos::get(c, id).await?.ok_or_else(|| AppError::not_found("Todo"))?;
     let (todo, change) = rules::update(&existing, patch, now);
-    todos::update(c, &todo).await?;
+    todos::update(c, &existing, &todo).await?;
     if let Some(change) = change {
         todos::record_status(c, &todo.id, &change, now).await?;
     }

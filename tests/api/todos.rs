@@ -8,6 +8,7 @@ use crate::harness::{T0, TestApp};
 crate::on_both_backends!(
     create_then_read_back,
     status_only_update_keeps_other_fields,
+    every_field_of_an_update_is_stored,
     unknown_id_is_created_or_rejected_without_content,
     list_filters,
     batch_is_all_or_nothing,
@@ -69,6 +70,37 @@ async fn status_only_update_keeps_other_fields(app: TestApp) {
     assert_eq!(app.count("todo_status_history").await, 2);
     let names: Vec<String> = app.events().await.into_iter().map(|e| e.name).collect();
     assert_eq!(names.iter().filter(|n| *n == "todo:updated").count(), 2);
+}
+
+/// An update writes only the columns that changed (docs/decisions.md#upserts); each one that
+/// changes is stored, and one that is sent again unchanged stays as it was.
+async fn every_field_of_an_update_is_stored(app: TestApp) {
+    app.post("/api/todos", json!({"id": "parent", "content": "parent"})).await;
+    let first = json!({"id": "t", "content": "a", "name": "n1", "session_id": "s1", "agent": "ann", "project": "p1", "priority": "low"});
+    assert_eq!(app.post("/api/todos", first).await.status, StatusCode::OK);
+    app.clock.advance_secs(60);
+    let every = json!({"id": "t", "content": "b", "name": "n2", "session_id": "s2", "status": "completed", "priority": "high",
+        "agent": "bob", "project": "p2", "parent_id": "parent"});
+    let answered = app.post("/api/todos", every).await.body["todo"].clone();
+    let stored = ocd::db::todos::find(&app.app.db.read, "t").await.unwrap().unwrap();
+    assert_eq!(serde_json::to_value(&stored).unwrap(), answered);
+    assert_eq!(
+        answered,
+        json!({"id": "t", "content": "b", "name": "n2", "session_id": "s2", "status": "completed", "priority": "high", "agent": "bob",
+            "project": "p2", "parent_id": "parent", "completed_at": T0 + 60, "created_at": T0, "updated_at": T0 + 60})
+    );
+    // The same values again, a minute later: only updated_at moves.
+    app.clock.advance_secs(60);
+    let again = json!({"id": "t", "content": "b", "name": "n2", "session_id": "s2", "status": "completed", "priority": "high",
+        "agent": "bob", "project": "p2", "parent_id": "parent"});
+    app.post("/api/todos", again).await;
+    let stored_again = ocd::db::todos::find(&app.app.db.read, "t").await.unwrap().unwrap();
+    assert_eq!(stored_again.updated_at, T0 + 120);
+    assert_eq!(ocd::domain::todos::Todo { updated_at: T0 + 60, ..stored_again }, stored);
+    // Clearing a field stores NULL.
+    app.post("/api/todos", json!({"id": "t", "agent": null, "parent_id": null})).await;
+    let cleared = ocd::db::todos::find(&app.app.db.read, "t").await.unwrap().unwrap();
+    assert_eq!((cleared.agent, cleared.parent_id), (None, None));
 }
 
 async fn unknown_id_is_created_or_rejected_without_content(app: TestApp) {
