@@ -64,24 +64,31 @@ impl WriteConn {
         Ok(WriteConn(Link::Postgres { url, conn: Some(conn) }))
     }
 
-    /// Starts the group's transaction. SQLite: IMMEDIATE takes the write lock at once, so a
-    /// concurrent writer elsewhere (a CLI command) makes BEGIN wait out the busy timeout instead
-    /// of failing a statement halfway. PostgreSQL: the transaction first takes the events lock,
-    /// so event ids follow commit order (decisions.md#event-ordering) — one round trip.
-    /// A PostgreSQL connection found broken here (the server restarted, or ended the session) is
-    /// reopened and the transaction started again: nothing of the group has run yet.
-    pub async fn begin(&mut self) -> Result<(), sqlx::Error> {
-        let postgres = format!("BEGIN; SELECT pg_advisory_xact_lock({EVENTS_LOCK_KEY})");
+    /// Starts the group's transaction, and with `isolate_units` the first unit's savepoint.
+    /// SQLite: IMMEDIATE takes the write lock at once, so a concurrent writer elsewhere (a CLI
+    /// command) makes BEGIN wait out the busy timeout instead of failing a statement halfway.
+    /// PostgreSQL: the transaction first takes the events lock, so event ids follow commit order
+    /// (decisions.md#event-ordering) — all in one round trip. A PostgreSQL connection found broken
+    /// here (the server restarted, or ended the session) is reopened and the transaction started
+    /// again: nothing of the group has run yet.
+    pub async fn begin(&mut self, isolate_units: bool) -> Result<(), sqlx::Error> {
+        let savepoint = if isolate_units { "; SAVEPOINT unit" } else { "" };
+        let postgres = format!("BEGIN; SELECT pg_advisory_xact_lock({EVENTS_LOCK_KEY}){savepoint}");
         match self.control("BEGIN IMMEDIATE", &postgres).await {
             Err(e) if matches!(self.0, Link::Postgres { .. }) => {
                 tracing::warn!(error = %e, "the write connection failed; reopening it");
                 if let Link::Postgres { conn, .. } = &mut self.0 {
                     *conn = None;
                 }
-                self.control("", &postgres).await
+                return self.control("", &postgres).await;
             }
-            done => done,
+            Err(e) => return Err(e),
+            Ok(()) => {}
         }
+        if isolate_units && let Link::Sqlite(_) = self.0 {
+            self.control("SAVEPOINT unit", "").await?;
+        }
+        Ok(())
     }
 
     /// Commits; on PostgreSQL the commit also wakes the stream of every replica (the notification
@@ -94,13 +101,10 @@ impl WriteConn {
         self.control("ROLLBACK", "ROLLBACK").await
     }
 
-    /// Isolates the next unit of a group: the first opens the savepoint, each later one releases
-    /// its predecessor's and opens its own (one round trip on PostgreSQL). A released savepoint's
-    /// name is free again, so every unit uses the same name and SQLite keeps both statements prepared.
-    pub async fn next_unit(&mut self, first: bool) -> Result<(), sqlx::Error> {
-        if first {
-            return self.control("SAVEPOINT unit", "SAVEPOINT unit").await;
-        }
+    /// Isolates the next unit of a group: releases its predecessor's savepoint and opens its own
+    /// (one round trip on PostgreSQL). A released savepoint's name is free again, so every unit
+    /// uses the same name and SQLite keeps both statements prepared.
+    pub async fn next_unit(&mut self) -> Result<(), sqlx::Error> {
         if let Link::Sqlite(_) = self.0 {
             self.control("RELEASE SAVEPOINT unit", "").await?;
         }

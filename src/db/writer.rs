@@ -232,7 +232,7 @@ async fn run(
 
 /// Runs the group in one transaction.
 async fn run_group(conn: &mut WriteConn, group: &mut Vec<Unit>, completions: &mut Vec<Completion>) -> Result<(), sqlx::Error> {
-    conn.begin().await?;
+    conn.begin(group.len() > 1).await?;
     if group.len() == 1 {
         // Alone in its group: the transaction itself isolates the unit, no savepoint needed.
         if let Some(unit) = group.pop() {
@@ -250,7 +250,9 @@ async fn run_group(conn: &mut WriteConn, group: &mut Vec<Unit>, completions: &mu
         }
     } else {
         for (i, unit) in group.drain(..).enumerate() {
-            conn.next_unit(i == 0).await?;
+            if i > 0 {
+                conn.next_unit().await?;
+            }
             let (ok, completion) = match AssertUnwindSafe(unit(conn)).catch_unwind().await {
                 Ok(done) => (done.0, Some(done.1)),
                 Err(_) => {
