@@ -127,11 +127,15 @@ pub async fn delete_through(conn: &mut WriteConn, through: i64, limit: i64, now:
 /// The id up to which events fall outside the retention: older than `max_age_secs` or
 /// beyond the newest `max_rows`. 0 when nothing is due.
 pub async fn prune_point(pool: &sqlx::AnyPool, now: i64, max_age_secs: i64, max_rows: i64) -> Result<i64, sqlx::Error> {
-    let by_age: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events WHERE created_at < $1")
+    // The newest event older than the cutoff, found at the end of the created_at index (MAX(id)
+    // over the range read every old row: seconds on a large log). Event ids follow time, so this
+    // is the highest id past the cutoff; were the clock ever to step back, the answer is only
+    // lower — less is pruned, never more.
+    let by_age: Option<i64> = sqlx::query_scalar("SELECT id FROM events WHERE created_at < $1 ORDER BY created_at DESC, id DESC LIMIT 1")
         .bind(now - max_age_secs)
-        .fetch_one(pool)
+        .fetch_optional(pool)
         .await?;
     let by_count: Option<i64> =
         sqlx::query_scalar("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET $1").bind(max_rows).fetch_optional(pool).await?;
-    Ok(by_age.max(by_count.unwrap_or(0)))
+    Ok(by_age.unwrap_or(0).max(by_count.unwrap_or(0)))
 }
