@@ -169,9 +169,10 @@ impl Writer {
 /// Applies the migrations (through sqlx, which owns them), then opens the writer's connection.
 async fn open(url: &str, backend: Backend) -> Result<WriteConn, String> {
     let pool = super::pool_options(backend, 1).connect(url).await.map_err(|e| format!("cannot open the database: {e}"))?;
-    let migrated = super::migrate(&pool, backend).await;
-    pool.close().await;
-    migrated?;
+    super::migrate(&pool, backend).await?;
+    // Dropped, not closed: its connection ends in the background while the writer's opens
+    // (waiting for it would only delay the start).
+    drop(pool);
     match backend {
         Backend::Sqlite => {
             let options: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
