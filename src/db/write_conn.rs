@@ -23,7 +23,8 @@ use sqlx_core::ext::ustr::UStr;
 use super::events::NOTIFY_CHANNEL;
 use super::writer::EVENTS_LOCK_KEY;
 
-/// Prepared statements kept per connection: every write statement of ocd fits.
+/// Prepared statements kept per connection (least recently used go): the fixed write statements
+/// and transaction control stay; rare shapes (a todo update of an unusual set of columns) come and go.
 const STATEMENT_CACHE: usize = 256;
 
 #[derive(Debug)]
@@ -60,76 +61,80 @@ impl WriteConn {
     }
 
     pub async fn open_postgres(url: String) -> Result<WriteConn, String> {
-        let conn = AnyConnection::connect(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+        let conn = connect_postgres(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
         Ok(WriteConn(Link::Postgres { url, conn: Some(conn) }))
     }
+
+    // Transaction control is the writer's alone (`pub(super)`): a unit that committed or rolled
+    // back would take its neighbours' work with it.
 
     /// Starts the group's transaction, and with `isolate_units` the first unit's savepoint.
     /// SQLite: IMMEDIATE takes the write lock at once, so a concurrent writer elsewhere (a CLI
     /// command) makes BEGIN wait out the busy timeout instead of failing a statement halfway.
     /// PostgreSQL: the transaction first takes the events lock, so event ids follow commit order
-    /// (decisions.md#event-ordering) — all in one round trip. A PostgreSQL connection found broken
-    /// here (the server restarted, or ended the session) is reopened and the transaction started
-    /// again: nothing of the group has run yet.
-    pub async fn begin(&mut self, isolate_units: bool) -> Result<(), sqlx::Error> {
-        let savepoint = if isolate_units { "; SAVEPOINT unit" } else { "" };
-        let postgres = format!("BEGIN; SELECT pg_advisory_xact_lock({EVENTS_LOCK_KEY}){savepoint}");
-        match self.control("BEGIN IMMEDIATE", &postgres).await {
-            Err(e) if matches!(self.0, Link::Postgres { .. }) => {
-                tracing::warn!(error = %e, "the write connection failed; reopening it");
-                if let Link::Postgres { conn, .. } = &mut self.0 {
+    /// (decisions.md#event-ordering) — all in one round trip. A connection that is missing or found
+    /// lost here (the server restarted, or ended the session) is reopened and the transaction
+    /// started again: nothing of the group has run yet. Connecting and BEGIN give up after
+    /// `PG_WAIT`, so a dead server fails the group instead of stalling every write.
+    pub(super) async fn begin(&mut self, isolate_units: bool) -> Result<(), sqlx::Error> {
+        match &mut self.0 {
+            Link::Sqlite(conn) => {
+                run_prepared(conn, "BEGIN IMMEDIATE")?;
+                if isolate_units {
+                    run_prepared(conn, "SAVEPOINT unit")?;
+                }
+                Ok(())
+            }
+            Link::Postgres { url, conn } => {
+                let savepoint = if isolate_units { "; SAVEPOINT unit" } else { "" };
+                let script = format!("BEGIN; SELECT pg_advisory_xact_lock({EVENTS_LOCK_KEY}){savepoint}");
+                if let Some(open) = conn {
+                    match within_pg_wait(run_script(open, &script)).await {
+                        Err(e) if is_connection_lost(&e) => tracing::warn!(error = %e, "the write connection is lost; reopening it"),
+                        done => return done,
+                    }
+                }
+                *conn = None;
+                let open = conn.insert(connect_postgres(url).await?);
+                let begun = within_pg_wait(run_script(open, &script)).await;
+                if begun.is_err() {
                     *conn = None;
                 }
-                return self.control("", &postgres).await;
+                begun
             }
-            Err(e) => return Err(e),
-            Ok(()) => {}
         }
-        if isolate_units && let Link::Sqlite(_) = self.0 {
-            self.control("SAVEPOINT unit", "").await?;
-        }
-        Ok(())
     }
 
     /// Commits; on PostgreSQL the commit also wakes the stream of every replica (the notification
     /// never carries data) in the same round trip.
-    pub async fn commit(&mut self) -> Result<(), sqlx::Error> {
-        self.control("COMMIT", &format!("SELECT pg_notify('{NOTIFY_CHANNEL}', ''); COMMIT")).await
+    pub(super) async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        self.control(&["COMMIT"], &format!("SELECT pg_notify('{NOTIFY_CHANNEL}', ''); COMMIT")).await
     }
 
-    pub async fn rollback(&mut self) -> Result<(), sqlx::Error> {
-        self.control("ROLLBACK", "ROLLBACK").await
+    pub(super) async fn rollback(&mut self) -> Result<(), sqlx::Error> {
+        self.control(&["ROLLBACK"], "ROLLBACK").await
     }
 
     /// Isolates the next unit of a group: releases its predecessor's savepoint and opens its own
     /// (one round trip on PostgreSQL). A released savepoint's name is free again, so every unit
     /// uses the same name and SQLite keeps both statements prepared.
-    pub async fn next_unit(&mut self) -> Result<(), sqlx::Error> {
-        if let Link::Sqlite(_) = self.0 {
-            self.control("RELEASE SAVEPOINT unit", "").await?;
-        }
-        self.control("SAVEPOINT unit", "RELEASE SAVEPOINT unit; SAVEPOINT unit").await
+    pub(super) async fn next_unit(&mut self) -> Result<(), sqlx::Error> {
+        self.control(&["RELEASE SAVEPOINT unit", "SAVEPOINT unit"], "RELEASE SAVEPOINT unit; SAVEPOINT unit").await
     }
 
     /// Undoes the current unit only.
-    pub async fn rollback_unit(&mut self) -> Result<(), sqlx::Error> {
-        self.control("ROLLBACK TO SAVEPOINT unit", "ROLLBACK TO SAVEPOINT unit").await
+    pub(super) async fn rollback_unit(&mut self) -> Result<(), sqlx::Error> {
+        self.control(&["ROLLBACK TO SAVEPOINT unit"], "ROLLBACK TO SAVEPOINT unit").await
     }
 
-    /// Runs transaction control: one statement kept prepared on SQLite, a script of statements
-    /// without arguments in one round trip on PostgreSQL (a lost connection is reopened first).
-    async fn control(&mut self, sqlite: &str, postgres: &str) -> Result<(), sqlx::Error> {
+    /// Transaction control inside a begun transaction: SQLite's statements run one by one, kept
+    /// prepared; PostgreSQL's script goes in one round trip. Never reconnects: on a new session
+    /// a COMMIT would "succeed" with nothing to commit.
+    async fn control(&mut self, sqlite: &[&str], postgres: &str) -> Result<(), sqlx::Error> {
         match &mut self.0 {
-            Link::Sqlite(conn) => {
-                conn.prepare_cached(sqlite).and_then(|mut statement| statement.raw_execute()).map(|_| ()).map_err(from_sqlite)
-            }
-            Link::Postgres { url, conn } => {
-                let open = match conn {
-                    Some(open) => open,
-                    None => conn.insert(AnyConnection::connect(url).await?),
-                };
-                sqlx::raw_sql(sqlx::AssertSqlSafe(postgres.to_string())).execute(&mut *open).await.map(|_| ())
-            }
+            Link::Sqlite(conn) => sqlite.iter().try_for_each(|statement| run_prepared(conn, statement)),
+            Link::Postgres { conn: Some(open), .. } => run_script(open, postgres).await,
+            Link::Postgres { conn: None, .. } => Err(lost()),
         }
     }
 
@@ -146,7 +151,7 @@ impl WriteConn {
             }
             Link::Postgres { conn, .. } => {
                 if let Some(open) = conn
-                    && let Err(e) = sqlx::raw_sql("ROLLBACK").execute(&mut *open).await
+                    && let Err(e) = within_pg_wait(run_script(open, "ROLLBACK")).await
                 {
                     tracing::warn!(error = %e, "the write connection is lost; it is reopened for the next group");
                     *conn = None;
@@ -206,6 +211,37 @@ impl<'c> Executor<'c> for &'c mut WriteConn {
         'c: 'e,
     {
         future::ready(Err(unsupported("describing a query"))).boxed()
+    }
+}
+
+/// How long the writer waits to connect to PostgreSQL or to start a transaction (the old pool's
+/// acquire timeout).
+const PG_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn connect_postgres(url: &str) -> Result<AnyConnection, sqlx::Error> {
+    within_pg_wait(AnyConnection::connect(url)).await
+}
+
+async fn within_pg_wait<T>(work: impl std::future::Future<Output = Result<T, sqlx::Error>>) -> Result<T, sqlx::Error> {
+    tokio::time::timeout(PG_WAIT, work).await.unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut))
+}
+
+async fn run_script(conn: &mut AnyConnection, script: &str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(script.to_string())).execute(conn).await.map(|_| ())
+}
+
+fn run_prepared(conn: &rusqlite::Connection, statement: &str) -> Result<(), sqlx::Error> {
+    conn.prepare_cached(statement).and_then(|mut prepared| prepared.raw_execute()).map(|_| ()).map_err(from_sqlite)
+}
+
+/// The session is gone, not the statement refused: the socket failed, the stream broke, a
+/// timeout fired, or the server ended the session (SQLSTATE class 08, connection exception, or
+/// 57, operator intervention — e.g. `pg_terminate_backend`, a shutdown).
+fn is_connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
+        _ => false,
     }
 }
 

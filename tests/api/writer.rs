@@ -134,3 +134,13 @@ async fn a_lost_postgres_connection_is_reopened() {
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_ne!(backend_pid().await.unwrap(), before);
 }
+
+/// An in-memory SQLite database would be one database for the writer and another for each reader:
+/// refused at start, with the reason.
+#[tokio::test]
+async fn an_in_memory_sqlite_url_is_refused() {
+    for url in ["sqlite::memory:", "sqlite://ocd.db?mode=memory"] {
+        let refused = ocd::db::Db::connect(url, ocd::db::affinity::WriterCpu::Off).await.map(|_| ()).unwrap_err();
+        assert!(refused.contains("in-memory SQLite database cannot be shared"), "{url}: {refused}");
+    }
+}
