@@ -83,6 +83,9 @@ impl Db {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).ok_or_else(|| "DATABASE_URL must start with sqlite: or postgres://".to_string())?;
         if backend == Backend::Sqlite {
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                return Err("DATABASE_URL: an in-memory SQLite database cannot be shared by the writer and the readers; name a file".into());
+            }
             owner_only_sqlite_files(url).map_err(|e| format!("cannot prepare the database file: {e}"))?;
         }
         let url = match backend {
@@ -134,17 +137,15 @@ impl Db {
     }
 }
 
+/// Every SQLite connection's settings, the writer's included. WAL with synchronous=NORMAL: a
+/// committed write survives a process crash (decisions.md#acknowledged-writes).
+pub(crate) const SQLITE_SETTINGS: &str =
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;";
+
 pub(crate) fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
     let options = AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10));
     match backend {
-        // WAL with synchronous=NORMAL: a committed write survives a process crash (decisions.md#acknowledged-writes).
-        Backend::Sqlite => options.after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
-                    .await
-                    .map(|_| ())
-            })
-        }),
+        Backend::Sqlite => options.after_connect(|conn, _| Box::pin(async move { conn.execute(SQLITE_SETTINGS).await.map(|_| ()) })),
         Backend::Postgres => options,
     }
 }

@@ -41,15 +41,11 @@ enum Link {
 }
 
 impl WriteConn {
-    /// Opens the SQLite database file with the same settings as the read pool
-    /// (decisions.md#acknowledged-writes: WAL, synchronous=NORMAL).
-    pub fn open_sqlite(path: &std::path::Path) -> Result<WriteConn, String> {
+    /// Opens the SQLite database file with the read pool's settings (`SQLITE_SETTINGS`).
+    pub(super) fn open_sqlite(path: &std::path::Path) -> Result<WriteConn, String> {
         let open = || -> rusqlite::Result<rusqlite::Connection> {
             let conn = rusqlite::Connection::open(path)?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.execute_batch(super::SQLITE_SETTINGS)?;
             // Each unit of a group runs under a savepoint, whose undo pages SQLite keeps in a
             // sub-journal: in memory, not a temporary file written on every change (measured:
             // the file's writes were a quarter of the writer's time under batch upserts).
@@ -60,7 +56,7 @@ impl WriteConn {
         open().map(|conn| WriteConn(Link::Sqlite(conn))).map_err(|e| format!("cannot open the database: {e}"))
     }
 
-    pub async fn open_postgres(url: String) -> Result<WriteConn, String> {
+    pub(super) async fn open_postgres(url: String) -> Result<WriteConn, String> {
         let conn = connect_postgres(&url).await.map_err(|e| format!("cannot open the database: {e}"))?;
         Ok(WriteConn(Link::Postgres { url, conn: Some(conn) }))
     }
@@ -140,11 +136,11 @@ impl WriteConn {
 
     /// Leaves whatever transaction a failed group left open. On PostgreSQL a connection that
     /// cannot even roll back is dropped, to be reopened by the next transaction.
-    pub async fn abandon_transaction(&mut self) {
+    pub(super) async fn abandon_transaction(&mut self) {
         match &mut self.0 {
             Link::Sqlite(conn) => {
                 if !conn.is_autocommit()
-                    && let Err(e) = conn.execute_batch("ROLLBACK")
+                    && let Err(e) = run_prepared(conn, "ROLLBACK")
                 {
                     tracing::error!(error = %e, "cannot roll back the failed group");
                 }

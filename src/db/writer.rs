@@ -145,7 +145,7 @@ impl Writer {
     }
 
     /// Units waiting for the writer.
-    pub fn queued(&self) -> usize {
+    fn queued(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
     }
 
@@ -175,9 +175,6 @@ async fn open(url: &str, backend: Backend) -> Result<WriteConn, String> {
     drop(pool);
     match backend {
         Backend::Sqlite => {
-            if url.contains(":memory:") || url.contains("mode=memory") {
-                return Err("DATABASE_URL: an in-memory SQLite database cannot be shared by the writer and the readers; name a file".into());
-            }
             let options: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
             WriteConn::open_sqlite(options.get_filename())
         }

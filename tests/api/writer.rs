@@ -144,3 +144,29 @@ async fn an_in_memory_sqlite_url_is_refused() {
         assert!(refused.contains("in-memory SQLite database cannot be shared"), "{url}: {refused}");
     }
 }
+
+/// The writer's own SQLite connection carries the settings durability and integrity rest on
+/// (decisions.md#acknowledged-writes, #writer-connection): WAL, synchronous=NORMAL, foreign keys,
+/// and its savepoint journals in memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_writer_connection_has_the_settings() {
+    let Some(app) = TestApp::spawn(crate::harness::Backend::Sqlite).await else { return };
+    let settings: String = app
+        .app
+        .db
+        .write(|c| {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar(
+                    "SELECT journal_mode || ' ' || (SELECT synchronous FROM pragma_synchronous) || ' ' || \
+                     (SELECT foreign_keys FROM pragma_foreign_keys) || ' ' || (SELECT timeout FROM pragma_busy_timeout) || ' ' || \
+                     (SELECT temp_store FROM pragma_temp_store) FROM pragma_journal_mode",
+                )
+                .fetch_one(&mut *c)
+                .await?)
+            })
+        })
+        .await
+        .unwrap();
+    // synchronous 1 = NORMAL, temp_store 2 = MEMORY.
+    assert_eq!(settings, "wal 1 1 5000 2");
+}
