@@ -15,6 +15,7 @@ use crate::api::{
 use crate::http::access::{Access, Rule, rule};
 use crate::http::scope::{Object, Scope};
 use crate::state::App;
+use crate::web;
 
 /// One row of the table.
 pub struct Route {
@@ -112,9 +113,29 @@ pub fn table() -> Vec<Route> {
         rule(Method::DELETE, "/api/auth/sessions/{id}", User, true).to(auth::end_session),
         rule(Method::GET, "/api/auth/link/{token}", Public, false).to(links::confirm),
         rule(Method::POST, "/api/auth/link/{token}", Public, true).to(links::use_link),
+        rule(Method::GET, "/api/auth/accounts", User, false).to(auth::accounts),
+        rule(Method::POST, "/api/auth/switch", User, true).to(auth::switch),
         // The invite landing page (the `url` of an invite) and its Accept button.
-        rule(Method::GET, "/invite/{id}", Public, false).to(crate::pages::invite::show),
-        rule(Method::POST, "/invite/{id}", User, true).to(crate::pages::invite::accept),
+        rule(Method::GET, "/invite/{id}", Public, false).to(web::invite::show),
+        rule(Method::POST, "/invite/{id}", User, true).to(web::invite::accept),
+        // The dashboard's pages (web/): a page opened without a session goes to /login.
+        rule(Method::GET, "/static/{file}", Public, false).to(web::assets::serve),
+        rule(Method::GET, "/login", Public, false).to(web::login::show),
+        // Signing out is always allowed: never rate limited (decisions.md#rate-limits).
+        rule(Method::POST, "/logout", Public, false).to(web::login::logout),
+        rule(Method::POST, "/account", User, true).to(web::forms::switch),
+        rule(Method::POST, "/theme", Public, true).to(web::theme::set),
+        rule(Method::GET, "/", Viewer, false).to(web::board::show),
+        rule(Method::GET, "/messages", Viewer, false).to(web::messages::show),
+        rule(Method::POST, "/messages/read", Admin, true).to(web::forms::mark_read),
+        rule(Method::GET, "/agents", Viewer, false).to(web::agents::list),
+        rule(Method::GET, "/agents/{id}", Viewer, false).to(web::agents::detail),
+        rule(Method::POST, "/agents/{id}/action", Admin, true).to(web::forms::agent_action),
+        rule(Method::POST, "/todos", Admin, true).to(web::forms::create_todo),
+        rule(Method::GET, "/todos/{id}", Viewer, false).to(web::todo::show),
+        rule(Method::POST, "/todos/{id}", Admin, true).to(web::forms::edit_todo),
+        rule(Method::POST, "/todos/{id}/move", Admin, true).to(web::forms::move_todo),
+        rule(Method::POST, "/todos/{id}/comments", Admin, true).to(web::forms::comment),
         rule(Method::GET, "/api/agents", Viewer, false).to(agents::list),
         rule(Method::POST, "/api/agents", Admin, true)
             .scoped(Scope::on(Agent).id_in_body().claimable().body(PROJECT).refs(PARENT_AGENT))
@@ -196,7 +217,7 @@ mod tests {
     fn writes_are_rate_limited_and_work_data_writes_need_admin() {
         for r in rules() {
             let write = r.method != Method::GET;
-            let sign_out = r.path == "/api/auth/logout";
+            let sign_out = r.path == "/api/auth/logout" || r.path == "/logout";
             assert_eq!(r.rate_limited, write && !sign_out, "{} {}", r.method, r.path);
             if write && r.path.starts_with("/api/") && !r.path.starts_with("/api/auth/") && !r.path.contains("/invite/") {
                 assert!(r.access >= Access::Admin, "{} {}", r.method, r.path);

@@ -5,9 +5,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::cookies::{self, OAUTH_TTL_SECS};
+use crate::auth::accounts;
+use crate::auth::cookies::{self, MAX_ACCOUNTS, OAUTH_TTL_SECS};
 use crate::auth::csrf::site_origin;
 use crate::auth::principal::Principal;
 use crate::auth::sessions::Starting;
@@ -16,7 +18,8 @@ use crate::crypto::{ct_eq, sha256_hex};
 use crate::db::users::{self, GithubProfile, User};
 use crate::db::{auth_sessions, invites};
 use crate::error::{AppError, AppResult};
-use crate::http::json::Params;
+use crate::http::errors;
+use crate::http::json::{Body, Params};
 use crate::percent;
 use crate::state::{App, AppState};
 
@@ -48,13 +51,14 @@ fn clear_oauth_cookies(app: &AppState, response: &mut Response) {
     }
 }
 
-/// `GET /api/auth/login[?redirect=/path][&invite=<id>][&bind=1]` → 307 to GitHub.
+/// `GET /api/auth/login[?redirect=/path][&invite=<id>][&bind=1][&add=1]` → 307 to GitHub;
+/// `add=1` adds another account to this browser (GitHub offers its account picker).
 pub async fn login(State(app): State<App>, params: Params, principal: Principal) -> AppResult<Response> {
     let redirect_uri = callback_url(&app);
     let state = Secret::random().token;
     let location = app
         .github
-        .authorize_url(&redirect_uri, &state)
+        .authorize_url(&redirect_uri, &state, params.get("add") == Some("1"))
         .ok_or_else(|| AppError::NotConfigured("Missing GITHUB_CLIENT_ID configuration".into()))?;
     let intent = match (params.non_empty("invite"), params.get("bind"), principal.user_id()) {
         (Some(invite), ..) if invite.len() <= 64 && invite.bytes().all(|b| b.is_ascii_hexdigit()) => Some(format!("invite:{invite}")),
@@ -77,6 +81,9 @@ pub async fn login(State(app): State<App>, params: Params, principal: Principal)
 pub async fn callback(State(app): State<App>, headers: HeaderMap, params: Params, principal: Principal) -> Response {
     let mut response = match finish_sign_in(&app, &headers, &params, &principal).await {
         Ok(response) => response,
+        // A person's browser (it asks for HTML) is shown a page saying what went wrong — not
+        // invited, cancelled — with the way back; other clients get the contract's JSON.
+        Err(e) if accepts_html(&headers) => errors::in_route_format(e.into_response(), errors::Format::Html, &app.base_path).await,
         Err(e) => e.into_response(),
     };
     clear_oauth_cookies(&app, &mut response);
@@ -110,6 +117,7 @@ async fn finish_sign_in(app: &App, headers: &HeaderMap, params: &Params, princip
         .write(move |c| {
             Box::pin(async move {
                 let user = resolve_user(c, &profile, &intent, now).await?;
+                let mut starting = starting;
                 starting.store(c, user.id, now).await?;
                 Ok((user, starting))
             })
@@ -122,6 +130,10 @@ async fn finish_sign_in(app: &App, headers: &HeaderMap, params: &Params, princip
     let mut response = (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)]).into_response();
     set_cookie(&mut response, starting.cookie(jar));
     Ok(response)
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
 
 /// What the OAuth round trip was started for.
@@ -176,6 +188,11 @@ async fn resolve_user(c: &mut crate::db::WriteConn, profile: &GithubProfile, int
     }
 }
 
+/// A person as the sign-in routes describe them.
+pub fn user_json(u: &User) -> Value {
+    json!({"id": u.id, "username": u.username, "display_name": u.display_name, "avatar_url": u.avatar_url, "role": u.role})
+}
+
 /// `GET /api/auth/verify`: who the browser is signed in as (API keys are not people).
 pub async fn verify(State(app): State<App>, principal: Principal) -> AppResult<Json<Value>> {
     match principal {
@@ -183,27 +200,65 @@ pub async fn verify(State(app): State<App>, principal: Principal) -> AppResult<J
             "id": 0, "username": "local", "display_name": "Local User", "avatar_url": null, "role": "owner"
         }}))),
         Principal::User { id, .. } => Ok(Json(match users::get(&app.db.read, id).await? {
-            Some(u) => json!({"valid": true, "user": {
-                "id": u.id, "username": u.username, "display_name": u.display_name, "avatar_url": u.avatar_url, "role": u.role
-            }}),
+            Some(u) => json!({"valid": true, "user": user_json(&u)}),
             None => json!({"valid": false}),
         })),
         _ => Ok(Json(json!({"valid": false}))),
     }
 }
 
-/// `POST /api/auth/logout`: ends the cookie's session; always succeeds.
-/// Ends the session presented: the cookie's, and a session token sent as `Bearer` (an API key
-/// sent there is not a session and stays valid).
-pub async fn logout(State(app): State<App>, headers: HeaderMap) -> AppResult<Response> {
-    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let tokens: Vec<String> = app.auth.cookies.get(&headers, cookies::SESSION).into_iter().chain(bearer.map(String::from)).collect();
-    for token in tokens {
-        let hash = sha256_hex(&token);
+/// Signs the browser's active account out (decisions.md#accounts): ends its session and
+/// answers the Set-Cookie that keeps the other accounts, the next one becoming active.
+pub async fn end_active_account(app: &App, headers: &HeaderMap) -> AppResult<HeaderValue> {
+    let mut tokens = app.auth.cookies.session_tokens(headers);
+    if !tokens.is_empty() {
+        let hash = sha256_hex(&tokens.remove(0));
         app.db.write(move |c| Box::pin(async move { Ok(auth_sessions::delete_by_hash(c, &hash).await?) })).await?;
     }
+    Ok(app.auth.cookies.session_cookie(&tokens))
+}
+
+/// `POST /api/auth/logout`: ends the browser's active account (its other accounts stay signed
+/// in), and a session token sent as `Bearer` (an API key sent there is not a session and stays
+/// valid); always succeeds.
+pub async fn logout(State(app): State<App>, headers: HeaderMap) -> AppResult<Response> {
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = bearer {
+        let hash = sha256_hex(token);
+        app.db.write(move |c| Box::pin(async move { Ok(auth_sessions::delete_by_hash(c, &hash).await?) })).await?;
+    }
+    let cookie = end_active_account(&app, &headers).await?;
     let mut response = Json(json!({"success": true})).into_response();
-    set_cookie(&mut response, app.auth.cookies.clear(cookies::SESSION));
+    set_cookie(&mut response, cookie);
+    Ok(response)
+}
+
+/// `GET /api/auth/accounts`: the accounts this browser is signed in to, the active one first.
+pub async fn accounts(State(app): State<App>, headers: HeaderMap) -> AppResult<Json<Value>> {
+    let accounts = accounts::of_browser(&app.db, app.auth.cookies, &headers, app.clock.now()).await?;
+    let list: Vec<Value> =
+        accounts.iter().map(|a| json!({"session_id": a.session_id, "active": a.active, "user": user_json(&a.user)})).collect();
+    Ok(Json(json!({ "accounts": list, "max_accounts": MAX_ACCOUNTS })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SwitchBody {
+    session_id: String,
+}
+
+/// Makes the browser's account with `session_id` the active one; the Set-Cookie carries the
+/// reordered tokens. 404 when this browser is not signed in to that account.
+pub async fn switch_account(app: &App, headers: &HeaderMap, session_id: &str) -> AppResult<(HeaderValue, User)> {
+    let accounts = accounts::of_browser(&app.db, app.auth.cookies, headers, app.clock.now()).await?;
+    let (tokens, user) = accounts::switch_to(accounts, session_id).ok_or_else(|| AppError::not_found("Account"))?;
+    Ok((app.auth.cookies.session_cookie(&tokens), user))
+}
+
+/// `POST /api/auth/switch {session_id}`: changes the active account without signing in again.
+pub async fn switch(State(app): State<App>, headers: HeaderMap, Body(body): Body<SwitchBody>) -> AppResult<Response> {
+    let (cookie, user) = switch_account(&app, &headers, &body.session_id).await?;
+    let mut response = Json(json!({"success": true, "user": user_json(&user)})).into_response();
+    set_cookie(&mut response, cookie);
     Ok(response)
 }
 

@@ -15,7 +15,7 @@ use crate::db::agents;
 use crate::db::commands;
 use crate::domain::agents::CommandKind;
 use crate::error::{AppError, AppResult};
-use crate::http::json::{Checks, Params, non_null, parse};
+use crate::http::json::{Params, non_null, parse};
 use crate::service::commands::{self as service, AckStatus};
 use crate::state::App;
 
@@ -32,10 +32,6 @@ pub struct CreateBody {
 pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<(StatusCode, Json<Value>)> {
     agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let body: CreateBody = parse(&body)?;
-    let needs_text = body.kind == CommandKind::Message;
-    Checks::new()
-        .require(!needs_text || body.text.as_deref().is_some_and(|t| !t.is_empty()), "too_small", "text", "is required for a message")
-        .finish()?;
     let command = service::queue(&app, &id, body.kind, body.text).await?;
     Ok((StatusCode::CREATED, Json(json!({ "command": command }))))
 }

@@ -35,7 +35,10 @@ pub async fn confirm(State(app): State<App>, Path(token): Path<String>) -> AppRe
     if !usable {
         return Err(AppError::BadRequest(SPENT.into()));
     }
-    Ok(crate::http::html::render(StatusCode::OK, &crate::pages::LinkConfirm { title: "Sign in to ocd" }))
+    Ok(crate::http::html::render(
+        StatusCode::OK,
+        &crate::web::login::LinkConfirm { title: "Sign in to ocd", css: crate::web::assets::url(&app.base_path, "app.css") },
+    ))
 }
 
 /// Uses the link: creates the user it stands for (or finds it), starts a session and sends
@@ -59,6 +62,7 @@ pub async fn use_link(State(app): State<App>, headers: HeaderMap, Path(token): P
                         users::insert_local(c, &name, link.role, now).await?
                     }
                 };
+                let mut starting = starting;
                 starting.store(c, user.id, now).await?;
                 Ok((user, starting))
             })

@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderMap, header};
 
-use super::cookies::{self, Cookies, SESSION_TTL_SECS};
+use super::cookies::{Cookies, SESSION_TTL_SECS};
 use super::principal::{Principal, Role};
 use super::tokens::API_KEY_PREFIX;
 use crate::crypto::{ct_eq, sha256_hex};
@@ -49,8 +49,9 @@ impl Authenticator {
         if let Some(token) = bearer.or(query_token) {
             return Ok((self.by_token(db, token, now).await?, Credential::Bearer));
         }
-        match self.cookies.get(headers, cookies::SESSION) {
-            Some(token) => Ok((session_principal(db, &token, now).await?, Credential::Cookie)),
+        // The browser's active account is the first of its session tokens (decisions.md#accounts).
+        match self.cookies.session_tokens(headers).first() {
+            Some(token) => Ok((session_principal(db, token, now).await?, Credential::Cookie)),
             None => Ok((Principal::Anonymous, Credential::None)),
         }
     }

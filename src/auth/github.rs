@@ -69,16 +69,21 @@ impl GitHub {
         self.app.is_some()
     }
 
-    pub fn authorize_url(&self, redirect_uri: &str, state: &str) -> Option<String> {
+    /// `select_account`: GitHub lets the person pick another account (adding an account to
+    /// this browser, decisions.md#accounts) instead of reusing the one signed in at GitHub.
+    pub fn authorize_url(&self, redirect_uri: &str, state: &str, select_account: bool) -> Option<String> {
         let (client_id, _) = self.app.as_ref()?;
-        let query = serde_urlencoded::to_string([
+        let mut pairs = vec![
             ("client_id", client_id.as_str()),
             ("redirect_uri", redirect_uri),
             ("state", state),
             ("scope", "read:user"),
             ("allow_signup", "false"),
-        ])
-        .ok()?;
+        ];
+        if select_account {
+            pairs.push(("prompt", "select_account"));
+        }
+        let query = serde_urlencoded::to_string(pairs).ok()?;
         Some(format!("{}/login/oauth/authorize?{query}", self.oauth_url))
     }
 

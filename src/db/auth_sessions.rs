@@ -51,14 +51,18 @@ pub async fn insert(conn: &mut WriteConn, s: &NewSession<'_>, now: i64) -> Resul
 }
 
 /// The unexpired session with this token hash, and its user.
-pub async fn find(pool: &AnyPool, token_hash: &str, now: i64) -> Result<Option<SessionUser>, sqlx::Error> {
+pub async fn find(
+    conn: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<SessionUser>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.id AS session_id, u.id AS user_id, u.role, s.expires_at FROM auth_sessions s \
          JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
     )
     .bind(token_hash)
     .bind(now)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await
 }
 

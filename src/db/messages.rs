@@ -90,6 +90,14 @@ pub async fn list(pool: &AnyPool, sealer: &Sealer, filter: &Filter, limit: Optio
     rows.iter().map(|r| decode(r, sealer)).collect()
 }
 
+/// The ids of unread messages (of `project` when given).
+pub async fn unread_ids(pool: &AnyPool, project: Option<&str>) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM messages WHERE read = 0 AND ($1 IS NULL OR project_id = $1) ORDER BY id")
+        .bind(project)
+        .fetch_all(pool)
+        .await
+}
+
 /// Marks the listed messages read (at most `IN_CHUNK` ids) and returns the existing ones with
 /// their project.
 pub async fn mark_read(conn: &mut WriteConn, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {

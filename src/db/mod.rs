@@ -13,6 +13,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod auth_sessions;
 pub mod backup;
+pub mod board;
 pub mod commands;
 pub mod error_windows;
 pub mod events;

@@ -19,6 +19,13 @@ pub struct User {
     pub updated_at: i64,
 }
 
+impl User {
+    /// The name pages show: the display name, else the username.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.username)
+    }
+}
+
 /// What GitHub says about an account (`GET /user`, `GET /users/{name}`).
 #[derive(Debug, Clone)]
 pub struct GithubProfile {

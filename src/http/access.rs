@@ -38,7 +38,11 @@ impl Rule {
 pub fn matching<'r>(rules: &'r [Rule], path: &str) -> Vec<&'r Rule> {
     // Runs on every request over every rule: no allocation per rule, and a pattern with a
     // different number of segments is refused by its slash count before any comparison.
-    let path = path.trim_end_matches('/');
+    // A trailing slash is ignored, except that the root stays the root.
+    let path = match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    };
     let slashes = slash_count(path);
     let mut best = None;
     let mut found = Vec::new();

@@ -36,8 +36,25 @@ fn needs_rewrite(content_type: Option<&HeaderValue>, format: Format) -> bool {
     }
 }
 
+/// A JSON error's text for a page: its `error`, and for an invalid body each field and what
+/// is wrong with it (`details[].path` and `.message`).
+fn with_details(json: &serde_json::Value) -> String {
+    let error = json["error"].as_str().unwrap_or("Error");
+    let details: Vec<String> = json["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let field: Vec<String> =
+                d["path"].as_array().into_iter().flatten().map(|p| p.to_string().trim_matches('"').to_string()).collect();
+            format!("{} {}", field.join("."), d["message"].as_str().unwrap_or_default()).trim().to_string()
+        })
+        .collect();
+    if details.is_empty() { error.to_string() } else { format!("{error}: {}", details.join("; ")) }
+}
+
 /// `response` (an error) in `format`.
-pub async fn in_route_format(response: Response, format: Format) -> Response {
+pub async fn in_route_format(response: Response, format: Format, base_path: &str) -> Response {
     if !needs_rewrite(response.headers().get(header::CONTENT_TYPE), format) {
         return response;
     }
@@ -46,14 +63,14 @@ pub async fn in_route_format(response: Response, format: Format) -> Response {
         // Said the same way whichever layer noticed it.
         _ if parts.status == StatusCode::PAYLOAD_TOO_LARGE => "Request body too large".to_string(),
         Ok(bytes) if !bytes.is_empty() => match serde_json::from_slice::<serde_json::Value>(&bytes) {
-            Ok(json) => json["error"].as_str().unwrap_or("Error").to_string(),
+            Ok(json) => with_details(&json),
             Err(_) => String::from_utf8_lossy(&bytes).trim().to_string(),
         },
         _ => parts.status.canonical_reason().unwrap_or("Error").to_string(),
     };
     let mut rewritten = match format {
         Format::Json => axum::Json(json!({ "error": text })).into_response(),
-        Format::Html => super::html::message(parts.status, parts.status.canonical_reason().unwrap_or("Error"), &text),
+        Format::Html => super::html::message(base_path, parts.status, parts.status.canonical_reason().unwrap_or("Error"), &text),
     };
     *rewritten.status_mut() = parts.status;
     for (name, value) in &parts.headers {

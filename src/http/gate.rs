@@ -27,6 +27,7 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let path_and_query = req.uri().path_and_query().map_or_else(|| path.clone(), |p| p.as_str().to_string());
     let origin = req.headers().get(header::ORIGIN).cloned();
     let route_path = path.strip_prefix(app.base_path.as_str()).filter(|p| p.starts_with('/')).unwrap_or(&path);
     let rules = access::matching(&app.routes, route_path);
@@ -60,10 +61,16 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     };
     let mut response = answer.instrument(span).await;
 
+    // A page opened without a session goes to the sign-in page, which returns here after.
+    let navigation = method == Method::GET || method == Method::HEAD;
+    if response.status() == StatusCode::UNAUTHORIZED && navigation && errors::Format::of(route_path) == errors::Format::Html {
+        response = crate::web::login::login_redirect(&app.base_path, &path_and_query);
+    }
+
     // Rejections produced below the handlers (axum's extractors, body limits) are plain
     // text: every error leaves in the format of its route.
     if response.status().is_client_error() || response.status().is_server_error() {
-        response = errors::in_route_format(response, errors::Format::of(route_path)).await;
+        response = errors::in_route_format(response, errors::Format::of(route_path), &app.base_path).await;
     }
     let headers = response.headers_mut();
     // The OAuth callback is a browser navigation from GitHub, never a cross-origin fetch.
@@ -149,6 +156,12 @@ async fn check_caller(app: &App, rule: &Rule, ip: IpAddr, head: &RequestHead<'_>
     {
         tracing::info!(route = rule.path, %ip, "refused: cross-site request with a session cookie");
         return Err(AppError::ForbiddenBecause("Cross-site request refused".into()));
+    }
+    // The pages and their forms are for people (and the local owner): an API key gets the
+    // JSON API, whose routes carry the project-scope rules a key is held to.
+    let page = errors::Format::of(rule.path) == errors::Format::Html;
+    if page && rule.access != Access::Public && matches!(principal, Principal::ApiKey { .. }) {
+        return Err(AppError::ForbiddenBecause("Pages are for people; API keys use the /api/ routes".into()));
     }
     if let Err(e) = principal.authorize(rule.access) {
         if rule.access != Access::Public {

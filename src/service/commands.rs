@@ -28,7 +28,12 @@ pub fn queued(app: &App, agent_id: &str, kind: CommandKind, text: Option<String>
 }
 
 /// Queues a command for the agent (a person's message or action).
+/// Queues a command for the agent; a message needs its text.
 pub async fn queue(app: &App, agent_id: &str, kind: CommandKind, text: Option<String>) -> AppResult<Command> {
+    let needs_text = kind == CommandKind::Message;
+    crate::error::Checks::new()
+        .require(!needs_text || text.as_deref().is_some_and(|t| !t.is_empty()), "too_small", "text", "is required for a message")
+        .finish()?;
     let command = queued(app, agent_id, kind, text);
     let stored = command.clone();
     app.db.write(move |c| Box::pin(async move { Ok(commands::create(c, &stored).await?) })).await?;

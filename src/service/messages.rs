@@ -43,6 +43,11 @@ pub async fn create(app: &App, new: NewMessage) -> AppResult<(Message, bool)> {
         .await
 }
 
+/// The unread messages' ids (of `project` when given), for "mark all read".
+pub async fn unread_ids(app: &App, project: Option<&str>) -> AppResult<Vec<i64>> {
+    Ok(messages::unread_ids(&app.db.read, project).await?)
+}
+
 /// Marks messages read, one write unit per chunk so a long list never holds the writer for
 /// long; marking read twice changes nothing, so a failure half-way loses nothing a retry would
 /// not redo. Returns the original's `marked`: entries naming an existing message, repeats and

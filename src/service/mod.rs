@@ -2,6 +2,7 @@
 //! called by HTTP handlers, pages, the scheduler and (later) ingest, alerting and Linear, so
 //! no rule is written twice. Pure rules stay in `domain/`, SQL in `db/`.
 
+pub mod agent_views;
 pub mod agents;
 pub mod commands;
 pub mod keys;

@@ -27,6 +27,16 @@ impl Browser {
 
     /// `target` is a path below ocd's base, or an absolute URL (GitHub, or ocd's own).
     pub async fn go(&mut self, method: Method, target: &str, body: Option<&Value>) -> Reply {
+        self.send(method, target, body.map(|b| ("application/json", b.to_string()))).await
+    }
+
+    /// Posts a form (`application/x-www-form-urlencoded`), as a page's form does.
+    pub async fn form(&mut self, target: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = serde_urlencoded::to_string(fields).expect("form body");
+        self.send(Method::POST, target, Some(("application/x-www-form-urlencoded", body))).await
+    }
+
+    async fn send(&mut self, method: Method, target: &str, body: Option<(&str, String)>) -> Reply {
         let url = if target.starts_with("http") { target.to_string() } else { format!("{}{target}", self.base) };
         let ours = url.starts_with(&self.origin);
         let mut req = self.client.request(method.clone(), &url);
@@ -40,8 +50,8 @@ impl Browser {
         {
             req = req.header("origin", origin);
         }
-        if let Some(body) = body {
-            req = req.header("content-type", "application/json").body(body.to_string());
+        if let Some((content_type, body)) = body {
+            req = req.header("content-type", content_type).body(body);
         }
         let res = req.send().await.expect("request");
         let status = res.status();

@@ -70,6 +70,22 @@ impl Drop for PgDatabase {
     }
 }
 
+/// A JSON object's fields as a form body (`application/x-www-form-urlencoded`), the way a
+/// page's form sends them: strings as they are, anything else as its JSON text.
+pub fn form_body(json: &Value) -> String {
+    let pairs: Vec<(String, String)> = json
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), String::from))).collect())
+        .unwrap_or_default();
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// Whether `path` (a route pattern or a concrete path) is a page or a page's form, which
+/// take form bodies and answer in HTML.
+pub fn is_page(path: &str) -> bool {
+    !(path.starts_with("/api/") || path == "/healthz" || path == "/metrics")
+}
+
 /// A response: status, headers and the body parsed as JSON (`Null` if it is not JSON).
 pub struct Reply {
     pub status: StatusCode,

@@ -17,6 +17,7 @@ mod keys;
 mod lifecycle;
 mod matrix;
 mod ops;
+mod pages;
 mod people;
 mod process;
 mod procs;

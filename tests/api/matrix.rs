@@ -39,8 +39,16 @@ const CALLERS: [Caller; 7] =
     [Caller::Nobody, Caller::WrongKey, Caller::Viewer, Caller::Admin, Caller::Owner, Caller::ScopedKey, Caller::BootstrapKey];
 
 /// What the rule and decisions.md#roles/K3 say this caller may do.
+fn switches_account(rule: &Rule) -> bool {
+    rule.path == "/api/auth/switch" || rule.path == "/account"
+}
+
 fn allowed(rule: &Rule, caller: Caller) -> bool {
     let write = rule.method != Method::GET;
+    // Pages are for people; keys use the API.
+    if crate::harness::is_page(rule.path) && matches!(caller, Caller::ScopedKey | Caller::BootstrapKey) {
+        return false;
+    }
     let shared = rule.scope.object == ocd::http::scope::Object::Shared;
     match (rule.access, caller) {
         (_, Caller::Nobody | Caller::WrongKey) => false,
@@ -108,18 +116,29 @@ async fn every_route_admits_exactly_the_callers_it_should(app: TestApp) {
                 None => req,
             };
             let req = match &body {
+                Some(b) if crate::harness::is_page(rule.path) => {
+                    req.header("content-type", "application/x-www-form-urlencoded").body(crate::harness::form_body(b))
+                }
                 Some(b) => req.header("content-type", "application/json").body(b.to_string()),
                 None => req,
             };
             let reply = if rule.path == "/api/stream" { app.send_head(req).await } else { app.send(req).await };
             let what = format!("{caller:?} {} {path} {}", rule.method, body.as_ref().map(Value::to_string).unwrap_or_default());
-            if allowed(rule, caller) {
+            if allowed(rule, caller) && switches_account(rule) {
+                // Admitted; a token sent as Bearer holds no other accounts to switch to.
+                assert_eq!(reply.status, StatusCode::NOT_FOUND, "{what}: {}", reply.body);
+            } else if allowed(rule, caller) {
                 // (the invite page's Accept answers with a redirect to the dashboard)
                 let ok = reply.status.is_success() || reply.status == StatusCode::SEE_OTHER;
                 assert!(ok, "{what} should succeed, got {}: {}", reply.status, reply.body);
             } else {
-                let expected =
-                    if matches!(caller, Caller::Nobody | Caller::WrongKey) { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
+                let page_visit = crate::harness::is_page(rule.path) && rule.method == Method::GET;
+                let expected = match caller {
+                    // a page opened without a session goes to the sign-in page
+                    Caller::Nobody | Caller::WrongKey if page_visit => StatusCode::SEE_OTHER,
+                    Caller::Nobody | Caller::WrongKey => StatusCode::UNAUTHORIZED,
+                    _ => StatusCode::FORBIDDEN,
+                };
                 assert_eq!(reply.status, expected, "{what}: {}", reply.body);
                 let after = (app.app.db.commit_count(), app.count("events").await);
                 assert_eq!(before, after, "{what} was refused but wrote something");
@@ -206,11 +225,11 @@ async fn foreign_objects_are_out_of_reach(app: &TestApp, key: &str) {
 async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usize, owner: &str) -> (String, Option<Value>) {
     let todo = format!("todo-{n}");
     let agent = format!("agent-{n}");
-    let needs_todo = rule.path.starts_with("/api/todos/{id}") || rule.path == "/api/events";
+    let needs_todo = rule.path.starts_with("/api/todos/{id}") || rule.path.starts_with("/todos/{id}") || rule.path == "/api/events";
     if needs_todo {
         app.post("/api/todos", json!({"id": todo, "content": "seed", "project": "p1"})).await;
     }
-    if rule.path.starts_with("/api/agents/{id}") {
+    if rule.path.starts_with("/api/agents/{id}") || rule.path.starts_with("/agents/{id}") {
         assert!(app.post("/api/agents", json!({"id": agent, "name": "seed", "project": "p1"})).await.status.is_success());
         app.post(
             &format!("/api/agents/{agent}/tasks"),
@@ -228,6 +247,16 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
     let (path, body): (String, Option<Value>) = match (m, rule.path) {
         ("POST", "/api/events") => (path, Some(json!({"type": "todo_update", "payload": {"id": todo, "status": "completed"}}))),
         ("POST", "/api/todos") => (path, Some(json!({"id": todo, "content": "x"}))),
+        // The pages' forms.
+        ("POST", "/todos") => (path, Some(json!({"content": "from a form", "project": "p1"}))),
+        ("POST", "/todos/{id}") => (path.replace("ID", &todo), Some(json!({"content": "edited"}))),
+        ("POST", "/todos/{id}/move") => (path.replace("ID", &todo), Some(json!({"status": "completed"}))),
+        ("POST", "/todos/{id}/comments") => (path.replace("ID", &todo), Some(json!({"body": "hi"}))),
+        ("GET", "/todos/{id}") => (path.replace("ID", &todo), None),
+        ("POST", "/messages/read") => (path, Some(json!({"all": "1"}))),
+        ("POST", "/agents/{id}/action") => (path.replace("ID", &agent), Some(json!({"action": "sleep"}))),
+        ("GET", "/agents/{id}") => (path.replace("ID", &agent), None),
+        ("POST", "/account" | "/api/auth/switch") => (path, Some(json!({"session_id": "elsewhere"}))),
         ("PUT", "/api/todos") => (path, Some(json!({"todos": [{"id": todo, "content": "x"}]}))),
         ("POST", "/api/todos/{id}/subtasks") => (path.replace("ID", &todo), Some(json!({"content": "child"}))),
         ("POST", "/api/todos/{id}/comments") => (path.replace("ID", &todo), Some(json!({"body": "hi"}))),

@@ -156,7 +156,10 @@ async fn github_sign_in_binds_the_owner_and_admits_only_invited_people(app: Test
     let landing = Browser::new(&app).get(r.body["invite"]["url"].as_str().unwrap()).await;
     assert_eq!(landing.status, StatusCode::OK);
     let html = landing.body.as_str().unwrap().to_string();
-    assert!(html.contains("makes you admin") && html.contains(&format!("href=\"/api/auth/login?invite={invite}\"")), "{html}");
+    assert!(
+        html.contains("makes you <strong>admin</strong>") && html.contains(&format!("href=\"/api/auth/login?invite={invite}\"")),
+        "{html}"
+    );
     github.sign_in_as("invitee", false);
     let mut invitee = Browser::new(&app);
     let r = sign_in_with_github(&mut invitee, &format!("/api/auth/login?invite={invite}")).await;

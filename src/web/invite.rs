@@ -28,6 +28,7 @@ pub enum InviteAction {
 #[template(path = "invite.html")]
 struct InvitePage<'a> {
     title: &'a str,
+    css: String,
     role: &'a str,
     action: InviteAction,
 }
@@ -35,11 +36,11 @@ struct InvitePage<'a> {
 pub async fn show(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Response> {
     let invite = invites::get(&app.db.read, &id).await?;
     let Some(invite) = invite else {
-        return Ok(message(StatusCode::NOT_FOUND, "Invite not found", "Check the link you were sent."));
+        return Ok(message(&app.base_path, StatusCode::NOT_FOUND, "Invite not found", "Check the link you were sent."));
     };
     if invite.used() || invite.expired(app.clock.now()) {
         let text = "This invite link has expired or already been used. Ask for a new one.";
-        return Ok(message(StatusCode::GONE, "Invite no longer valid", text));
+        return Ok(message(&app.base_path, StatusCode::GONE, "Invite no longer valid", text));
     }
     let action = if principal.user_id().is_some() {
         InviteAction::Accept
@@ -48,7 +49,15 @@ pub async fn show(State(app): State<App>, principal: Principal, Path(id): Path<S
     } else {
         InviteAction::AskForLink
     };
-    Ok(render(StatusCode::OK, &InvitePage { title: "You are invited to ocd", role: invite.role.as_str(), action }))
+    Ok(render(
+        StatusCode::OK,
+        &InvitePage {
+            title: "You are invited to ocd",
+            css: crate::web::assets::url(&app.base_path, "app.css"),
+            role: invite.role.as_str(),
+            action,
+        },
+    ))
 }
 
 /// The Accept button: uses the invite for the signed-in person, then opens the dashboard.

@@ -1,0 +1,172 @@
+//! `/agents`: every agent as a card (status, current task, age, time since real progress, the
+//! stalled flag, sub-agents, tokens and cost) arranged as a tree of parents and sub-agents;
+//! offline agents behind a toggle. `/agents/{id}`: one agent with its tasks, sub-agents and
+//! commands, and — for admins — the controls that steer it. Both have a live region.
+
+use askama::Template;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::shell::{Nav, Shell};
+use super::theme::Theme;
+use super::{page, time, wants_fragment};
+use crate::auth::principal::Principal;
+use crate::db::commands::{self, Command};
+use crate::domain::agents::AgentStatus;
+use crate::error::AppResult;
+use crate::http::json::Params;
+use crate::service::agent_views::{self, AgentCard, AgentDetail, AgentQuery};
+use crate::state::App;
+
+/// Formatting shared by both agent pages.
+pub struct Clock {
+    pub now: i64,
+}
+
+impl Clock {
+    pub fn ago(&self, at: &i64) -> String {
+        time::ago(self.now, *at)
+    }
+
+    pub fn since(&self, at: &Option<i64>) -> String {
+        at.map_or_else(|| "never".to_string(), |at| time::ago(self.now, at))
+    }
+
+    pub fn duration(&self, secs: &i64) -> String {
+        time::duration(*secs)
+    }
+
+    pub fn stamp(&self, at: &i64) -> String {
+        time::stamp(*at)
+    }
+
+    pub fn cost(&self, usd: &f64) -> String {
+        format!("${usd:.2}")
+    }
+
+    pub fn tokens(&self, n: &i64) -> String {
+        match *n {
+            n if n >= 1_000_000 => format!("{:.1}M", n as f64 / 1e6),
+            n if n >= 1_000 => format!("{:.1}k", n as f64 / 1e3),
+            n => n.to_string(),
+        }
+    }
+}
+
+/// A card and how deep it sits in the tree (0 for a top agent).
+pub struct TreeEntry {
+    pub depth: usize,
+    pub card: AgentCard,
+}
+
+pub struct AgentList {
+    pub entries: Vec<TreeEntry>,
+    pub offline_hidden: usize,
+    pub show_offline: bool,
+    pub clock: Clock,
+}
+
+/// Parents first, each followed by its sub-agents (depth-first); a sub-agent whose parent
+/// is not listed is a root.
+fn tree(cards: Vec<AgentCard>) -> Vec<TreeEntry> {
+    let ids: std::collections::HashSet<String> = cards.iter().map(|c| c.agent.id.clone()).collect();
+    let (mut roots, mut children): (Vec<AgentCard>, Vec<AgentCard>) =
+        cards.into_iter().partition(|c| c.agent.parent_agent_id.as_ref().is_none_or(|p| !ids.contains(p)));
+    roots.sort_by_key(|c| std::cmp::Reverse(c.agent.created_at));
+    children.sort_by_key(|c| c.agent.created_at);
+    let mut out = Vec::new();
+    for root in roots {
+        place(root, 0, &mut children, &mut out);
+    }
+    out
+}
+
+fn place(card: AgentCard, depth: usize, children: &mut Vec<AgentCard>, out: &mut Vec<TreeEntry>) {
+    let id = card.agent.id.clone();
+    out.push(TreeEntry { depth, card });
+    while let Some(i) = children.iter().position(|c| c.agent.parent_agent_id.as_deref() == Some(id.as_str())) {
+        let child = children.remove(i);
+        place(child, (depth + 1).min(4), children, out);
+    }
+}
+
+#[derive(Template)]
+#[template(path = "agents.html")]
+struct AgentsPage {
+    shell: Shell,
+    list: AgentList,
+}
+
+#[derive(Template)]
+#[template(path = "agents_live.html")]
+struct AgentsLive {
+    shell: Shell,
+    list: AgentList,
+}
+
+/// `GET /agents[?offline=1][&fragment=1]`.
+pub async fn list(
+    State(app): State<App>,
+    principal: Principal,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    params: Params,
+) -> AppResult<Response> {
+    let mut shell = Shell::build(&app, &principal, &headers, &uri, "Agents", Nav::Agents).await?;
+    shell.live = Some("agents");
+    let cards = agent_views::cards(&app, AgentQuery { project: shell.project.as_deref(), ..AgentQuery::default() }).await?;
+    let show_offline = params.get("offline") == Some("1");
+    let offline_hidden = if show_offline { 0 } else { cards.iter().filter(|c| c.agent.status == AgentStatus::Offline).count() };
+    let cards = cards.into_iter().filter(|c| show_offline || c.agent.status != AgentStatus::Offline).collect();
+    let list = AgentList { entries: tree(cards), offline_hidden, show_offline, clock: Clock { now: app.clock.now() } };
+    if wants_fragment(&params) {
+        return Ok(page(&AgentsLive { shell, list }));
+    }
+    Ok(page(&AgentsPage { shell, list }))
+}
+
+pub struct AgentView {
+    pub detail: AgentDetail,
+    pub commands: Vec<Command>,
+    pub clock: Clock,
+    pub actions: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "agent.html")]
+struct AgentPage {
+    shell: Shell,
+    view: AgentView,
+}
+
+#[derive(Template)]
+#[template(path = "agent_live.html")]
+struct AgentLive {
+    shell: Shell,
+    view: AgentView,
+}
+
+/// `GET /agents/{id}[?fragment=1]`.
+pub async fn detail(
+    State(app): State<App>,
+    principal: Principal,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    params: Params,
+) -> AppResult<Response> {
+    let detail = agent_views::detail(&app, &id, params.non_empty("project")).await?;
+    let mut shell = Shell::build(&app, &principal, &headers, &uri, &detail.card.agent.name, Nav::Agents).await?;
+    shell.live = Some("agent");
+    // The newest 50, newest first.
+    let mut commands = commands::list(&app.db.read, &id, None).await?;
+    commands.reverse();
+    commands.truncate(50);
+    let actions = vec![("stop", "Stop"), ("sleep", "Sleep"), ("wake", "Wake"), ("unblock", "Unblock"), ("restart", "Restart")];
+    let view = AgentView { detail, commands, clock: Clock { now: app.clock.now() }, actions };
+    if wants_fragment(&params) {
+        return Ok(page(&AgentLive { shell, view }));
+    }
+    Ok(page(&AgentPage { shell, view }))
+}

@@ -1,0 +1,153 @@
+//! What every page's frame shows: who is signed in, the project selector, the navigation, the
+//! theme and the asset URLs. Built once per page request from the principal and the query.
+
+use axum::http::{HeaderMap, Uri};
+
+use super::{assets, theme};
+use crate::auth::principal::{Principal, Role};
+use crate::db::{projects, users};
+use crate::error::AppResult;
+use crate::percent;
+use crate::state::App;
+
+/// The navigation entries; `None` for pages outside it (sign-in, task detail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Board,
+    Messages,
+    Agents,
+    None,
+}
+
+/// Another account this browser is signed in to, for the switcher (decisions.md#accounts).
+pub struct AccountEntry {
+    pub session_id: String,
+    pub name: String,
+    pub role: &'static str,
+    pub active: bool,
+}
+
+pub struct Shell {
+    /// The base path every link starts with ("" or "/ocd").
+    pub base: String,
+    pub title: String,
+    pub nav: Nav,
+    /// The signed-in person's name as shown, and their avatar.
+    pub user_name: String,
+    pub avatar: Option<String>,
+    pub role: Role,
+    /// A person signed in with a session (not the local owner): can sign out.
+    pub signed_in: bool,
+    /// Admins and owners see the controls that change things; viewers see none.
+    pub can_edit: bool,
+    pub projects: Vec<projects::Project>,
+    /// The project every page is narrowed to (`?project=`), kept in every link.
+    pub project: Option<String>,
+    pub theme: theme::Theme,
+    pub css: String,
+    pub app_js: String,
+    /// The page's own script, if it has one.
+    pub page_js: Option<String>,
+    /// The kind of live content the page shows (`app.js` EVENTS), if it updates itself.
+    pub live: Option<&'static str>,
+    /// This page's path and query, where forms return to.
+    pub back: String,
+    pub accounts: Vec<AccountEntry>,
+}
+
+impl Shell {
+    pub async fn build(app: &App, principal: &Principal, headers: &HeaderMap, uri: &Uri, title: &str, nav: Nav) -> AppResult<Shell> {
+        let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
+        let project = query.iter().find(|(k, v)| k == "project" && !v.is_empty()).map(|(_, v)| v.clone());
+        let back = uri.path_and_query().map_or_else(|| format!("{}/", app.base_path), |p| p.as_str().to_string());
+        let role = principal.role().unwrap_or(Role::Viewer);
+        let (user_name, avatar) = match principal {
+            Principal::User { id, .. } => match users::get(&app.db.read, *id).await? {
+                Some(u) => (u.shown_name().to_string(), u.avatar_url),
+                None => ("Signed out".to_string(), None),
+            },
+            Principal::LocalOwner => ("Local owner".to_string(), None),
+            Principal::ApiKey { .. } => ("API key".to_string(), None),
+            Principal::Anonymous => (String::new(), None),
+        };
+        let accounts = match principal {
+            Principal::User { .. } => crate::auth::accounts::of_browser(&app.db, app.auth.cookies, headers, app.clock.now()).await?,
+            _ => Vec::new(),
+        };
+        let accounts = accounts
+            .into_iter()
+            .map(|a| AccountEntry {
+                session_id: a.session_id,
+                name: a.user.shown_name().to_string(),
+                role: a.user.role.as_str(),
+                active: a.active,
+            })
+            .collect();
+        let projects = if principal.role().is_some() { projects::list(&app.db.read).await? } else { Vec::new() };
+        Ok(Shell {
+            base: app.base_path.clone(),
+            title: title.to_string(),
+            nav,
+            user_name,
+            avatar: avatar.filter(|a| a.starts_with("https://avatars.githubusercontent.com/")),
+            role,
+            signed_in: matches!(principal, Principal::User { .. }),
+            can_edit: role >= Role::Admin,
+            projects,
+            project,
+            theme: theme::Theme::of(app, headers),
+            css: assets::url(&app.base_path, "app.css"),
+            app_js: assets::url(&app.base_path, "app.js"),
+            page_js: None,
+            live: None,
+            back,
+            accounts,
+        })
+    }
+
+    /// `path` below the base, keeping the selected project.
+    pub fn link(&self, path: &str) -> String {
+        match &self.project {
+            Some(p) => format!("{}{path}{}project={}", self.base, if path.contains('?') { '&' } else { '?' }, percent::encode(p)),
+            None => format!("{}{path}", self.base),
+        }
+    }
+
+    /// Where an agent's forms post (no query).
+    pub fn agent_path(&self, id: &str) -> String {
+        format!("{}/agents/{}", self.base, percent::encode(id))
+    }
+
+    /// Where a todo's forms post (no query).
+    pub fn todo_path(&self, id: &str) -> String {
+        format!("{}/todos/{}", self.base, percent::encode(id))
+    }
+
+    /// An agent's page.
+    pub fn agent_href(&self, id: &str) -> String {
+        self.link(&format!("/agents/{}", percent::encode(id)))
+    }
+
+    /// A todo's page.
+    pub fn todo_href(&self, id: &str) -> String {
+        self.link(&format!("/todos/{}", percent::encode(id)))
+    }
+
+    /// The stream URL the live module opens (same project narrowing as the page).
+    pub fn stream_url(&self) -> String {
+        self.link("/api/stream")
+    }
+
+    pub fn is(&self, nav: Nav) -> bool {
+        self.nav == nav
+    }
+
+    /// The first letter of the person's name, for the avatar placeholder.
+    pub fn initial(&self) -> String {
+        self.user_name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()
+    }
+
+    pub fn role_name(&self) -> &'static str {
+        self.role.as_str()
+    }
+}

@@ -1,0 +1,101 @@
+//! `/todos/{id}`: one ticket — its text, badges, sprint, status history, subtasks and
+//! comments (markdown-lite), with the edit and comment forms for admins. The comments and
+//! history are the live region.
+
+use askama::Template;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::board::title_of;
+use super::shell::{Nav, Shell};
+use super::theme::Theme;
+use super::{markdown, page, time, wants_fragment};
+use crate::auth::principal::Principal;
+use crate::db::board::{self, Card, StatusEntry};
+use crate::db::sprints::{self, Sprint};
+use crate::db::todos::{self, Filter};
+use crate::domain::todos::Todo;
+use crate::error::{AppError, AppResult};
+use crate::http::json::Params;
+use crate::state::App;
+
+pub struct CommentView {
+    pub author: String,
+    pub created_at: i64,
+    pub html: String,
+}
+
+pub struct TodoView {
+    pub card: Card,
+    pub title: String,
+    pub content_html: String,
+    pub history: Vec<StatusEntry>,
+    pub subtasks: Vec<Todo>,
+    pub sprints: Vec<Sprint>,
+    pub comments: Vec<CommentView>,
+    pub now: i64,
+    pub statuses: Vec<(&'static str, &'static str)>,
+}
+
+impl TodoView {
+    pub fn ago(&self, at: &i64) -> String {
+        time::ago(self.now, *at)
+    }
+
+    pub fn stamp(&self, at: &i64) -> String {
+        time::stamp(*at)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "todo.html")]
+struct TodoPage {
+    shell: Shell,
+    view: TodoView,
+}
+
+#[derive(Template)]
+#[template(path = "todo_live.html")]
+struct TodoLive {
+    shell: Shell,
+    view: TodoView,
+}
+
+/// `GET /todos/{id}[?fragment=1]`.
+pub async fn show(
+    State(app): State<App>,
+    principal: Principal,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    params: Params,
+) -> AppResult<Response> {
+    let mut filter = Filter::default();
+    filter.text("t.id = ?", &id);
+    let card = board::cards(&app.db.read, &filter).await?.into_iter().next().ok_or_else(|| AppError::not_found("Todo"))?;
+    let base = app.base_path.clone();
+    let comments = todos::comments(&app.db.read, &id)
+        .await?
+        .into_iter()
+        .map(|c| CommentView { html: markdown::render(&c.body, &base), author: c.author, created_at: c.created_at })
+        .collect();
+    let title = title_of(&card);
+    let view = TodoView {
+        content_html: markdown::render(&card.todo.content, &base),
+        history: board::status_history(&app.db.read, &id).await?,
+        subtasks: todos::children(&app.db.read, &id).await?,
+        sprints: sprints::of_todo(&app.db.read, &id).await?,
+        comments,
+        now: app.clock.now(),
+        statuses: super::board::statuses(),
+        title,
+        card,
+    };
+    let mut shell = Shell::build(&app, &principal, &headers, &uri, &view.title, Nav::None).await?;
+    shell.live = Some("todo");
+    if wants_fragment(&params) {
+        return Ok(page(&TodoLive { shell, view }));
+    }
+    Ok(page(&TodoPage { shell, view }))
+}
