@@ -90,7 +90,14 @@ impl Built {
         let app = self.app.clone();
         let routes = crate::routes::router().with_state(app.clone());
         let base = app.base_path.clone();
-        let router = if base.is_empty() { routes } else { Router::new().nest(&base, routes) };
+        let router = if base.is_empty() {
+            routes
+        } else {
+            // axum's nest serves the base path itself ("/ocd") but not "/ocd/", the board's
+            // address that every page links to.
+            let root = Router::new().route(&format!("{base}/"), axum::routing::get(crate::web::board::show)).with_state(app.clone());
+            Router::new().nest(&base, routes).merge(root)
+        };
         let router = router
             .fallback(|| async { crate::error::AppError::NotFound("Not found".into()) })
             .layer(DefaultBodyLimit::max(app.config.body_limit_bytes))

@@ -29,7 +29,12 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     let path = req.uri().path().to_string();
     let path_and_query = req.uri().path_and_query().map_or_else(|| path.clone(), |p| p.as_str().to_string());
     let origin = req.headers().get(header::ORIGIN).cloned();
-    let route_path = path.strip_prefix(app.base_path.as_str()).filter(|p| p.starts_with('/')).unwrap_or(&path);
+    // Below the base path; the base path itself is the root ("/ocd" as "/ocd/").
+    let route_path = match path.strip_prefix(app.base_path.as_str()) {
+        Some("") if !app.base_path.is_empty() => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => &path,
+    };
     let rules = access::matching(&app.routes, route_path);
     let allow = if rules.is_empty() { "GET, POST, OPTIONS".to_string() } else { access::allow_methods(&rules) };
     let pattern = rules.first().map_or("unmatched", |r| r.path);

@@ -25,7 +25,11 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => {
             let policy = HeaderValue::from_static(PAGE_POLICY);
-            (status, [(header::CONTENT_SECURITY_POLICY, policy)], Html(html)).into_response()
+            // `same-origin`, not `no-referrer`: with no referrer a browser sends `Origin: null`
+            // on the page's own form posts, which the CSRF check must refuse. Other sites
+            // still get no referrer.
+            let referrer = HeaderValue::from_static("same-origin");
+            (status, [(header::CONTENT_SECURITY_POLICY, policy), (header::REFERRER_POLICY, referrer)], Html(html)).into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, "page failed to render");

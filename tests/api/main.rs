@@ -4,6 +4,7 @@ mod harness;
 
 mod auth_helpers;
 mod browser;
+mod chrome;
 mod fake_github;
 
 mod agents;
@@ -29,5 +30,6 @@ mod sprints;
 mod stream;
 mod todos;
 mod v2;
+mod web_browser;
 mod workflow;
 mod writer;

@@ -250,6 +250,7 @@ async fn pages_load_only_their_own_hashed_assets(app: TestApp) {
     let policy = board.header("content-security-policy").unwrap_or_default().to_string();
     assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
     assert_eq!(board.header("cache-control"), Some("no-store"));
+    assert_eq!(board.header("referrer-policy"), Some("same-origin"), "the own forms carry their Origin");
     let page = html(&board);
     let assets: Vec<&str> = page.split(['"']).filter(|s| s.starts_with("/static/")).collect();
     assert_eq!(assets.len(), 3, "stylesheet, app.js, board.js: {assets:?}");

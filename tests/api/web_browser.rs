@@ -1,0 +1,311 @@
+//! The dashboard in a real Chromium (issue 13): sign-in, live updates without reloads, moving
+//! cards (and the rollback when the server refuses), comments, steering an agent until its
+//! command is delivered, a cut stream, what viewers see, phones, contrast, `BASE_PATH`, and
+//! the screenshots in docs/screenshots/. SQLite only: the pages read through the same
+//! storage code the API suite runs on both backends.
+
+use std::path::PathBuf;
+
+use ocd::auth::links::LinkFor;
+use ocd::auth::principal::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::auth_helpers::{login_link, signed_in};
+use crate::chrome::{CONTRAST_CHECK, Chrome};
+use crate::harness::{Backend, TestApp};
+use crate::procs::{OcdProcess, temp_dir};
+
+const DESKTOP: (u32, u32) = (1280, 860);
+const PHONE: (u32, u32) = (390, 844);
+
+async fn app() -> TestApp {
+    TestApp::spawn(Backend::Sqlite).await.expect("sqlite app")
+}
+
+/// Signs the browser in with a one-time link for a new user with `role`; returns on the board.
+async fn sign_in(chrome: &Chrome, app: &TestApp, role: Role) {
+    let link = login_link(app, LinkFor::NewUser(role)).await;
+    chrome.goto(&format!("{}{link}", app.base)).await;
+    chrome.click("button[type=submit]").await;
+    chrome.find("body[data-live=board]").await;
+}
+
+async fn seed(app: &TestApp) {
+    for body in [
+        json!({"id": "todo_a", "name": "Write the sign-in page", "content": "Explain **links**; see #todo_b", "status": "in_progress", "priority": "high", "agent": "builder", "project": "web", "session_id": "ses_7f3a9c21d4"}),
+        json!({"id": "todo_a1", "content": "Style it for phones", "status": "pending", "priority": "low", "project": "web", "parent_id": "todo_a", "session_id": "ses_7f3a9c21d4"}),
+        json!({"id": "todo_b", "name": "Live board", "content": "Cards move the moment an agent reports", "status": "pending", "priority": "high", "agent": "builder", "project": "web"}),
+        json!({"id": "todo_c", "content": "CI installs chromium when missing", "status": "blocked", "priority": "medium", "agent": "ops-bot", "project": "web"}),
+        json!({"id": "todo_d", "content": "Document the account switcher", "status": "completed", "priority": "low", "agent": "writer", "project": "web"}),
+        json!({"id": "todo_e", "content": "Offline mode for the service worker", "status": "icebox", "priority": "low", "project": "web"}),
+        json!({"id": "todo_f", "content": "A long ticket title that goes on and on to check that cards wrap nicely on a narrow phone screen without overflowing", "status": "pending", "priority": "medium", "agent": "builder", "project": "web"}),
+    ] {
+        assert_eq!(app.post("/api/todos", body).await.status, StatusCode::OK);
+    }
+    app.post("/api/todos/todo_a/comments", json!({"body": "Looks good — see `cargo test`. **Ship it**", "author": "olive"})).await;
+    for message in [
+        json!({"type": "task_complete", "content": "Finished the README section on accounts", "todo_id": "todo_d", "project": "web"}),
+        json!({"type": "error", "content": "Build failed: `cargo clippy` found 2 warnings", "project": "web"}),
+        json!({"type": "worklog", "content": "Wired the board to the stream", "project": "web", "metadata": {"author": "builder", "tags": ["ui", "live"]}}),
+    ] {
+        app.post("/api/messages/create", message).await;
+    }
+    app.post("/api/agents", json!({"id": "ag-builder", "name": "builder", "type": "primary", "project": "web"})).await;
+    app.post(
+        "/api/agents",
+        json!({"id": "ag-explore", "name": "explore", "type": "sub-agent", "parent_agent_id": "ag-builder", "project": "web"}),
+    )
+    .await;
+    app.post(
+        "/api/agents/ag-builder/assign",
+        json!({"taskId": "t-1", "title": "Write the sign-in page", "priority": "high", "projectId": "web"}),
+    )
+    .await;
+    app.post("/api/agents/ag-builder/heartbeat", json!({"tokens_in": 120500, "tokens_out": 8300, "cost_usd": 1.42})).await;
+}
+
+fn todo_status(list: &Value, id: &str) -> Option<String> {
+    list["todos"].as_array()?.iter().find(|t| t["id"] == id).and_then(|t| t["status"].as_str()).map(String::from)
+}
+
+/// Drags card `id` onto the column of `status` the way a mouse does: the page's own
+/// dragstart / dragover / drop / dragend handlers run (WebDriver cannot do HTML5 drags).
+const DRAG: &str = r#"
+const [id, status] = arguments;
+const card = document.querySelector(`.card[data-id="${id}"]`);
+const column = document.querySelector(`.column[data-status="${status}"]`);
+const dataTransfer = new DataTransfer();
+card.dispatchEvent(new DragEvent('dragstart', { bubbles: true, dataTransfer }));
+column.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer }));
+column.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer }));
+card.dispatchEvent(new DragEvent('dragend', { bubbles: true, dataTransfer }));
+"#;
+
+const IN_COLUMN: &str =
+    "return document.querySelector(`.column[data-status=\"${arguments[1]}\"] .card[data-id=\"${arguments[0]}\"]`) !== null;";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_is_live_and_moves_cards_through_the_api() {
+    let Some(chrome) = Chrome::start(DESKTOP.0, DESKTOP.1).await else { return };
+    let app = app().await;
+    seed(&app).await;
+    sign_in(&chrome, &app, Role::Admin).await;
+    chrome.goto(&format!("{}/?project=web", app.base)).await;
+    chrome.until("the live connection", "return document.getElementById('live-status').dataset.state === 'live';").await;
+    chrome.js("window.notReloaded = true;", vec![]).await;
+
+    // A todo posted through the API appears within a second, without a reload.
+    let posted =
+        app.post("/api/todos", json!({"id": "todo_new", "content": "Posted by an agent", "status": "pending", "project": "web"})).await;
+    assert_eq!(posted.status, StatusCode::OK);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        if chrome.exists(".column[data-status=pending] .card[data-id=todo_new]").await {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the new todo did not appear within 1 s");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    // An agent's report moves a card too.
+    app.post("/api/todos", json!({"id": "todo_b", "status": "in_progress"})).await;
+    chrome.until("todo_b in progress", "return !!document.querySelector('.column[data-status=in_progress] .card[data-id=todo_b]');").await;
+
+    // Dragging a card to another column changes its status through the API.
+    chrome.js(DRAG, vec![json!("todo_new"), json!("completed")]).await;
+    chrome.until("the card in Completed", &IN_COLUMN.replace("arguments[0]", "'todo_new'").replace("arguments[1]", "'completed'")).await;
+    let deadline = std::time::Instant::now() + crate::chrome::PATIENCE;
+    while todo_status(&app.get("/api/todos").await.body, "todo_new").as_deref() != Some("completed") {
+        assert!(std::time::Instant::now() < deadline, "the drag did not reach the API");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // The keyboard/menu way: the card's "Move to" menu.
+    chrome.click(".card[data-id=todo_c] .card-menu summary").await;
+    chrome.click(".card[data-id=todo_c] .card-menu button[value=pending]").await;
+    chrome.until("todo_c in Pending", "return !!document.querySelector('.column[data-status=pending] .card[data-id=todo_c]');").await;
+    let deadline = std::time::Instant::now() + crate::chrome::PATIENCE;
+    while todo_status(&app.get("/api/todos").await.body, "todo_c").as_deref() != Some("pending") {
+        assert!(std::time::Instant::now() < deadline, "the menu move did not reach the API");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(chrome.js("return window.notReloaded === true;", vec![]).await, json!(true), "no page reload happened");
+
+    // A move the server refuses goes back, with a message: the person lost edit rights meanwhile.
+    let mut owner = signed_in(&app, Role::Owner).await;
+    let me = chrome.js("return fetch('/api/auth/verify').then(r => r.json());", vec![]).await;
+    let demoted = owner.go(Method::PATCH, &format!("/api/settings/team/{}", me["user"]["id"]), Some(&json!({"role": "viewer"}))).await;
+    assert_eq!(demoted.status, StatusCode::OK, "{}", demoted.body);
+    chrome.js(DRAG, vec![json!("todo_d"), json!("blocked")]).await;
+    chrome
+        .until("the refusal toast", "return [...document.querySelectorAll('.toast')].some(t => t.textContent.includes('Could not move'));")
+        .await;
+    chrome.until("the card back in Completed", &IN_COLUMN.replace("arguments[0]", "'todo_d'").replace("arguments[1]", "'completed'")).await;
+    assert_eq!(todo_status(&app.get("/api/todos").await.body, "todo_d").as_deref(), Some("completed"));
+    chrome.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_and_steering_reach_their_targets() {
+    let Some(chrome) = Chrome::start(DESKTOP.0, DESKTOP.1).await else { return };
+    let app = app().await;
+    seed(&app).await;
+    sign_in(&chrome, &app, Role::Admin).await;
+
+    chrome.goto(&format!("{}/todos/todo_a", app.base)).await;
+    chrome.find("#comment-body").await.send_keys("Reviewed, see #todo_b and **merge**").await.unwrap();
+    chrome.click(".comment-form button[type=submit]").await;
+    chrome
+        .until("the new comment", "return [...document.querySelectorAll('.comment')].some(c => c.textContent.includes('Reviewed'));")
+        .await;
+    assert!(
+        chrome.exists(".comment strong").await && chrome.exists(".comment a.ref[href='/todos/todo_b']").await,
+        "rendered markdown-lite"
+    );
+    let comments = app.get("/api/todos/todo_a/comments").await.body;
+    assert_eq!(comments["comments"].as_array().unwrap().last().unwrap()["body"], "Reviewed, see #todo_b and **merge**");
+
+    // Stop the agent; the command is queued, and becomes delivered — live on the page — when
+    // the agent's heartbeat picks it up.
+    chrome.goto(&format!("{}/agents/ag-builder", app.base)).await;
+    chrome.until("the live connection", "return document.getElementById('live-status').dataset.state === 'live';").await;
+    chrome.click(".actions form:first-child button").await;
+    chrome.until("the queued stop", "return [...document.querySelectorAll('.command')].some(c => c.textContent.includes('stop') && c.textContent.includes('queued'));").await;
+    let beat = app.post("/api/agents/ag-builder/heartbeat", json!({})).await;
+    assert_eq!(beat.body["commands"][0]["kind"], "stop", "{}", beat.body);
+    chrome.until("the delivered stop", "return [...document.querySelectorAll('.command')].some(c => c.textContent.includes('stop') && c.textContent.includes('delivered'));").await;
+    chrome.find("#agent-message").await.send_keys("use the staging database").await.unwrap();
+    chrome.click(".send-message button").await;
+    chrome
+        .until(
+            "the message command",
+            "return [...document.querySelectorAll('.command')].some(c => c.textContent.includes('use the staging database'));",
+        )
+        .await;
+    chrome.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_get_no_controls_and_phones_no_sideways_scrolling() {
+    let Some(chrome) = Chrome::start(360, 780).await else { return };
+    let app = app().await;
+    seed(&app).await;
+    sign_in(&chrome, &app, Role::Viewer).await;
+    for path in ["/?project=web", "/todos/todo_a", "/messages", "/agents", "/agents/ag-builder"] {
+        chrome.goto(&format!("{}{path}", app.base)).await;
+        chrome.find("main").await;
+        for control in ["[draggable=true]", ".card-menu", "#new-ticket", ".actions", ".comment-form", ".message-action", "details.edit"] {
+            assert!(!chrome.exists(control).await, "{path}: a viewer sees {control}");
+        }
+        let sideways = chrome.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![]).await;
+        assert_eq!(sideways, json!(0), "{path} scrolls sideways at 360 px");
+    }
+    chrome.quit().await;
+}
+
+/// Every page in both themes, desktop and phone: AA contrast everywhere, and the
+/// screenshots the README shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_has_readable_contrast_in_both_themes() {
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    let app = app().await;
+    seed(&app).await;
+    let pages = [
+        ("board", "/?project=web"),
+        ("ticket", "/todos/todo_a"),
+        ("messages", "/messages"),
+        ("agents", "/agents"),
+        ("agent", "/agents/ag-builder"),
+    ];
+    for (device, (width, height)) in [("desktop", DESKTOP), ("phone", PHONE)] {
+        let Some(chrome) = Chrome::start(width, height).await else { return };
+        chrome.goto(&format!("{}/login", app.base)).await;
+        chrome.find(".plain-card").await;
+        chrome.screenshot(&shots, &format!("login-{device}")).await;
+        sign_in(&chrome, &app, Role::Admin).await;
+        for theme in ["dark", "light"] {
+            let set = format!(
+                "return fetch('/theme', {{method: 'POST', body: new URLSearchParams({{theme: '{theme}'}}), redirect: 'manual'}}).then(() => true);"
+            );
+            chrome.js(&set, vec![]).await;
+            for (name, path) in pages {
+                chrome.goto(&format!("{}{path}", app.base)).await;
+                chrome.find("main").await;
+                assert_eq!(chrome.js("return document.documentElement.dataset.theme;", vec![]).await, json!(theme));
+                let failures = chrome.js(CONTRAST_CHECK, vec![]).await;
+                assert_eq!(failures, json!([]), "{name} ({theme}, {device}) has text below AA contrast");
+                chrome.screenshot(&shots, &format!("{name}-{theme}-{device}")).await;
+            }
+        }
+        chrome.quit().await;
+    }
+}
+
+/// The stream is cut (the server is killed and started again on the same port): the page
+/// says so, keeps showing data by polling, and is live again once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_stream_recovers() {
+    let Some(chrome) = Chrome::start(DESKTOP.0, DESKTOP.1).await else { return };
+    let dir = temp_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let env = [("PORT", port.as_str()), ("DISABLE_AUTH", "true"), ("DASHBOARD_API_KEY", "cut-stream-key")];
+    let mut ocd = OcdProcess::start(&dir, &env);
+    let client = crate::harness::client();
+    let post = |base: String, id: &'static str| {
+        let client = client.clone();
+        async move {
+            let r =
+                client.post(format!("{base}/api/todos")).bearer_auth("cut-stream-key").json(&json!({"id": id, "content": id})).send().await;
+            assert_eq!(r.expect("post").status(), StatusCode::OK);
+        }
+    };
+    chrome.goto(&format!("{}/", ocd.base)).await;
+    chrome.until("live", "return document.getElementById('live-status').dataset.state === 'live';").await;
+    post(ocd.base.clone(), "before_cut").await;
+    chrome.find(".card[data-id=before_cut]").await;
+
+    ocd.kill9();
+    chrome
+        .until("the page noticing", "return ['reconnecting', 'polling'].includes(document.getElementById('live-status').dataset.state);")
+        .await;
+    let ocd = OcdProcess::start(&dir, &env);
+    post(ocd.base.clone(), "after_restart").await;
+    chrome.find(".card[data-id=after_restart]").await;
+    chrome.until("live again", "return document.getElementById('live-status').dataset.state === 'live';").await;
+    post(ocd.base.clone(), "once_live").await;
+    chrome.find(".card[data-id=once_live]").await;
+    chrome.quit().await;
+    drop(ocd);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Behind a reverse proxy at /ocd: links, assets, forms and the stream all carry the prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_works_below_a_base_path() {
+    let Some(chrome) = Chrome::start(DESKTOP.0, DESKTOP.1).await else { return };
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.base_path = "/ocd".into()).await.expect("app");
+    assert!(app.base.ends_with("/ocd"), "{}", app.base);
+    app.post("/api/todos", json!({"id": "todo_here", "content": "Below a base path", "status": "pending"})).await;
+    let link = login_link(&app, LinkFor::NewUser(Role::Admin)).await;
+    chrome.goto(&format!("{}{link}", app.base)).await;
+    chrome.click("button[type=submit]").await;
+    chrome.find(".card[data-id=todo_here]").await;
+    let styled = chrome.js("return getComputedStyle(document.body).backgroundColor !== 'rgba(0, 0, 0, 0)';", vec![]).await;
+    assert_eq!(styled, json!(true), "the stylesheet loaded from below the base path");
+    let outside: Value = chrome
+        .js("return [...document.querySelectorAll('a[href^=\"/\"], form[action^=\"/\"], link[href^=\"/\"], script[src^=\"/\"]')].map(e => e.getAttribute('href') || e.getAttribute('action') || e.getAttribute('src')).filter(u => !u.startsWith('/ocd/') && u !== '/ocd');", vec![])
+        .await;
+    assert_eq!(outside, json!([]), "every link, form and asset stays below /ocd");
+    chrome.until("live", "return document.getElementById('live-status').dataset.state === 'live';").await;
+    app.post("/api/todos", json!({"id": "todo_live", "content": "Arrives live", "status": "pending"})).await;
+    chrome.find(".card[data-id=todo_live]").await;
+    chrome.click(".card[data-id=todo_here] .card-menu summary").await;
+    chrome.click(".card[data-id=todo_here] .card-menu button[value=completed]").await;
+    chrome.until("the move", "return !!document.querySelector('.column[data-status=completed] .card[data-id=todo_here]');").await;
+    let deadline = std::time::Instant::now() + crate::chrome::PATIENCE;
+    while todo_status(&app.get("/api/todos").await.body, "todo_here").as_deref() != Some("completed") {
+        assert!(std::time::Instant::now() < deadline, "the move did not reach the API below /ocd");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    chrome.quit().await;
+}
