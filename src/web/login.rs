@@ -22,8 +22,6 @@ struct LoginPage {
     css: String,
     /// Where the GitHub button goes, when GitHub sign-in is configured.
     github: Option<String>,
-    /// Why the person is here again (a sign-in that failed), if we know.
-    problem: Option<String>,
 }
 
 /// `GET /login[?redirect=/path]`: someone already signed in goes on to where they were going.
@@ -32,8 +30,10 @@ pub async fn show(State(app): State<App>, principal: Principal, params: Params) 
     if principal.role().is_some() && params.get("add").is_none() {
         return Ok(see_other(redirect));
     }
-    let github = app.github.configured().then(|| format!("{}/api/auth/login?redirect={}", app.base_path, percent::encode(&redirect)));
-    let page = LoginPage { title: "Sign in to ocd", css: assets::url(&app.base_path, "app.css"), github, problem: None };
+    // Adding an account lets GitHub offer its account picker (decisions.md#accounts).
+    let add = if params.get("add") == Some("1") { "&add=1" } else { "" };
+    let github = app.github.configured().then(|| format!("{}/api/auth/login?redirect={}{add}", app.base_path, percent::encode(&redirect)));
+    let page = LoginPage { title: "Sign in to ocd", css: assets::url(&app.base_path, "app.css"), github };
     Ok(crate::http::html::render(StatusCode::OK, &page))
 }
 

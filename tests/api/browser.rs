@@ -16,13 +16,15 @@ pub struct Browser {
     pub cookies: HashMap<String, String>,
     /// Sent as `Origin` on writes; `None` sends none.
     pub send_origin: Option<String>,
+    /// Sent as `Accept` (a browser navigating asks for `text/html`); `None` sends none.
+    pub accept: Option<&'static str>,
 }
 
 impl Browser {
     pub fn new(app: &TestApp) -> Browser {
         let client = crate::harness::client();
         let origin = ocd::auth::csrf::url_origin(&app.base).to_string();
-        Browser { client, send_origin: Some(origin.clone()), origin, base: app.base.clone(), cookies: HashMap::new() }
+        Browser { client, send_origin: Some(origin.clone()), origin, base: app.base.clone(), cookies: HashMap::new(), accept: None }
     }
 
     /// `target` is a path below ocd's base, or an absolute URL (GitHub, or ocd's own).
@@ -49,6 +51,9 @@ impl Browser {
             && let Some(origin) = &self.send_origin
         {
             req = req.header("origin", origin);
+        }
+        if let Some(accept) = self.accept {
+            req = req.header("accept", accept);
         }
         if let Some((content_type, body)) = body {
             req = req.header("content-type", content_type).body(body);

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::auth_helpers::{login_link, signed_in};
 use crate::browser::Browser;
+use crate::fake_github::FakeGitHub;
 use crate::harness::TestApp;
 use ocd::auth::links::LinkFor;
 
@@ -19,6 +20,7 @@ crate::on_both_backends!(
     one_browser_holds_several_accounts,
     pages_load_only_their_own_hashed_assets,
 );
+crate::with_github_on_both_backends!(github_sign_in_from_the_pages,);
 
 fn html(reply: &crate::harness::Reply) -> &str {
     reply.body.as_str().unwrap_or_default()
@@ -266,4 +268,30 @@ async fn pages_load_only_their_own_hashed_assets(app: TestApp) {
     assert!(weight <= 150 * 1024, "the board ships {weight} bytes of JS and CSS");
     assert!(ocd::web::assets::weight(&["app.css"]) <= 100 * 1024, "the sign-in page ships only the stylesheet");
     assert_eq!(app.raw(Method::GET, "/static/app.0000000000.css").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+async fn github_sign_in_from_the_pages(app: TestApp, github: FakeGitHub) {
+    github.account(202, "stranger", Some("Sam"));
+    let mut person = signed_in(&app, Role::Owner).await;
+    let mut browser = Browser::new(&app);
+    browser.accept = Some("text/html,application/xhtml+xml");
+    let login = browser.get("/login?redirect=%2Fagents").await;
+    assert!(html(&login).contains(r#"href="/api/auth/login?redirect=%2Fagents""#), "the GitHub button: {}", html(&login));
+
+    // Someone GitHub knows but nobody invited gets a page that says so, not raw JSON.
+    github.sign_in_as("stranger", false);
+    let start = browser.get("/api/auth/login?redirect=%2Fagents").await;
+    let answer = browser.follow(start).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.header("content-type").unwrap_or_default().starts_with("text/html"));
+    assert!(html(&answer).contains("Ask an admin for an invite"), "{}", html(&answer));
+
+    // "Add another account" asks GitHub for its account picker.
+    let add = person.get("/login?add=1").await;
+    assert_eq!(add.status, StatusCode::OK, "signed in, the page still offers another sign-in");
+    assert!(html(&add).contains("add=1"), "{}", html(&add));
+    let to_github = person.get("/api/auth/login?redirect=%2F&add=1").await;
+    assert!(to_github.header("location").unwrap().contains("prompt=select_account"), "{:?}", to_github.header("location"));
+    let plain = person.get("/api/auth/login?redirect=%2F").await;
+    assert!(!plain.header("location").unwrap().contains("prompt="), "an ordinary sign-in keeps GitHub's session");
 }

@@ -309,3 +309,60 @@ async fn everything_works_below_a_base_path() {
     }
     chrome.quit().await;
 }
+
+/// A burst of 500 events in about a second: the board ends equal to the API's state, having
+/// asked for its live region only a few times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_events_costs_a_few_fragment_requests() {
+    let Some(chrome) = Chrome::start(DESKTOP.0, DESKTOP.1).await else { return };
+    let app = app().await;
+    seed(&app).await;
+    sign_in(&chrome, &app, Role::Admin).await;
+    chrome.goto(&format!("{}/?project=web", app.base)).await;
+    chrome.until("live", "return document.getElementById('live-status').dataset.state === 'live';").await;
+    let count_fragments = "window.fragments = 0; const real = window.fetch; \
+        window.fetch = (...args) => { if (String(args[0]).includes('fragment=1')) window.fragments += 1; return real(...args); };";
+    chrome.js(count_fragments, vec![]).await;
+
+    // 500 todo events: ten batches of 25 todos each created and then moved, sent together.
+    let started = std::time::Instant::now();
+    let batches = (0..10).map(|b| {
+        let todos: Vec<Value> = (0..25)
+            .flat_map(|i| {
+                let id = format!("burst_{b}_{i}");
+                [
+                    json!({"id": id, "content": id, "project": "web"}),
+                    json!({"id": id, "status": if i % 2 == 0 { "completed" } else { "in_progress" }}),
+                ]
+            })
+            .collect();
+        app.put("/api/todos", json!({ "todos": todos }))
+    });
+    for reply in futures_util::future::join_all(batches).await {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let burst = started.elapsed();
+
+    let api = app.get("/api/todos?project=web&top_level=true").await.body;
+    let mut expected: Vec<(String, String)> =
+        api["todos"].as_array().unwrap().iter().map(|t| (t["id"].as_str().unwrap().into(), t["status"].as_str().unwrap().into())).collect();
+    expected.sort();
+    assert_eq!(expected.len(), 256, "250 burst todos and the seeded top-level ones");
+    let on_page = "return [...document.querySelectorAll('.card')].map(c => [c.dataset.id, c.closest('.column').dataset.status]).sort();";
+    let deadline = std::time::Instant::now() + crate::chrome::PATIENCE;
+    loop {
+        let shown: Vec<(String, String)> = serde_json::from_value(chrome.js(on_page, vec![]).await).unwrap();
+        let mut shown = shown;
+        shown.sort();
+        if shown == expected {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the board never matched the API ({} cards shown)", shown.len());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let fragments = chrome.js("return window.fragments;", vec![]).await.as_u64().unwrap();
+    eprintln!("burst of 500 events in {burst:?}: {fragments} fragment requests");
+    assert!(fragments <= 10, "{fragments} fragment requests for one burst");
+    assert!(fragments >= 1);
+    chrome.quit().await;
+}
