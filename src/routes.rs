@@ -153,6 +153,7 @@ pub fn table() -> Vec<Route> {
             .to(agent_actions::complete),
         rule(Method::POST, "/api/agents/{id}/error", Admin, true).scoped(Scope::on(Agent).refs(REPORTED_TASK)).to(agent_actions::error),
         rule(Method::POST, "/api/agents/{id}/heartbeat", Admin, true).scoped(Scope::on(Agent)).to(agent_actions::heartbeat),
+        rule(Method::GET, "/api/agents/{id}/activity", Viewer, false).scoped(Scope::on(Agent)).to(agents::activity),
         rule(Method::POST, "/api/agents/{id}/activity", Admin, true)
             .scoped(Scope::on(Agent).refs(REPORTED_TASK))
             .to(agent_actions::activity),

@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::error::AppResult;
+use crate::db::{activity, agents};
+use crate::error::{AppError, AppResult};
 use crate::http::json::{Body, Params};
 use crate::service::agent_views::{self, AgentQuery};
 use crate::service::registry::{self, AgentPatch, Registration};
@@ -69,4 +70,23 @@ pub async fn patch(State(app): State<App>, Path(id): Path<String>, Body(body): B
 pub async fn delete(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
     registry::delete(&app, id).await?;
     Ok(Json(json!({"success": true})))
+}
+
+/// `GET /api/agents/{id}/activity?limit=&before=`: the agent's timeline, newest first, at
+/// most `limit` (1–500, default 100) rows older than row `before`; `next_before` pages on.
+pub async fn activity(State(app): State<App>, Path(id): Path<String>, params: Params) -> AppResult<Json<Value>> {
+    let limit = match params.get("limit") {
+        None => activity::DEFAULT_LIMIT,
+        Some(v) => {
+            v.parse::<i64>().ok().filter(|l| (1..=500).contains(l)).ok_or_else(|| AppError::BadRequest("limit must be 1–500".into()))?
+        }
+    };
+    let before = match params.get("before") {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().map_err(|_| AppError::BadRequest("before must be an activity id".into()))?),
+    };
+    agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+    let rows = activity::list(&app.db.read, &id, before, limit).await?;
+    let next_before = if rows.len() as i64 == limit { rows.last().map(|r| r.id) } else { None };
+    Ok(Json(json!({ "activity": rows, "next_before": next_before })))
 }

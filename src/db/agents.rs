@@ -253,6 +253,7 @@ pub async fn set_sleep_reason(conn: &mut WriteConn, id: &str, reason: Option<&st
 pub async fn delete(conn: &mut WriteConn, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM agent_error_windows WHERE agent_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM agent_tasks WHERE agent_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM agent_activity WHERE agent_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM agents WHERE id = $1").bind(id).execute(&mut *conn).await.map(|_| ())
 }
 

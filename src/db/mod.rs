@@ -7,6 +7,7 @@ macro_rules! sql {
     ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
 }
 
+pub mod activity;
 pub mod affinity;
 pub mod agents;
 pub mod alerts;

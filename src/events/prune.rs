@@ -1,10 +1,11 @@
 //! Event retention: events older than `EVENT_RETENTION_HOURS` or beyond the newest
 //! `EVENT_RETENTION_ROWS` are deleted in small batches through the writer, so pruning
-//! never holds up other writes for long.
+//! never holds up other writes for long. Agents' timelines (`agent_activity`) follow the
+//! same age limit.
 
 use std::time::Duration;
 
-use crate::db::events;
+use crate::db::{activity, events};
 use crate::error::AppResult;
 use crate::state::App;
 
@@ -16,6 +17,7 @@ pub async fn prune(app: &App) -> AppResult<u64> {
     let now = app.clock.now();
     let max_age = i64::try_from(app.config.event_retention_hours.saturating_mul(3600)).unwrap_or(i64::MAX);
     let max_rows = i64::try_from(app.config.event_retention_rows).unwrap_or(i64::MAX);
+    prune_timelines(app, now.saturating_sub(max_age)).await?;
     let through = events::prune_point(&app.db.read, now, max_age, max_rows).await?;
     if through == 0 {
         return Ok(0);
@@ -26,6 +28,16 @@ pub async fn prune(app: &App) -> AppResult<u64> {
         total += deleted;
         if deleted < BATCH as u64 {
             return Ok(total);
+        }
+    }
+}
+
+/// Agents' timelines are kept as long as the events: rows older than `cutoff` go, in batches.
+async fn prune_timelines(app: &App, cutoff: i64) -> AppResult<()> {
+    loop {
+        let deleted = app.db.write(move |c| Box::pin(async move { Ok(activity::delete_older_than(c, cutoff, BATCH).await?) })).await?;
+        if deleted < BATCH as u64 {
+            return Ok(());
         }
     }
 }

@@ -36,7 +36,16 @@ pub async fn queue(app: &App, agent_id: &str, kind: CommandKind, text: Option<St
         .finish()?;
     let command = queued(app, agent_id, kind, text);
     let stored = command.clone();
-    app.db.write(move |c| Box::pin(async move { Ok(commands::create(c, &stored).await?) })).await?;
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                commands::create(c, &stored).await?;
+                let summary = stored.text.as_deref().unwrap_or(stored.kind.as_str());
+                crate::db::activity::record(c, &stored.agent_id, None, "command", Some(summary), stored.created_at).await?;
+                Ok(())
+            })
+        })
+        .await?;
     Ok(command)
 }
 

@@ -12,6 +12,7 @@ use super::shell::{Nav, Shell};
 use super::theme::Theme;
 use super::{page, time, wants_fragment};
 use crate::auth::principal::Principal;
+use crate::db::activity::{self, ActivityRow};
 use crate::db::commands::{self, Command};
 use crate::domain::agents::AgentStatus;
 use crate::error::AppResult;
@@ -129,6 +130,8 @@ pub async fn list(
 pub struct AgentView {
     pub detail: AgentDetail,
     pub commands: Vec<Command>,
+    /// The newest timeline rows, newest first.
+    pub timeline: Vec<ActivityRow>,
     pub clock: Clock,
     pub actions: Vec<(&'static str, &'static str)>,
 }
@@ -164,7 +167,8 @@ pub async fn detail(
     commands.reverse();
     commands.truncate(50);
     let actions = vec![("stop", "Stop"), ("sleep", "Sleep"), ("wake", "Wake"), ("unblock", "Unblock"), ("restart", "Restart")];
-    let view = AgentView { detail, commands, clock: Clock { now: app.clock.now() }, actions };
+    let timeline = activity::list(&app.db.read, &id, None, activity::DEFAULT_LIMIT).await?;
+    let view = AgentView { detail, commands, timeline, clock: Clock { now: app.clock.now() }, actions };
     if wants_fragment(&params) {
         return Ok(page(&AgentLive { shell, view }));
     }

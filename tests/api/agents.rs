@@ -14,6 +14,7 @@ crate::on_both_backends!(
     actions_stop_restart_wake,
     task_creation_and_patch_rules,
     agent_validation_and_404s,
+    the_timeline_records_what_happened_and_pages,
 );
 
 async fn agent_hook_replay(app: TestApp) {
@@ -249,4 +250,55 @@ async fn agent_validation_and_404s(app: TestApp) {
         StatusCode::BAD_REQUEST
     );
     assert_eq!(app.post("/api/agents/a/assign", json!({"taskId": "bt", "title": "dup"})).await.status, StatusCode::CONFLICT);
+}
+
+async fn the_timeline_records_what_happened_and_pages(app: TestApp) {
+    app.post("/api/agents", json!({"id": "tl", "name": "builder"})).await;
+    app.post("/api/agents/tl/assign", json!({"taskId": "t1", "title": "Ship the board"})).await;
+    app.post("/api/agents/tl/activity", json!({"kind": "tool", "summary": "bash: cargo test"})).await;
+    let blocked = app.post("/api/agents/tl/block", json!({"taskId": "t1", "source": "question", "reason": "which database?"})).await;
+    assert_eq!(blocked.status, StatusCode::OK, "{}", blocked.body);
+    app.post("/api/agents/tl/commands", json!({"kind": "message", "text": "use PostgreSQL"})).await;
+    app.post("/api/agents/tl/actions", json!({"action": "unblock"})).await;
+    app.post("/api/agents/tl/complete", json!({"taskId": "t1"})).await;
+
+    let all = app.get("/api/agents/tl/activity").await.body;
+    let kinds: Vec<(&str, &str)> =
+        all["activity"].as_array().unwrap().iter().map(|r| (r["kind"].as_str().unwrap(), r["summary"].as_str().unwrap_or(""))).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("completed", "Ship the board"),
+            ("action", "unblock"),
+            ("command", "use PostgreSQL"),
+            ("blocked", "which database?"),
+            ("tool", "bash: cargo test"),
+            ("assigned", "Ship the board"),
+        ],
+        "newest first"
+    );
+    assert_eq!(all["next_before"], Value::Null);
+
+    let first = app.get("/api/agents/tl/activity?limit=3").await.body;
+    assert_eq!(first["activity"].as_array().unwrap().len(), 3);
+    let next = first["next_before"].as_i64().expect("a next page");
+    let rest = app.get(&format!("/api/agents/tl/activity?limit=10&before={next}")).await.body;
+    assert_eq!(rest["activity"].as_array().unwrap().len(), 3);
+    assert_eq!(rest["activity"][0]["kind"], "blocked");
+    for bad in ["limit=0", "limit=501", "limit=x", "before=x"] {
+        assert_eq!(app.get(&format!("/api/agents/tl/activity?{bad}")).await.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    assert_eq!(app.get("/api/agents/nobody/activity").await.status, StatusCode::NOT_FOUND);
+
+    // Kept as long as the events, then pruned with them.
+    let retention = i64::try_from(app.app.config.event_retention_hours).unwrap() * 3600;
+    app.clock.advance_secs(retention + 1);
+    app.post("/api/agents/tl/activity", json!({"kind": "tool", "summary": "still here"})).await;
+    ocd::events::prune::prune(&app.app).await.unwrap();
+    let left = app.get("/api/agents/tl/activity").await.body;
+    assert_eq!(left["activity"].as_array().unwrap().len(), 1, "{left}");
+    assert_eq!(left["activity"][0]["summary"], "still here");
+    // Deleting the agent deletes its timeline.
+    app.delete("/api/agents/tl", json!({})).await;
+    assert_eq!(app.count("agent_activity").await, 0);
 }

@@ -97,6 +97,7 @@ async fn pages_show_their_data_without_javascript(app: TestApp) {
     assert!(page.contains("Working on</span> Write the sign-in page"));
     let agent = admin.get("/agents/ag-1").await;
     assert!(html(&agent).contains("Write the sign-in page") && html(&agent).contains("Steer"));
+    assert!(html(&agent).contains(r#"<li class="kind-assigned"><span class="badge">assigned</span>"#), "the timeline: {}", html(&agent));
     assert_eq!(admin.get("/agents/nope").await.status, StatusCode::NOT_FOUND);
     assert_eq!(admin.get("/todos/nope").await.status, StatusCode::NOT_FOUND);
 }

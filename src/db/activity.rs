@@ -1,0 +1,68 @@
+//! An agent's timeline (`agent_activity`): one row per thing that happened to or was reported
+//! by the agent, pruned by age with the event log.
+
+use serde::Serialize;
+use sqlx::AnyPool;
+
+use crate::db::WriteConn;
+
+/// How much of a timeline the API and the agent page show by default.
+pub const DEFAULT_LIMIT: i64 = 100;
+
+/// The longest summary kept; longer ones are cut (on a character boundary).
+pub const MAX_SUMMARY_CHARS: usize = 1000;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ActivityRow {
+    pub id: i64,
+    pub agent_id: String,
+    pub task_id: Option<String>,
+    pub kind: String,
+    pub summary: Option<String>,
+    pub created_at: i64,
+}
+
+/// Adds a row to `agent_id`'s timeline.
+pub async fn record(
+    conn: &mut WriteConn,
+    agent_id: &str,
+    task_id: Option<&str>,
+    kind: &str,
+    summary: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let summary: Option<String> = summary.map(|s| s.chars().take(MAX_SUMMARY_CHARS).collect());
+    sqlx::query("INSERT INTO agent_activity (agent_id, task_id, kind, summary, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(agent_id)
+        .bind(task_id)
+        .bind(kind)
+        .bind(summary)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+/// The newest `limit` rows of the agent's timeline, older than row `before` when given.
+pub async fn list(pool: &AnyPool, agent_id: &str, before: Option<i64>, limit: i64) -> Result<Vec<ActivityRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, agent_id, task_id, kind, summary, created_at FROM agent_activity \
+         WHERE agent_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(agent_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Deletes up to `limit` rows older than `cutoff`; returns how many went.
+pub async fn delete_older_than(conn: &mut WriteConn, cutoff: i64, limit: i64) -> Result<u64, sqlx::Error> {
+    let done =
+        sqlx::query("DELETE FROM agent_activity WHERE id IN (SELECT id FROM agent_activity WHERE created_at < $1 ORDER BY id LIMIT $2)")
+            .bind(cutoff)
+            .bind(limit)
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected())
+}
