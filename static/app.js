@@ -299,7 +299,7 @@ document.addEventListener("keydown", (event) => {
       if (dialog) {
         event.preventDefault();
         dialog.setAttribute("open", "");
-        dialog.querySelector("input, textarea")?.focus();
+        dialog.querySelector("input:not([type=hidden]), textarea")?.focus();
       }
       break;
     }

@@ -10,7 +10,7 @@ use axum::response::Response;
 
 use super::shell::{Nav, Shell};
 use super::theme::Theme;
-use super::{page, time, wants_fragment};
+use super::{page_or_fragment, time};
 use crate::auth::principal::Principal;
 use crate::db::activity::{self, ActivityRow};
 use crate::db::commands::{self, Command};
@@ -121,10 +121,7 @@ pub async fn list(
     let offline_hidden = if show_offline { 0 } else { cards.iter().filter(|c| c.agent.status == AgentStatus::Offline).count() };
     let cards = cards.into_iter().filter(|c| show_offline || c.agent.status != AgentStatus::Offline).collect();
     let list = AgentList { entries: tree(cards), offline_hidden, show_offline, clock: Clock { now: app.clock.now() } };
-    if wants_fragment(&params) {
-        return Ok(page(&AgentsLive { shell, list }));
-    }
-    Ok(page(&AgentsPage { shell, list }))
+    Ok(page_or_fragment(&params, (shell, list), |(shell, list)| AgentsPage { shell, list }, |(shell, list)| AgentsLive { shell, list }))
 }
 
 pub struct AgentView {
@@ -169,8 +166,5 @@ pub async fn detail(
     let actions = vec![("stop", "Stop"), ("sleep", "Sleep"), ("wake", "Wake"), ("unblock", "Unblock"), ("restart", "Restart")];
     let timeline = activity::list(&app.db.read, &id, None, activity::DEFAULT_LIMIT).await?;
     let view = AgentView { detail, commands, timeline, clock: Clock { now: app.clock.now() }, actions };
-    if wants_fragment(&params) {
-        return Ok(page(&AgentLive { shell, view }));
-    }
-    Ok(page(&AgentPage { shell, view }))
+    Ok(page_or_fragment(&params, (shell, view), |(shell, view)| AgentPage { shell, view }, |(shell, view)| AgentLive { shell, view }))
 }

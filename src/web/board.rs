@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use super::shell::{Nav, Shell};
 use super::theme::Theme;
-use super::{assets, page, time, wants_fragment};
+use super::{assets, page_or_fragment, time};
 use crate::auth::principal::Principal;
 use crate::db::board::{self, Card};
 use crate::db::todos::Filter;
@@ -228,10 +228,7 @@ pub async fn show(
     shell.page_js = Some(assets::url(&app.base_path, "board.js"));
     shell.live = Some("board");
     let board = load(&app, shell.project.as_deref(), Filters::of(&params)).await?;
-    if wants_fragment(&params) {
-        return Ok(page(&BoardLive { shell, board }));
-    }
-    Ok(page(&BoardPage { shell, board }))
+    Ok(page_or_fragment(&params, (shell, board), |(shell, board)| BoardPage { shell, board }, |(shell, board)| BoardLive { shell, board }))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::shell::{Nav, Shell};
 use super::theme::Theme;
-use super::{markdown, page, time, wants_fragment};
+use super::{markdown, page_or_fragment, time};
 use crate::auth::principal::Principal;
 use crate::db::messages::{self, Message};
 use crate::db::todos::Filter;
@@ -131,10 +131,7 @@ pub async fn show(
     let mut shell = Shell::build(&app, &principal, &headers, &uri, "Messages", Nav::Messages).await?;
     shell.live = Some("messages");
     let feed = load(&app, shell.project.as_deref(), &params).await?;
-    if wants_fragment(&params) {
-        return Ok(page(&MessagesLive { shell, feed }));
-    }
-    Ok(page(&MessagesPage { shell, feed }))
+    Ok(page_or_fragment(&params, (shell, feed), |(shell, feed)| MessagesPage { shell, feed }, |(shell, feed)| MessagesLive { shell, feed }))
 }
 
 #[cfg(test)]

@@ -34,6 +34,17 @@ pub fn page(page: &impl Template) -> Response {
     response
 }
 
+/// The page, or with `?fragment=1` only its live regions: `full` and `live` are the page's
+/// two templates over the same data.
+pub fn page_or_fragment<D, P: Template, L: Template>(
+    params: &Params,
+    data: D,
+    full: impl FnOnce(D) -> P,
+    live: impl FnOnce(D) -> L,
+) -> Response {
+    if wants_fragment(params) { page(&live(data)) } else { page(&full(data)) }
+}
+
 /// `303 See Other` to `location` (after a form post).
 pub fn see_other(location: String) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()

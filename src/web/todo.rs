@@ -10,7 +10,7 @@ use axum::response::Response;
 use super::board::title_of;
 use super::shell::{Nav, Shell};
 use super::theme::Theme;
-use super::{markdown, page, time, wants_fragment};
+use super::{markdown, page_or_fragment, time};
 use crate::auth::principal::Principal;
 use crate::db::board::{self, Card, StatusEntry};
 use crate::db::sprints::{self, Sprint};
@@ -94,8 +94,5 @@ pub async fn show(
     };
     let mut shell = Shell::build(&app, &principal, &headers, &uri, &view.title, Nav::None).await?;
     shell.live = Some("todo");
-    if wants_fragment(&params) {
-        return Ok(page(&TodoLive { shell, view }));
-    }
-    Ok(page(&TodoPage { shell, view }))
+    Ok(page_or_fragment(&params, (shell, view), |(shell, view)| TodoPage { shell, view }, |(shell, view)| TodoLive { shell, view }))
 }

@@ -185,3 +185,13 @@ for (const el of document.querySelectorAll('body *')) {
 }
 return failures;
 "#;
+
+/// Every form control and link without an accessible name, as `tag#id.class`; empty when
+/// each has one (a label, `aria-label`, its own text, or a `title`).
+pub const UNLABELLED_CONTROLS: &str = r#"
+const named = (el) => (el.getAttribute('aria-label') || '').trim() || (el.labels && [...el.labels].some((l) => l.textContent.trim()))
+  || (el.textContent || '').trim() || (el.getAttribute('title') || '').trim() || (el.getAttribute('alt') || '').trim();
+return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href], summary')]
+  .filter((el) => el.getClientRects().length && !named(el))
+  .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${[...el.classList].join('.')}`);
+"#;

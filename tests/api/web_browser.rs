@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::auth_helpers::{login_link, signed_in};
-use crate::chrome::{CONTRAST_CHECK, Chrome};
+use crate::chrome::{CONTRAST_CHECK, Chrome, UNLABELLED_CONTROLS};
 use crate::harness::{Backend, TestApp};
 use crate::procs::{OcdProcess, temp_dir};
 
@@ -234,6 +234,8 @@ async fn every_page_has_readable_contrast_in_both_themes() {
                 assert_eq!(chrome.js("return document.documentElement.dataset.theme;", vec![]).await, json!(theme));
                 let failures = chrome.js(CONTRAST_CHECK, vec![]).await;
                 assert_eq!(failures, json!([]), "{name} ({theme}, {device}) has text below AA contrast");
+                let unlabelled = chrome.js(UNLABELLED_CONTROLS, vec![]).await;
+                assert_eq!(unlabelled, json!([]), "{name} ({theme}, {device}) has controls without a label");
                 chrome.screenshot(&shots, &format!("{name}-{theme}-{device}")).await;
             }
         }
@@ -364,5 +366,39 @@ async fn a_burst_of_events_costs_a_few_fragment_requests() {
     eprintln!("burst of 500 events in {burst:?}: {fragments} fragment requests");
     assert!(fragments <= 10, "{fragments} fragment requests for one burst");
     assert!(fragments >= 1);
+    chrome.quit().await;
+}
+
+/// The keyboard shortcuts: `?` shows them, `g m` / `g a` / `g b` go to the pages, `n` opens
+/// the new-ticket dialog, `/` goes to the search box.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyboard_shortcuts_move_around() {
+    let Some(chrome) = Chrome::start(DESKTOP.0, DESKTOP.1).await else { return };
+    let app = app().await;
+    seed(&app).await;
+    sign_in(&chrome, &app, Role::Admin).await;
+    let press = |keys: &'static str| {
+        format!(
+            "for (const key of {keys:?}.split(' ')) document.body.dispatchEvent(new KeyboardEvent('keydown', {{ key, bubbles: true }}));"
+        )
+    };
+    chrome.js(&press("?"), vec![]).await;
+    chrome.until("the shortcuts overlay", "return !document.getElementById('shortcuts').hidden;").await;
+    chrome.js(&press("Escape"), vec![]).await;
+    chrome.until("the overlay closed", "return document.getElementById('shortcuts').hidden;").await;
+    chrome.js(&press("n"), vec![]).await;
+    chrome
+        .until("the new-ticket dialog", "return document.getElementById('new-ticket').open && document.activeElement.name === 'name';")
+        .await;
+    chrome.js(&press("Escape"), vec![]).await;
+    chrome.js(&press("/"), vec![]).await;
+    chrome.until("the search box focused", "return document.activeElement.id === 'search';").await;
+    chrome.js("document.activeElement.blur();", vec![]).await;
+    chrome.js(&press("g m"), vec![]).await;
+    chrome.find("body[data-live=messages]").await;
+    chrome.js(&press("g a"), vec![]).await;
+    chrome.find("body[data-live=agents]").await;
+    chrome.js(&press("g b"), vec![]).await;
+    chrome.find("body[data-live=board]").await;
     chrome.quit().await;
 }
