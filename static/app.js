@@ -219,6 +219,50 @@ if (live) {
   indicator.hidden = true;
 }
 
+// ---- forms that stay on the page ------------------------------------------------------------
+
+/// The message of one of ocd's error pages (its first paragraph), or the status line.
+function errorText(html, response) {
+  const page = new DOMParser().parseFromString(html, "text/html");
+  return page.querySelector(".plain-card h1 ~ p")?.textContent?.trim() || `${response.status} ${response.statusText}`;
+}
+
+/// Posts `form` (and the button that submitted it) without leaving the page. The form routes
+/// answer 303 on success; with `redirect: "manual"` that arrives as an opaque redirect.
+export async function submitInPlace(form, submitter) {
+  const body = new URLSearchParams(new FormData(form));
+  if (submitter?.name) body.set(submitter.name, submitter.value);
+  if (submitter) submitter.disabled = true;
+  try {
+    // Not `form.action`: a field named "action" (the agent page has one) shadows it.
+    const target = new URL(form.getAttribute("action") || location.href, location.href);
+    const response = await fetch(target, { method: "POST", body, credentials: "same-origin", redirect: "manual" });
+    if (response.type !== "opaqueredirect" && !response.ok) {
+      toast(errorText(await response.text(), response));
+      return false;
+    }
+    if (form.dataset.stay === "reset") form.reset();
+    if (form.dataset.done) toast(form.dataset.done, "ok");
+    refresh();
+    document.dispatchEvent(new CustomEvent("ocd:submitted", { detail: form }));
+    return true;
+  } catch {
+    toast("Could not reach ocd; nothing was changed.");
+    return false;
+  } finally {
+    if (submitter) submitter.disabled = false;
+  }
+}
+window.ocdSubmit = submitInPlace;
+
+// Forms marked `data-stay` post in place; without JavaScript they post and come back.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest?.("form[data-stay]");
+  if (!form || event.defaultPrevented) return;
+  event.preventDefault();
+  submitInPlace(form, event.submitter);
+});
+
 // ---- small conveniences ---------------------------------------------------------------------
 
 // Filters and pickers apply as soon as they change.

@@ -106,3 +106,75 @@ document.addEventListener("submit", (event) => {
   form.closest("details")?.removeAttribute("open");
   move(card, status);
 });
+
+// ---- the ticket drawer ----------------------------------------------------------------------
+// A card's title or comment count opens the ticket beside the board: its text, history,
+// subtasks, sprints and comments, with the comment and edit forms posting in place. The link
+// still opens the ticket page with a modifier key, and without JavaScript.
+
+let drawer = null;
+let opener = null;
+
+function closeDrawer() {
+  drawer?.remove();
+  drawer = null;
+  opener?.focus();
+  opener = null;
+}
+
+async function loadDrawer(href) {
+  const response = await fetch(href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+  if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const main = page.querySelector("main");
+  main.querySelector(".crumbs")?.remove();
+  const body = drawer.querySelector(".drawer-body");
+  body.replaceChildren(...main.childNodes);
+  // The board's live updates are not the drawer's.
+  for (const region of body.querySelectorAll("[data-region]")) region.removeAttribute("data-region");
+  // Posting from the drawer stays on the board; the drawer then shows the result.
+  for (const form of body.querySelectorAll("form")) {
+    if (form.dataset.stay === undefined) form.dataset.stay = "";
+  }
+  drawer.querySelector("#drawer-title").textContent = body.querySelector("h1")?.textContent?.trim() || "Ticket";
+  body.querySelector(".page-head h1")?.remove();
+}
+
+async function openDrawer(link) {
+  closeDrawer();
+  opener = link;
+  drawer = document.createElement("aside");
+  drawer.className = "drawer";
+  drawer.setAttribute("role", "dialog");
+  drawer.setAttribute("aria-labelledby", "drawer-title");
+  drawer.innerHTML = `<div class="drawer-head"><h2 id="drawer-title">Loading…</h2>
+    <a class="button small secondary" href="">Open page</a>
+    <button class="icon-button" type="button" data-close aria-label="Close the ticket">✕</button></div>
+    <div class="drawer-body"><p class="muted">Loading…</p></div>`;
+  drawer.querySelector("a").href = link.href;
+  document.body.append(drawer);
+  drawer.querySelector("[data-close]").focus();
+  try {
+    await loadDrawer(link.href);
+  } catch (error) {
+    drawer?.querySelector(".drawer-body").replaceChildren(Object.assign(document.createElement("p"), { className: "notice error", textContent: `Could not load the ticket: ${error.message}` }));
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest?.(".card a.card-title, .card a.badge.comments, .subtasks a");
+  if (link && !(event.ctrlKey || event.metaKey || event.shiftKey || event.altKey || event.button !== 0)) {
+    event.preventDefault();
+    openDrawer(link);
+    return;
+  }
+  if (event.target.closest?.(".drawer [data-close]")) closeDrawer();
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && drawer) closeDrawer();
+});
+
+document.addEventListener("ocd:submitted", (event) => {
+  if (drawer && drawer.contains(event.detail) && opener) loadDrawer(opener.href).catch(() => {});
+});

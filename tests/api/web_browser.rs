@@ -152,6 +152,35 @@ async fn comments_and_steering_reach_their_targets() {
     seed(&app).await;
     sign_in(&chrome, &app, Role::Admin).await;
 
+    // From the board, a card opens in the drawer; a comment posted there stays on the board.
+    chrome.goto(&format!("{}/?project=web", app.base)).await;
+    chrome.js("window.notReloaded = true;", vec![]).await;
+    chrome.click(".card[data-id=todo_a] a.card-title").await;
+    chrome.until("the drawer", "return !!document.querySelector('.drawer .comment') && document.getElementById('drawer-title').textContent.includes('sign-in page');").await;
+    chrome.find(".drawer #comment-body").await.send_keys("From the drawer").await.unwrap();
+    chrome.click(".drawer .comment-form button[type=submit]").await;
+    chrome
+        .until(
+            "the comment in the drawer",
+            "return [...document.querySelectorAll('.drawer .comment')].some(c => c.textContent.includes('From the drawer'));",
+        )
+        .await;
+    assert_eq!(
+        chrome.js("return window.notReloaded === true && location.pathname === '/';", vec![]).await,
+        json!(true),
+        "still on the board"
+    );
+    chrome
+        .until(
+            "the comment count on the card",
+            "return document.querySelector('.card[data-id=todo_a] .badge.comments')?.textContent.includes('2 comments');",
+        )
+        .await;
+    chrome.screenshot(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots"), "board-drawer-dark-desktop").await;
+    chrome.js("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));", vec![]).await;
+    chrome.until("the drawer closed", "return !document.querySelector('.drawer');").await;
+
+    // On the ticket's own page, the comment form posts in place too.
     chrome.goto(&format!("{}/todos/todo_a", app.base)).await;
     chrome.find("#comment-body").await.send_keys("Reviewed, see #todo_b and **merge**").await.unwrap();
     chrome.click(".comment-form button[type=submit]").await;
@@ -163,7 +192,9 @@ async fn comments_and_steering_reach_their_targets() {
         "rendered markdown-lite"
     );
     let comments = app.get("/api/todos/todo_a/comments").await.body;
-    assert_eq!(comments["comments"].as_array().unwrap().last().unwrap()["body"], "Reviewed, see #todo_b and **merge**");
+    let bodies: Vec<&str> = comments["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies[1..], ["From the drawer", "Reviewed, see #todo_b and **merge**"]);
+    assert_eq!(chrome.js("return document.getElementById('comment-body').value;", vec![]).await, json!(""), "the form is cleared");
 
     // Stop the agent; the command is queued, and becomes delivered — live on the page — when
     // the agent's heartbeat picks it up.
