@@ -102,6 +102,9 @@ impl Built {
             .fallback(|| async { crate::error::AppError::NotFound("Not found".into()) })
             .layer(DefaultBodyLimit::max(app.config.body_limit_bytes))
             .layer(axum::middleware::from_fn_with_state(app, crate::http::gate::gate));
+        // gzip when the client asks for it; the default predicate leaves event streams, images
+        // and tiny answers alone.
+        let router = router.layer(tower_http::compression::CompressionLayer::new().gzip(true));
         crate::http::headers::secured(router)
     }
 

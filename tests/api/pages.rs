@@ -269,6 +269,16 @@ async fn pages_load_only_their_own_hashed_assets(app: TestApp) {
     assert!(weight <= 150 * 1024, "the board ships {weight} bytes of JS and CSS");
     assert!(ocd::web::assets::weight(&["app.css"]) <= 100 * 1024, "the sign-in page ships only the stylesheet");
     assert_eq!(app.raw(Method::GET, "/static/app.0000000000.css").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // Compressed for clients that ask; the event stream never (it must flush each event).
+    let cookie = format!("ocd_session={}", admin.session().unwrap());
+    let zipped = app.raw(Method::GET, "/").header("cookie", &cookie).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(zipped.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    let stream = app.raw(Method::GET, "/api/stream").header("cookie", &cookie).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(stream.headers().get("content-type").map(|v| v.to_str().unwrap()), Some("text/event-stream"));
+    assert!(stream.headers().get("content-encoding").is_none(), "the stream is not compressed");
+    let plain = app.raw(Method::GET, "/").header("cookie", &cookie).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
 }
 
 async fn github_sign_in_from_the_pages(app: TestApp, github: FakeGitHub) {
