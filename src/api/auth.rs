@@ -210,12 +210,13 @@ pub async fn verify(State(app): State<App>, principal: Principal) -> AppResult<J
 /// Signs the browser's active account out (decisions.md#accounts): ends its session and
 /// answers the Set-Cookie that keeps the other accounts, the next one becoming active.
 pub async fn end_active_account(app: &App, headers: &HeaderMap) -> AppResult<HeaderValue> {
-    let mut tokens = app.auth.cookies.session_tokens(headers);
-    if !tokens.is_empty() {
-        let hash = sha256_hex(&tokens.remove(0));
+    // The cookie keeps the accounts still signed in; the active one is the first of them.
+    let mut tokens = accounts::of_browser(&app.db, app.auth.cookies, headers, app.clock.now()).await?.into_iter().map(|a| a.token);
+    if let Some(active) = tokens.next() {
+        let hash = sha256_hex(&active);
         app.db.write(move |c| Box::pin(async move { Ok(auth_sessions::delete_by_hash(c, &hash).await?) })).await?;
     }
-    Ok(app.auth.cookies.session_cookie(&tokens))
+    Ok(app.auth.cookies.session_cookie(&tokens.collect::<Vec<_>>()))
 }
 
 /// `POST /api/auth/logout`: ends the browser's active account (its other accounts stay signed

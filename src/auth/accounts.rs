@@ -13,19 +13,19 @@ use crate::db::{Db, auth_sessions};
 pub struct Account {
     pub session_id: String,
     /// Its session token (never shown; kept to rewrite the cookie).
-    token: String,
+    pub(crate) token: String,
     pub active: bool,
     pub user: User,
 }
 
-/// The browser's accounts whose sessions are still valid, active first (an account whose
-/// session ended elsewhere is left out).
+/// The browser's accounts whose sessions are still valid, the active one first (an account
+/// whose session ended elsewhere is left out, and the next one is active).
 pub async fn of_browser(db: &Db, cookies: Cookies, headers: &HeaderMap, now: i64) -> Result<Vec<Account>, sqlx::Error> {
     let mut accounts = Vec::new();
-    for (position, token) in cookies.session_tokens(headers).into_iter().enumerate() {
+    for token in cookies.session_tokens(headers) {
         let Some(session) = auth_sessions::find(&db.read, &sha256_hex(&token), now).await? else { continue };
         let Some(user) = users::get(&db.read, session.user_id).await? else { continue };
-        accounts.push(Account { session_id: session.session_id, token, active: position == 0, user });
+        accounts.push(Account { session_id: session.session_id, token, active: accounts.is_empty(), user });
     }
     Ok(accounts)
 }

@@ -49,11 +49,19 @@ impl Authenticator {
         if let Some(token) = bearer.or(query_token) {
             return Ok((self.by_token(db, token, now).await?, Credential::Bearer));
         }
-        // The browser's active account is the first of its session tokens (decisions.md#accounts).
-        match self.cookies.session_tokens(headers).first() {
-            Some(token) => Ok((session_principal(db, token, now).await?, Credential::Cookie)),
-            None => Ok((Principal::Anonymous, Credential::None)),
+        // The browser's active account is the first of its session tokens whose session is
+        // still valid: one ended elsewhere falls back to the next (decisions.md#accounts).
+        let tokens = self.cookies.session_tokens(headers);
+        if tokens.is_empty() {
+            return Ok((Principal::Anonymous, Credential::None));
         }
+        for token in &tokens {
+            let principal = session_principal(db, token, now).await?;
+            if principal != Principal::Anonymous {
+                return Ok((principal, Credential::Cookie));
+            }
+        }
+        Ok((Principal::Anonymous, Credential::Cookie))
     }
 
     async fn by_token(&self, db: &Db, token: &str, now: i64) -> AppResult<Principal> {

@@ -234,6 +234,20 @@ async fn one_browser_holds_several_accounts(app: TestApp) {
     assert_eq!(browser.verify().await["user"]["id"], second);
     assert_eq!(browser.get("/api/auth/accounts").await.body["accounts"].as_array().unwrap().len(), 1);
 
+    // A session ended elsewhere (another device, an owner) drops out; the next account is active.
+    let link = login_link(&app, LinkFor::NewUser(Role::Viewer)).await;
+    browser.go(Method::POST, &link, None).await;
+    let third = browser.verify().await["user"]["id"].clone();
+    let sessions = browser.get("/api/auth/sessions").await.body;
+    let current =
+        sessions["sessions"].as_array().unwrap().iter().find(|s| s["current"] == true).unwrap()["id"].as_str().unwrap().to_string();
+    let mut elsewhere = Browser::new(&app);
+    elsewhere.cookies.insert("ocd_session".into(), browser.session().unwrap().split('.').next().unwrap().to_string());
+    assert_eq!(elsewhere.go(Method::DELETE, &format!("/api/auth/sessions/{current}"), None).await.status, StatusCode::OK);
+    assert_ne!(third, second);
+    assert_eq!(browser.verify().await["user"]["id"], second, "falls back to the next account");
+    assert_eq!(browser.get("/api/auth/accounts").await.body["accounts"].as_array().unwrap().len(), 1);
+
     // Signing in again as someone already here replaces that account's session; beyond five
     // accounts the least recently used is signed out.
     for _ in 0..5 {
