@@ -138,9 +138,13 @@ function keyOf(el) {
   if (!owner) return null;
   const base = `[data-id="${CSS.escape(owner.dataset.id)}"]`;
   if (el === owner) return base;
-  if (el.tagName === "DETAILS") return `${base} details.${[...el.classList].join(".")}`;
-  if (el.tagName === "SUMMARY") return `${base} details.${[...el.parentElement.classList].join(".")} > summary`;
-  return base;
+  const classes = (node) => [...node.classList].map((c) => `.${CSS.escape(c)}`).join("");
+  if (el.tagName === "SUMMARY") return `${base} details${classes(el.parentElement)} > summary`;
+  const attributes = ["name", "value", "href"]
+    .filter((a) => el.getAttribute(a))
+    .map((a) => `[${a}="${CSS.escape(el.getAttribute(a))}"]`)
+    .join("");
+  return `${base} ${el.tagName.toLowerCase()}${classes(el)}${attributes}`;
 }
 
 // ---- the stream ---------------------------------------------------------------------------
@@ -164,6 +168,7 @@ function connect() {
   const base = document.body.dataset.stream;
   if (!base || !live) return;
   clearTimeout(retryTimer);
+  source?.close(); // never two streams
   const url = new URL(base, location.href);
   if (lastEventId) url.searchParams.set("last_event_id", lastEventId);
   source = new EventSource(url, { withCredentials: true });
@@ -209,8 +214,18 @@ window.addEventListener("online", () => {
   failures = Math.max(failures, 1);
   connect();
 });
-// Leaving the page closes the stream cleanly (no error state flashes on navigation).
-window.addEventListener("pagehide", () => source?.close());
+// Leaving the page closes the stream cleanly (no error state flashes on navigation); coming
+// back to it from the browser's history opens it again and catches up.
+window.addEventListener("pagehide", () => {
+  source?.close();
+  source = null;
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) {
+    failures = Math.max(failures, 1);
+    connect();
+  }
+});
 
 if (live) {
   setState(navigator.onLine ? "reconnecting" : "offline");

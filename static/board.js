@@ -48,7 +48,8 @@ async function move(card, status) {
       throw new Error(body.error || `${response.status} ${response.statusText}`);
     }
   } catch (error) {
-    from.insertBefore(card, next);
+    // Back where it was (after its old neighbour, if that is still there).
+    from.insertBefore(card, next?.parentNode === from ? next : null);
     card.hidden = false;
     card.dataset.status = previous;
     recount();

@@ -4,6 +4,8 @@ CREATE TABLE agent_activity (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     agent_id TEXT NOT NULL,
     task_id TEXT,
+    -- the project of the task (else of the agent): a project's view shows only its own rows
+    project_id TEXT,
     kind TEXT NOT NULL,
     summary TEXT,
     created_at INTEGER NOT NULL

@@ -86,7 +86,8 @@ pub async fn activity(State(app): State<App>, Path(id): Path<String>, params: Pa
         Some(v) => Some(v.parse::<i64>().map_err(|_| AppError::BadRequest("before must be an activity id".into()))?),
     };
     agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
-    let rows = activity::list(&app.db.read, &id, before, limit).await?;
+    // A project's view (a scoped key always has one) shows only that project's rows.
+    let rows = activity::list(&app.db.read, &id, params.non_empty("project"), before, limit).await?;
     let next_before = if rows.len() as i64 == limit { rows.last().map(|r| r.id) } else { None };
     Ok(Json(json!({ "activity": rows, "next_before": next_before })))
 }

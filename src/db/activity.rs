@@ -17,24 +17,27 @@ pub struct ActivityRow {
     pub id: i64,
     pub agent_id: String,
     pub task_id: Option<String>,
+    pub project_id: Option<String>,
     pub kind: String,
     pub summary: Option<String>,
     pub created_at: i64,
 }
 
-/// Adds a row to `agent_id`'s timeline.
-pub async fn record(
-    conn: &mut WriteConn,
-    agent_id: &str,
-    task_id: Option<&str>,
-    kind: &str,
-    summary: Option<&str>,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+/// Where a timeline row belongs: the agent, the task it is about, and the project (the
+/// task's, else the agent's).
+pub struct Subject<'a> {
+    pub agent_id: &'a str,
+    pub task_id: Option<&'a str>,
+    pub project_id: Option<&'a str>,
+}
+
+/// Adds a row to the subject agent's timeline.
+pub async fn record(conn: &mut WriteConn, at: Subject<'_>, kind: &str, summary: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
     let summary: Option<String> = summary.map(|s| s.chars().take(MAX_SUMMARY_CHARS).collect());
-    sqlx::query("INSERT INTO agent_activity (agent_id, task_id, kind, summary, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(agent_id)
-        .bind(task_id)
+    sqlx::query("INSERT INTO agent_activity (agent_id, task_id, project_id, kind, summary, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(at.agent_id)
+        .bind(at.task_id)
+        .bind(at.project_id)
         .bind(kind)
         .bind(summary)
         .bind(now)
@@ -43,15 +46,23 @@ pub async fn record(
         .map(|_| ())
 }
 
-/// The newest `limit` rows of the agent's timeline, older than row `before` when given.
-pub async fn list(pool: &AnyPool, agent_id: &str, before: Option<i64>, limit: i64) -> Result<Vec<ActivityRow>, sqlx::Error> {
+/// The newest `limit` rows of the agent's timeline, older than row `before` when given, and
+/// only those of `project` when one is given.
+pub async fn list(
+    pool: &AnyPool,
+    agent_id: &str,
+    project: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ActivityRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, agent_id, task_id, kind, summary, created_at FROM agent_activity \
-         WHERE agent_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        "SELECT id, agent_id, task_id, project_id, kind, summary, created_at FROM agent_activity \
+         WHERE agent_id = $1 AND id < $2 AND ($4 IS NULL OR project_id = $4) ORDER BY id DESC LIMIT $3",
     )
     .bind(agent_id)
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
+    .bind(project)
     .fetch_all(pool)
     .await
 }

@@ -90,12 +90,28 @@ pub async fn list(pool: &AnyPool, sealer: &Sealer, filter: &Filter, limit: Optio
     rows.iter().map(|r| decode(r, sealer)).collect()
 }
 
-/// The ids of unread messages (of `project` when given).
-pub async fn unread_ids(pool: &AnyPool, project: Option<&str>) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM messages WHERE read = 0 AND ($1 IS NULL OR project_id = $1) ORDER BY id")
-        .bind(project)
-        .fetch_all(pool)
-        .await
+/// Which unread messages "mark all read" means: those a person saw in the list.
+#[derive(Debug, Default)]
+pub struct Unread<'a> {
+    pub project: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub session: Option<&'a str>,
+    /// The newest message the list showed; later ones stay unread.
+    pub up_to: Option<i64>,
+}
+
+/// The ids of unread messages matching `which`.
+pub async fn unread_ids(pool: &AnyPool, which: &Unread<'_>) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM messages WHERE read = 0 AND ($1 IS NULL OR project_id = $1) AND ($2 IS NULL OR type = $2) \
+         AND ($3 IS NULL OR session_id = $3) AND id <= $4 ORDER BY id",
+    )
+    .bind(which.project)
+    .bind(which.kind)
+    .bind(which.session)
+    .bind(which.up_to.unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await
 }
 
 /// Marks the listed messages read (at most `IN_CHUNK` ids) and returns the existing ones with

@@ -27,6 +27,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
+/// A form body (`application/x-www-form-urlencoded`, what the pages' forms post) of type `T`:
+/// its fields become JSON strings (the first of repeated names wins) and are held to the same
+/// bounds as JSON bodies (limits.rs) before `T` sees them.
+pub struct Form<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| AppError::field("invalid_type", "", "The form could not be read"))?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&bytes).map_err(|_| AppError::field("invalid_type", "", "The form could not be read"))?;
+        let mut fields = serde_json::Map::new();
+        for (name, value) in pairs {
+            fields.entry(name).or_insert(Value::String(value));
+        }
+        let value = Value::Object(fields);
+        let issues = crate::http::limits::check(&value);
+        if !issues.is_empty() {
+            return Err(AppError::InvalidBody(issues));
+        }
+        serde_path_to_error::deserialize(value).map(Form).map_err(|e| AppError::InvalidBody(vec![issue_of(&e)]))
+    }
+}
+
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::field("invalid_type", "", "A JSON body is required"));

@@ -7,13 +7,18 @@ use serde_json::json;
 
 use super::commands::queued;
 use super::lifecycle;
-use crate::db::activity as timeline;
+use crate::db::activity::{self as timeline, Subject};
 use crate::db::agents::{self, Agent, AgentTask, Usage, announce};
 use crate::db::commands::{self, Command};
 use crate::domain::Priority;
 use crate::domain::agents::{AgentAction, AgentStatus, AgentTaskStatus, BlockSource};
 use crate::error::{AppError, AppResult};
 use crate::state::App;
+
+/// A timeline row about `task` of agent `agent_id`, in the task's project.
+fn on_task<'a>(agent_id: &'a str, task: &'a AgentTask) -> Subject<'a> {
+    Subject { agent_id, task_id: Some(&task.id), project_id: task.project_id.as_deref() }
+}
 
 /// The agent and one of its tasks, or the 404 the contract names.
 async fn agent_and_task(c: &mut crate::db::WriteConn, agent_id: &str, task_id: &str) -> AppResult<(Agent, AgentTask)> {
@@ -49,7 +54,8 @@ pub async fn act(app: &App, agent_id: String, action: AgentAction) -> AppResult<
                     }
                     AgentAction::Restart => lifecycle::restart(c, &mut agent, now).await?,
                 }
-                timeline::record(c, &agent.id, None, "action", Some(action.as_str()), now).await?;
+                let at = Subject { agent_id: &agent.id, task_id: None, project_id: agent.project_id.as_deref() };
+                timeline::record(c, at, "action", Some(action.as_str()), now).await?;
                 announce(c, agent.project_id.as_deref(), json!({"agent": agent, "action": action}), now).await?;
                 commands::create(c, &command).await?;
                 Ok(agent)
@@ -105,7 +111,7 @@ pub async fn assign(app: &App, agent_id: String, new: NewAssignment) -> AppResul
             Box::pin(async move {
                 let mut agent = agents::get(c, &agent_id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
                 let task = assign_in(c, &mut agent, new, now).await?;
-                timeline::record(c, &agent.id, Some(&task.id), "assigned", Some(&task.title), now).await?;
+                timeline::record(c, on_task(&agent.id, &task), "assigned", Some(&task.title), now).await?;
                 let payload = json!({"agentId": agent.id, "action": "task_assigned", "taskId": task.id});
                 announce(c, task.project_id.as_deref(), payload, now).await?;
                 Ok(task)
@@ -122,7 +128,7 @@ pub async fn block(app: &App, agent_id: String, task_id: String, source: BlockSo
             Box::pin(async move {
                 let (mut agent, mut task) = agent_and_task(c, &agent_id, &task_id).await?;
                 lifecycle::block(c, &mut agent, &mut task, source, &reason, now).await?;
-                timeline::record(c, &agent_id, Some(&task.id), "blocked", Some(&reason), now).await?;
+                timeline::record(c, on_task(&agent_id, &task), "blocked", Some(&reason), now).await?;
                 Ok(agents::record_activity(c, &agent_id, Some(&task.id), Usage::default(), now).await?)
             })
         })
@@ -136,7 +142,7 @@ pub async fn complete(app: &App, agent_id: String, task_id: String) -> AppResult
             Box::pin(async move {
                 let (mut agent, mut task) = agent_and_task(c, &agent_id, &task_id).await?;
                 lifecycle::complete(c, &mut agent, &mut task, now).await?;
-                timeline::record(c, &agent_id, Some(&task.id), "completed", Some(&task.title), now).await?;
+                timeline::record(c, on_task(&agent_id, &task), "completed", Some(&task.title), now).await?;
                 Ok(agents::record_activity(c, &agent_id, Some(&task.id), Usage::default(), now).await?)
             })
         })
@@ -151,7 +157,7 @@ pub async fn error(app: &App, agent_id: String, task_id: String) -> AppResult<bo
             Box::pin(async move {
                 let (mut agent, mut task) = agent_and_task(c, &agent_id, &task_id).await?;
                 let triggered = lifecycle::record_error(c, &mut agent, &mut task, now).await?;
-                timeline::record(c, &agent_id, Some(&task.id), "error", Some(&task.title), now).await?;
+                timeline::record(c, on_task(&agent_id, &task), "error", Some(&task.title), now).await?;
                 agents::record_activity(c, &agent_id, Some(&task.id), Usage::default(), now).await?;
                 Ok(triggered)
             })
@@ -204,7 +210,13 @@ pub async fn activity(app: &App, agent_id: String, activity: Activity) -> AppRes
                 let agent = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
                 let task_id = activity.task_id.or(agent.current_task_id.clone());
                 agents::record_activity(c, &id, task_id.as_deref(), activity.usage, now).await?;
-                timeline::record(c, &id, task_id.as_deref(), &activity.kind, activity.summary.as_deref(), now).await?;
+                let task = match task_id.as_deref() {
+                    Some(task_id) => agents::get_task(c, task_id).await?.filter(|t| t.agent_id == id),
+                    None => None,
+                };
+                let project = task.as_ref().map_or(agent.project_id.as_deref(), |t| t.project_id.as_deref());
+                let at = Subject { agent_id: &id, task_id: task_id.as_deref(), project_id: project };
+                timeline::record(c, at, &activity.kind, activity.summary.as_deref(), now).await?;
                 let payload =
                     json!({"agentId": id, "action": "activity", "kind": activity.kind, "summary": activity.summary, "taskId": task_id});
                 announce(c, agent.project_id.as_deref(), payload, now).await?;

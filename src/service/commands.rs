@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::db::activity::Subject;
 use crate::db::commands::{self, Command};
 use crate::domain::agents::{CommandKind, CommandStatus};
 use crate::domain::ids;
@@ -27,8 +28,7 @@ pub fn queued(app: &App, agent_id: &str, kind: CommandKind, text: Option<String>
     }
 }
 
-/// Queues a command for the agent (a person's message or action).
-/// Queues a command for the agent; a message needs its text.
+/// Queues a command for the agent (a person's message or action); a message needs its text.
 pub async fn queue(app: &App, agent_id: &str, kind: CommandKind, text: Option<String>) -> AppResult<Command> {
     let needs_text = kind == CommandKind::Message;
     crate::error::Checks::new()
@@ -40,8 +40,10 @@ pub async fn queue(app: &App, agent_id: &str, kind: CommandKind, text: Option<St
         .write(move |c| {
             Box::pin(async move {
                 commands::create(c, &stored).await?;
+                let project = crate::db::agents::get(c, &stored.agent_id).await?.and_then(|a| a.project_id);
+                let at = Subject { agent_id: &stored.agent_id, task_id: None, project_id: project.as_deref() };
                 let summary = stored.text.as_deref().unwrap_or(stored.kind.as_str());
-                crate::db::activity::record(c, &stored.agent_id, None, "command", Some(summary), stored.created_at).await?;
+                crate::db::activity::record(c, at, "command", Some(summary), stored.created_at).await?;
                 Ok(())
             })
         })

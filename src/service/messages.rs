@@ -43,9 +43,9 @@ pub async fn create(app: &App, new: NewMessage) -> AppResult<(Message, bool)> {
         .await
 }
 
-/// The unread messages' ids (of `project` when given), for "mark all read".
-pub async fn unread_ids(app: &App, project: Option<&str>) -> AppResult<Vec<i64>> {
-    Ok(messages::unread_ids(&app.db.read, project).await?)
+/// The unread messages' ids a "mark all read" means.
+pub async fn unread_ids(app: &App, which: &messages::Unread<'_>) -> AppResult<Vec<i64>> {
+    Ok(messages::unread_ids(&app.db.read, which).await?)
 }
 
 /// Marks messages read, one write unit per chunk so a long list never holds the writer for

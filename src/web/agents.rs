@@ -8,9 +8,10 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
+use super::page_or_fragment;
 use super::shell::{Nav, Shell};
 use super::theme::Theme;
-use super::{page_or_fragment, time};
+use super::time::Clock;
 use crate::auth::principal::Principal;
 use crate::db::activity::{self, ActivityRow};
 use crate::db::commands::{self, Command};
@@ -19,41 +20,6 @@ use crate::error::AppResult;
 use crate::http::json::Params;
 use crate::service::agent_views::{self, AgentCard, AgentDetail, AgentQuery};
 use crate::state::App;
-
-/// Formatting shared by both agent pages.
-pub struct Clock {
-    pub now: i64,
-}
-
-impl Clock {
-    pub fn ago(&self, at: &i64) -> String {
-        time::ago(self.now, *at)
-    }
-
-    pub fn since(&self, at: &Option<i64>) -> String {
-        at.map_or_else(|| "never".to_string(), |at| time::ago(self.now, at))
-    }
-
-    pub fn duration(&self, secs: &i64) -> String {
-        time::duration(*secs)
-    }
-
-    pub fn stamp(&self, at: &i64) -> String {
-        time::stamp(*at)
-    }
-
-    pub fn cost(&self, usd: &f64) -> String {
-        format!("${usd:.2}")
-    }
-
-    pub fn tokens(&self, n: &i64) -> String {
-        match *n {
-            n if n >= 1_000_000 => format!("{:.1}M", n as f64 / 1e6),
-            n if n >= 1_000 => format!("{:.1}k", n as f64 / 1e3),
-            n => n.to_string(),
-        }
-    }
-}
 
 /// A card and how deep it sits in the tree (0 for a top agent).
 pub struct TreeEntry {
@@ -164,7 +130,7 @@ pub async fn detail(
     commands.reverse();
     commands.truncate(50);
     let actions = vec![("stop", "Stop"), ("sleep", "Sleep"), ("wake", "Wake"), ("unblock", "Unblock"), ("restart", "Restart")];
-    let timeline = activity::list(&app.db.read, &id, None, activity::DEFAULT_LIMIT).await?;
+    let timeline = activity::list(&app.db.read, &id, params.non_empty("project"), None, activity::DEFAULT_LIMIT).await?;
     let view = AgentView { detail, commands, timeline, clock: Clock { now: app.clock.now() }, actions };
     Ok(page_or_fragment(&params, (shell, view), |(shell, view)| AgentPage { shell, view }, |(shell, view)| AgentLive { shell, view }))
 }

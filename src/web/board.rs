@@ -11,11 +11,13 @@ use axum::response::Response;
 
 use super::shell::{Nav, Shell};
 use super::theme::Theme;
-use super::{assets, page_or_fragment, time};
+use super::time::Clock;
+use super::{assets, page_or_fragment};
 use crate::auth::principal::Principal;
 use crate::db::board::{self, Card};
 use crate::db::todos::Filter;
 use crate::domain::hierarchy::MAX_DEPTH;
+use crate::domain::todos::Todo;
 use crate::domain::{Priority, TodoStatus};
 use crate::error::AppResult;
 use crate::http::json::Params;
@@ -44,6 +46,10 @@ pub struct CardView {
 }
 
 impl CardView {
+    pub fn title_of(&self, card: &Card) -> String {
+        title_of(&card.todo)
+    }
+
     pub fn priority_rank(&self) -> u8 {
         rank(self.card.todo.priority)
     }
@@ -116,22 +122,18 @@ pub struct Board {
     /// Todos in the project, and how many the filters show.
     pub total: usize,
     pub shown: usize,
-    pub now: i64,
+    pub clock: Clock,
     pub statuses: Vec<(&'static str, &'static str)>,
 }
 
-impl Board {
-    pub fn ago(&self, at: &i64) -> String {
-        time::ago(self.now, *at)
-    }
-}
-
-/// What a card's title is: its name, else the first line of its content.
-pub fn title_of(card: &Card) -> String {
-    let t = &card.todo;
+/// What a ticket's title is: its name, else the first line of its content (cut at 140
+/// characters), else its id.
+pub fn title_of(t: &Todo) -> String {
+    let first_line: String = t.content.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().chars().take(140).collect();
     match t.name.as_deref().filter(|n| !n.trim().is_empty()) {
         Some(name) => name.to_string(),
-        None => t.content.lines().next().unwrap_or_default().chars().take(140).collect(),
+        None if !first_line.trim().is_empty() => first_line,
+        None => t.id.clone(),
     }
 }
 
@@ -152,11 +154,15 @@ pub async fn load(app: &App, project: Option<&str>, filters: Filters) -> AppResu
     sprints.sort();
     sprints.dedup();
     let total = all.len();
-    let shown: Vec<Card> = all.into_iter().filter(|c| filters.admits(c)).collect();
+    // Cancelled work is behind the toggle (asking for the cancelled status turns it on); the
+    // subtasks of a hidden parent stand as cards of their own.
+    let show_cancelled = filters.cancelled || filters.status == TodoStatus::Cancelled.as_str();
+    let shown: Vec<Card> =
+        all.into_iter().filter(|c| filters.admits(c) && (show_cancelled || c.todo.status != TodoStatus::Cancelled)).collect();
     let count = shown.len();
-    let columns = arrange(shown, filters.cancelled);
+    let columns = arrange(shown, show_cancelled);
     let statuses = statuses();
-    Ok(Board { columns, filters, agents, sessions, sprints, total, shown: count, now: app.clock.now(), statuses })
+    Ok(Board { columns, filters, agents, sessions, sprints, total, shown: count, clock: Clock { now: app.clock.now() }, statuses })
 }
 
 /// Cards whose parent is shown hang under it (up to three levels); the rest are top-level
@@ -179,7 +185,7 @@ fn arrange(cards: Vec<Card>, show_cancelled: bool) -> Vec<Column> {
     for card in top {
         let mut subtasks = Vec::new();
         flatten(&card.todo.id, 1, &mut children, &mut subtasks);
-        let view = CardView { title: title_of(&card), card, subtasks };
+        let view = CardView { title: title_of(&card.todo), card, subtasks };
         if let Some(column) = columns.iter_mut().find(|c| c.status == view.card.todo.status.as_str()) {
             column.cards.push(view);
         }
@@ -263,7 +269,6 @@ mod tests {
             card("child", TodoStatus::Completed, Priority::Low, Some("high-old"), 2),
             card("grandchild", TodoStatus::Pending, Priority::Low, Some("child"), 3),
             card("orphan", TodoStatus::Blocked, Priority::Medium, Some("not-shown"), 4),
-            card("gone", TodoStatus::Cancelled, Priority::Medium, None, 4),
         ];
         let columns = arrange(cards, false);
         let ids = |c: &Column| c.cards.iter().map(|v| v.card.todo.id.clone()).collect::<Vec<_>>();

@@ -3,8 +3,8 @@
 //! signed in, an Accept button.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use askama::Template;
 
@@ -64,5 +64,5 @@ pub async fn show(State(app): State<App>, principal: Principal, Path(id): Path<S
 pub async fn accept(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Response> {
     let user_id = principal.user_id().ok_or(crate::error::AppError::Unauthorized)?;
     crate::service::people::accept_invite(&app, user_id, id).await?;
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, format!("{}/", app.base_path))]).into_response())
+    Ok(super::see_other(format!("{}/", app.base_path)))
 }

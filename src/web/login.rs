@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::{assets, see_other};
 use crate::api::auth::safe_redirect;
@@ -48,8 +48,7 @@ pub struct LinkConfirm<'a> {
 
 /// Where a page opened without a session is sent: `/login`, carrying the page to return to.
 pub fn login_redirect(base_path: &str, path_and_query: &str) -> Response {
-    let location = format!("{base_path}/login?redirect={}", percent::encode(path_and_query));
-    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+    see_other(format!("{base_path}/login?redirect={}", percent::encode(path_and_query)))
 }
 
 /// `POST /logout` (the sign-out button): signs the active account out; the next account of

@@ -10,9 +10,10 @@ pub fn render(text: &str, base: &str) -> String {
         if i > 0 {
             out.push_str("<br>");
         }
-        // Code spans first: nothing inside them is formatted.
-        for (j, part) in line.split('`').enumerate() {
-            let closed = j % 2 == 1 && line.split('`').count() > j + 1;
+        // Code spans first: nothing inside them is formatted. (Split once: the text can be long.)
+        let parts: Vec<&str> = line.split('`').collect();
+        for (j, part) in parts.iter().enumerate() {
+            let closed = j % 2 == 1 && parts.len() > j + 1;
             if closed {
                 out.push_str("<code>");
                 out.push_str(&escape(part));
@@ -66,6 +67,15 @@ fn inline(text: &str, base: &str) -> String {
     out
 }
 
+/// The first `max` bytes of `text` (fewer, to end on a character boundary).
+fn head(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn anchor(href: &str, label: &str) -> String {
     format!(r#"<a href="{}" rel="noopener noreferrer">{}</a>"#, escape(href), emphasis(&escape(label)))
 }
@@ -74,12 +84,17 @@ fn is_web_url(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://")) && !url.chars().any(|c| c.is_whitespace() || c == '"' || c == '<')
 }
 
+/// How far a link's label and address may reach: the search for their ends stops there, so
+/// text with many `[` costs time in proportion to its length, not its square.
+const MAX_LABEL: usize = 300;
+const MAX_URL: usize = 2000;
+
 /// `[label](url)` at the start of `text`.
 fn link(text: &str) -> Option<(String, usize)> {
     let rest = text.strip_prefix('[')?;
-    let close = rest.find("](")?;
+    let close = head(rest, MAX_LABEL).find("](")?;
     let (label, after) = (&rest[..close], &rest[close + 2..]);
-    let end = after.find(')')?;
+    let end = head(after, MAX_URL).find(')')?;
     let url = &after[..end];
     is_web_url(url).then(|| (anchor(url, label), 1 + close + 2 + end + 1))
 }
@@ -89,7 +104,8 @@ fn bare_url(text: &str) -> Option<(String, usize)> {
     if !(text.starts_with("https://") || text.starts_with("http://")) {
         return None;
     }
-    let end = text.find(|c: char| c.is_whitespace() || c == '<' || c == '"' || c == ')').unwrap_or(text.len());
+    let end = text.find(|c: char| c.is_whitespace() || c == '<' || c == '"' || c == ')').unwrap_or(text.len()).min(MAX_URL);
+    let end = head(text, end).len();
     let url = text[..end].trim_end_matches(['.', ',', ';', ':', '!', '?']);
     is_web_url(url).then(|| (anchor(url, url), url.len()))
 }
@@ -97,7 +113,7 @@ fn bare_url(text: &str) -> Option<(String, usize)> {
 /// `#todo_…` at the start of `text`: a link to that todo.
 fn reference(text: &str, base: &str) -> Option<(String, usize)> {
     let rest = text.strip_prefix("#todo_")?;
-    let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(rest.len());
+    let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(rest.len()).min(MAX_LABEL);
     if len == 0 {
         return None;
     }
@@ -153,6 +169,15 @@ mod tests {
         assert_eq!(render("line1\nline2", ""), "line1<br>line2");
         assert_eq!(render("2 * 3 = 6", ""), "2 * 3 = 6");
         assert_eq!(render("see `x`. **Ship it** here", ""), "see <code>x</code>. <strong>Ship it</strong> here");
+    }
+
+    #[test]
+    fn long_hostile_text_costs_linear_time() {
+        // With a quadratic scan each of these would take minutes (the suite would hang here);
+        // they render at once.
+        for text in ["`".repeat(100_000), "[".repeat(100_000), "[a](".repeat(25_000), "*".repeat(100_000), "#todo_".repeat(16_000)] {
+            assert!(!render(&text, "").is_empty());
+        }
     }
 
     #[test]

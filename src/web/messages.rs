@@ -9,7 +9,8 @@ use axum::response::Response;
 
 use super::shell::{Nav, Shell};
 use super::theme::Theme;
-use super::{markdown, page_or_fragment, time};
+use super::time::Clock;
+use super::{markdown, page_or_fragment};
 use crate::auth::principal::Principal;
 use crate::db::messages::{self, Message};
 use crate::db::todos::Filter;
@@ -62,18 +63,8 @@ pub struct Feed {
     pub kind: String,
     pub session: String,
     pub sessions: Vec<String>,
-    pub now: i64,
+    pub clock: Clock,
     pub types: [(&'static str, &'static str); 5],
-}
-
-impl Feed {
-    pub fn ago(&self, at: &i64) -> String {
-        time::ago(self.now, *at)
-    }
-
-    pub fn stamp(&self, at: &i64) -> String {
-        time::stamp(*at)
-    }
 }
 
 async fn load(app: &App, project: Option<&str>, params: &Params) -> AppResult<Feed> {
@@ -103,7 +94,7 @@ async fn load(app: &App, project: Option<&str>, params: &Params) -> AppResult<Fe
             MessageView { body_html: markdown::render(text, &base), meta, icon: icon(message.kind), message }
         })
         .collect();
-    Ok(Feed { messages, unread, kind, session, sessions, now: app.clock.now(), types: TYPES })
+    Ok(Feed { messages, unread, kind, session, sessions, clock: Clock { now: app.clock.now() }, types: TYPES })
 }
 
 #[derive(Template)]

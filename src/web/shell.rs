@@ -142,6 +142,11 @@ impl Shell {
         self.nav == nav
     }
 
+    /// Whether this browser may sign in to one more account (decisions.md#accounts).
+    pub fn can_add_account(&self) -> bool {
+        self.accounts.len() < crate::auth::cookies::MAX_ACCOUNTS
+    }
+
     /// The first letter of the person's name, for the avatar placeholder.
     pub fn initial(&self) -> String {
         self.user_name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()

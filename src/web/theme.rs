@@ -7,6 +7,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::http::json::Form;
+
 use crate::api::auth::safe_redirect;
 use crate::state::App;
 
@@ -55,7 +57,7 @@ pub struct ThemeForm {
 }
 
 /// `POST /theme` (form: `theme`, `back`): stores the choice and returns to the page.
-pub async fn set(State(app): State<App>, axum::Form(form): axum::Form<ThemeForm>) -> Response {
+pub async fn set(State(app): State<App>, Form(form): Form<ThemeForm>) -> Response {
     let theme = match form.theme.as_str() {
         "light" => "light",
         "system" => "system",

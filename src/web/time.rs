@@ -32,6 +32,41 @@ pub fn stamp(at: i64) -> String {
     }
 }
 
+/// The time a page was drawn, and how its times and amounts read.
+pub struct Clock {
+    pub now: i64,
+}
+
+impl Clock {
+    pub fn ago(&self, at: &i64) -> String {
+        ago(self.now, *at)
+    }
+
+    pub fn since(&self, at: &Option<i64>) -> String {
+        at.map_or_else(|| "never".to_string(), |at| ago(self.now, at))
+    }
+
+    pub fn duration(&self, secs: &i64) -> String {
+        duration(*secs)
+    }
+
+    pub fn stamp(&self, at: &i64) -> String {
+        stamp(*at)
+    }
+
+    pub fn cost(&self, usd: &f64) -> String {
+        format!("${usd:.2}")
+    }
+
+    pub fn tokens(&self, n: &i64) -> String {
+        match *n {
+            n if n >= 1_000_000 => format!("{:.1}M", n as f64 / 1e6),
+            n if n >= 1_000 => format!("{:.1}k", n as f64 / 1e3),
+            n => n.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

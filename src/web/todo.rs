@@ -10,7 +10,8 @@ use axum::response::Response;
 use super::board::title_of;
 use super::shell::{Nav, Shell};
 use super::theme::Theme;
-use super::{markdown, page_or_fragment, time};
+use super::time::Clock;
+use super::{markdown, page_or_fragment};
 use crate::auth::principal::Principal;
 use crate::db::board::{self, Card, StatusEntry};
 use crate::db::sprints::{self, Sprint};
@@ -34,17 +35,13 @@ pub struct TodoView {
     pub subtasks: Vec<Todo>,
     pub sprints: Vec<Sprint>,
     pub comments: Vec<CommentView>,
-    pub now: i64,
+    pub clock: Clock,
     pub statuses: Vec<(&'static str, &'static str)>,
 }
 
 impl TodoView {
-    pub fn ago(&self, at: &i64) -> String {
-        time::ago(self.now, *at)
-    }
-
-    pub fn stamp(&self, at: &i64) -> String {
-        time::stamp(*at)
+    pub fn title_of(&self, todo: &Todo) -> String {
+        title_of(todo)
     }
 }
 
@@ -80,14 +77,14 @@ pub async fn show(
         .into_iter()
         .map(|c| CommentView { html: markdown::render(&c.body, &base), author: c.author, created_at: c.created_at })
         .collect();
-    let title = title_of(&card);
+    let title = title_of(&card.todo);
     let view = TodoView {
         content_html: markdown::render(&card.todo.content, &base),
         history: board::status_history(&app.db.read, &id).await?,
         subtasks: todos::children(&app.db.read, &id).await?,
         sprints: sprints::of_todo(&app.db.read, &id).await?,
         comments,
-        now: app.clock.now(),
+        clock: Clock { now: app.clock.now() },
         statuses: super::board::statuses(),
         title,
         card,

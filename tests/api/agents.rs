@@ -289,6 +289,8 @@ async fn the_timeline_records_what_happened_and_pages(app: TestApp) {
         assert_eq!(app.get(&format!("/api/agents/tl/activity?{bad}")).await.status, StatusCode::BAD_REQUEST, "{bad}");
     }
     assert_eq!(app.get("/api/agents/nobody/activity").await.status, StatusCode::NOT_FOUND);
+    let elsewhere = app.get("/api/agents/tl/activity?project=other").await.body;
+    assert_eq!(elsewhere["activity"], json!([]), "a project's view shows only its own rows");
 
     // Kept as long as the events, then pruned with them.
     let retention = i64::try_from(app.app.config.event_retention_hours).unwrap() * 3600;

@@ -58,10 +58,13 @@ fn body_fields(method: &Method, path: &str) -> &'static [&'static str] {
     match (method.as_str(), path) {
         (_, "/api/events") => &["type", "payload", "sessionId", "project"],
         ("POST", "/api/todos") => TODO,
-        ("POST", "/todos" | "/todos/{id}") => &["name", "content", "priority", "status", "project", "back"],
+        ("POST", "/todos") => &["name", "content", "priority", "status", "project", "back"],
+        ("POST", "/todos/{id}") => {
+            &["name", "content", "priority", "status", "was_name", "was_content", "was_priority", "was_status", "back"]
+        }
         ("POST", "/todos/{id}/move") => &["status", "back"],
         ("POST", "/todos/{id}/comments") => &["body", "back"],
-        ("POST", "/messages/read") => &["id", "all", "project", "back"],
+        ("POST", "/messages/read") => &["id", "all", "project", "type", "session", "up_to", "back"],
         ("POST", "/agents/{id}/action") => &["action", "text", "back"],
         ("POST", "/account" | "/api/auth/switch") => &["session_id", "back"],
         ("POST", "/theme") => &["theme", "back"],

@@ -249,7 +249,7 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
         ("POST", "/api/todos") => (path, Some(json!({"id": todo, "content": "x"}))),
         // The pages' forms.
         ("POST", "/todos") => (path, Some(json!({"content": "from a form", "project": "p1"}))),
-        ("POST", "/todos/{id}") => (path.replace("ID", &todo), Some(json!({"content": "edited"}))),
+        ("POST", "/todos/{id}") => (path.replace("ID", &todo), Some(json!({"content": "edited", "priority": "low", "status": "pending"}))),
         ("POST", "/todos/{id}/move") => (path.replace("ID", &todo), Some(json!({"status": "completed"}))),
         ("POST", "/todos/{id}/comments") => (path.replace("ID", &todo), Some(json!({"body": "hi"}))),
         ("GET", "/todos/{id}") => (path.replace("ID", &todo), None),

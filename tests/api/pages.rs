@@ -72,6 +72,16 @@ async fn pages_show_their_data_without_javascript(app: TestApp) {
     assert!(column(page, "in_progress").contains("1 comment"));
     let with_cancelled = admin.get("/?project=web&cancelled=1").await;
     assert!(column(html(&with_cancelled), "cancelled").contains("Old idea"));
+    let only_cancelled = admin.get("/?project=web&status=cancelled").await;
+    assert!(column(html(&only_cancelled), "cancelled").contains("Old idea"), "asking for cancelled shows it");
+    // A cancelled parent hidden behind the toggle leaves its live subtask on the board.
+    app.post(
+        "/api/todos",
+        json!({"id": "todo_c1", "content": "Salvaged part", "status": "pending", "project": "web", "parent_id": "todo_c"}),
+    )
+    .await;
+    let board = admin.get("/?project=web").await;
+    assert!(column(html(&board), "pending").contains("Salvaged part"), "{}", html(&board));
     let searched = admin.get("/?project=web&q=phones").await;
     assert!(html(&searched).contains("Style it for phones") && !html(&searched).contains("Blocked &#60;"), "search narrows the board");
 
@@ -135,7 +145,7 @@ async fn forms_change_what_the_api_shows(app: TestApp) {
     let evil_back = admin.form("/todos/todo_a/move", &[("status", "pending"), ("back", "//evil.example")]).await;
     assert_eq!(evil_back.header("location"), Some("/"), "forms only return to our own pages");
     let bad = admin.form("/todos/todo_a/move", &[("status", "done-ish")]).await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(html(&bad).contains("status"), "the refusal names the field: {}", html(&bad));
 
     let created = admin
@@ -150,6 +160,23 @@ async fn forms_change_what_the_api_shows(app: TestApp) {
     assert_eq!((made["priority"].as_str(), made["content"].as_str()), (Some("high"), Some("Made in a form")));
 
     admin.form("/todos/todo_b", &[("name", ""), ("content", "Unblocked now"), ("priority", "low"), ("status", "pending")]).await;
+    // A form drawn before an agent moved the ticket does not move it back: only what the person
+    // changed is written.
+    app.post("/api/todos", json!({"id": "todo_a1", "status": "completed"})).await;
+    let edit = [
+        ("name", "Phones"),
+        ("content", "Style it for phones"),
+        ("priority", "low"),
+        ("status", "pending"),
+        ("was_name", ""),
+        ("was_content", "Style it for phones"),
+        ("was_priority", "low"),
+        ("was_status", "pending"),
+    ];
+    assert_eq!(admin.form("/todos/todo_a1", &edit).await.status, StatusCode::SEE_OTHER);
+    let a1 = app.get("/api/todos").await.body;
+    let a1 = a1["todos"].as_array().unwrap().iter().find(|t| t["id"] == "todo_a1").unwrap().clone();
+    assert_eq!((a1["name"].as_str(), a1["status"].as_str()), (Some("Phones"), Some("completed")), "{a1}");
     let after = app.get("/api/todos?id=todo_b").await.body;
     assert_eq!(
         (after["content"].as_str(), after["status"].as_str(), after["priority"].as_str()),
@@ -163,9 +190,22 @@ async fn forms_change_what_the_api_shows(app: TestApp) {
     assert_eq!(last["body"], "Looks **good**");
     let me = admin.verify().await["user"]["username"].clone();
     assert_eq!(last["author"], me, "signed with the person's name");
+    let long_name = "n".repeat(1001);
+    let too_long = admin.form("/todos", &[("name", long_name.as_str()), ("content", "x")]).await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST, "forms are held to the API's bounds");
+    assert!(html(&too_long).contains("name"), "{}", html(&too_long));
+    let nul = admin.form("/todos/todo_a/comments", &[("body", "a\u{0}b")]).await;
+    assert_eq!(nul.status, StatusCode::BAD_REQUEST);
     let empty = admin.form("/todos/todo_a/comments", &[("body", "")]).await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST);
 
+    // "Mark all read" marks what the list showed: a message that arrived since stays unread.
+    let shown = app.get("/api/messages?project=web").await.body["messages"][0]["id"].as_i64().unwrap().to_string();
+    app.post("/api/messages/create", json!({"type": "custom", "content": "arrived later", "project": "web"})).await;
+    admin.form("/messages/read", &[("all", "1"), ("project", "web"), ("up_to", shown.as_str())]).await;
+    let unread = app.get("/api/messages?unread_only=true").await.body;
+    let left: Vec<&str> = unread["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(left, ["arrived later"]);
     admin.form("/messages/read", &[("all", "1"), ("project", "web")]).await;
     let unread = app.get("/api/messages?unread_only=true").await.body;
     assert_eq!(unread["messages"].as_array().unwrap().len(), 0);
