@@ -1,7 +1,7 @@
 //! The dashboard in a real Chromium (issue 13): sign-in, live updates without reloads, moving
 //! cards (and the rollback when the server refuses), comments, steering an agent until its
 //! command is delivered, a cut stream, what viewers see, phones, contrast, `BASE_PATH`, and
-//! the screenshots in docs/screenshots/. SQLite only: the pages read through the same
+//! screenshots of every page (`OCD_SCREENSHOTS=docs` refreshes docs/screenshots/). SQLite only: the pages read through the same
 //! storage code the API suite runs on both backends.
 
 use std::path::PathBuf;
@@ -17,6 +17,13 @@ use crate::harness::{Backend, TestApp};
 use crate::procs::{OcdProcess, temp_dir};
 
 const DESKTOP: (u32, u32) = (1280, 860);
+
+/// Where the screenshots go: `target/screenshots/`, or with `OCD_SCREENSHOTS=docs` the README's
+/// `docs/screenshots/` (refreshed on purpose, so test runs leave the repository alone).
+fn screenshots() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if std::env::var("OCD_SCREENSHOTS").as_deref() == Ok("docs") { root.join("docs/screenshots") } else { root.join("target/screenshots") }
+}
 const PHONE: (u32, u32) = (390, 844);
 
 async fn app() -> TestApp {
@@ -176,7 +183,7 @@ async fn comments_and_steering_reach_their_targets() {
             "return document.querySelector('.card[data-id=todo_a] .badge.comments')?.textContent.includes('2 comments');",
         )
         .await;
-    chrome.screenshot(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots"), "board-drawer-dark-desktop").await;
+    chrome.screenshot(&screenshots(), "board-drawer-dark-desktop").await;
     chrome.js("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));", vec![]).await;
     chrome.until("the drawer closed", "return !document.querySelector('.drawer');").await;
 
@@ -238,7 +245,7 @@ async fn viewers_get_no_controls_and_phones_no_sideways_scrolling() {
 /// screenshots the README shows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_has_readable_contrast_in_both_themes() {
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    let shots = screenshots();
     let app = app().await;
     seed(&app).await;
     let pages = [
