@@ -4,20 +4,17 @@
 //! commands, and — for admins — the controls that steer it. Both have a live region.
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::page_or_fragment;
-use super::shell::{Nav, Shell};
+use super::shell::{Nav, Shell, Visit};
 use super::theme::Theme;
 use super::time::Clock;
-use crate::auth::principal::Principal;
 use crate::db::activity::{self, ActivityRow};
 use crate::db::commands::{self, Command};
 use crate::domain::agents::AgentStatus;
 use crate::error::AppResult;
-use crate::http::json::Params;
 use crate::service::agent_views::{self, AgentCard, AgentDetail, AgentQuery};
 use crate::state::App;
 
@@ -73,21 +70,16 @@ struct AgentsLive {
 }
 
 /// `GET /agents[?offline=1][&fragment=1]`.
-pub async fn list(
-    State(app): State<App>,
-    principal: Principal,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    params: Params,
-) -> AppResult<Response> {
-    let mut shell = Shell::build(&app, &principal, &headers, &uri, "Agents", Nav::Agents).await?;
+pub async fn list(State(app): State<App>, visit: Visit) -> AppResult<Response> {
+    let params = &visit.params;
+    let mut shell = Shell::build(&app, &visit, "Agents", Nav::Agents).await?;
     shell.live = Some("agents");
     let cards = agent_views::cards(&app, AgentQuery { project: shell.project.as_deref(), ..AgentQuery::default() }).await?;
     let show_offline = params.get("offline") == Some("1");
     let offline_hidden = if show_offline { 0 } else { cards.iter().filter(|c| c.agent.status == AgentStatus::Offline).count() };
     let cards = cards.into_iter().filter(|c| show_offline || c.agent.status != AgentStatus::Offline).collect();
     let list = AgentList { entries: tree(cards), offline_hidden, show_offline, clock: Clock { now: app.clock.now() } };
-    Ok(page_or_fragment(&params, (shell, list), |(shell, list)| AgentsPage { shell, list }, |(shell, list)| AgentsLive { shell, list }))
+    Ok(page_or_fragment(params, (shell, list), |(shell, list)| AgentsPage { shell, list }, |(shell, list)| AgentsLive { shell, list }))
 }
 
 pub struct AgentView {
@@ -114,16 +106,10 @@ struct AgentLive {
 }
 
 /// `GET /agents/{id}[?fragment=1]`.
-pub async fn detail(
-    State(app): State<App>,
-    principal: Principal,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path(id): Path<String>,
-    params: Params,
-) -> AppResult<Response> {
+pub async fn detail(State(app): State<App>, visit: Visit, Path(id): Path<String>) -> AppResult<Response> {
+    let params = &visit.params;
     let detail = agent_views::detail(&app, &id, params.non_empty("project")).await?;
-    let mut shell = Shell::build(&app, &principal, &headers, &uri, &detail.card.agent.name, Nav::Agents).await?;
+    let mut shell = Shell::build(&app, &visit, &detail.card.agent.name, Nav::Agents).await?;
     shell.live = Some("agent");
     // The newest 50, newest first.
     let mut commands = commands::list(&app.db.read, &id, None).await?;
@@ -132,5 +118,5 @@ pub async fn detail(
     let actions = vec![("stop", "Stop"), ("sleep", "Sleep"), ("wake", "Wake"), ("unblock", "Unblock"), ("restart", "Restart")];
     let timeline = activity::list(&app.db.read, &id, params.non_empty("project"), None, activity::DEFAULT_LIMIT).await?;
     let view = AgentView { detail, commands, timeline, clock: Clock { now: app.clock.now() }, actions };
-    Ok(page_or_fragment(&params, (shell, view), |(shell, view)| AgentPage { shell, view }, |(shell, view)| AgentLive { shell, view }))
+    Ok(page_or_fragment(params, (shell, view), |(shell, view)| AgentPage { shell, view }, |(shell, view)| AgentLive { shell, view }))
 }

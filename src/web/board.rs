@@ -5,15 +5,13 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{OriginalUri, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 
-use super::shell::{Nav, Shell};
+use super::shell::{Nav, Shell, Visit};
 use super::theme::Theme;
 use super::time::Clock;
 use super::{assets, page_or_fragment};
-use crate::auth::principal::Principal;
 use crate::db::board::{self, Card};
 use crate::db::todos::Filter;
 use crate::domain::hierarchy::MAX_DEPTH;
@@ -223,18 +221,13 @@ struct BoardLive {
 }
 
 /// `GET /[?project=&agent=&session=&sprint=&status=&q=&cancelled=1][&fragment=1]`.
-pub async fn show(
-    State(app): State<App>,
-    principal: Principal,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    params: Params,
-) -> AppResult<Response> {
-    let mut shell = Shell::build(&app, &principal, &headers, &uri, "Board", Nav::Board).await?;
+pub async fn show(State(app): State<App>, visit: Visit) -> AppResult<Response> {
+    let params = &visit.params;
+    let mut shell = Shell::build(&app, &visit, "Board", Nav::Board).await?;
     shell.page_js = Some(assets::url(&app.base_path, "board.js"));
     shell.live = Some("board");
-    let board = load(&app, shell.project.as_deref(), Filters::of(&params)).await?;
-    Ok(page_or_fragment(&params, (shell, board), |(shell, board)| BoardPage { shell, board }, |(shell, board)| BoardLive { shell, board }))
+    let board = load(&app, shell.project.as_deref(), Filters::of(params)).await?;
+    Ok(page_or_fragment(params, (shell, board), |(shell, board)| BoardPage { shell, board }, |(shell, board)| BoardLive { shell, board }))
 }
 
 #[cfg(test)]

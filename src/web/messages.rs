@@ -3,15 +3,13 @@
 //! one or all at once. The feed is the live region (`?fragment=1`).
 
 use askama::Template;
-use axum::extract::{OriginalUri, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 
-use super::shell::{Nav, Shell};
+use super::shell::{Nav, Shell, Visit};
 use super::theme::Theme;
 use super::time::Clock;
 use super::{markdown, page_or_fragment};
-use crate::auth::principal::Principal;
 use crate::db::messages::{self, Message};
 use crate::db::todos::Filter;
 use crate::domain::MessageType;
@@ -112,17 +110,12 @@ struct MessagesLive {
 }
 
 /// `GET /messages[?type=&session=][&fragment=1]`.
-pub async fn show(
-    State(app): State<App>,
-    principal: Principal,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    params: Params,
-) -> AppResult<Response> {
-    let mut shell = Shell::build(&app, &principal, &headers, &uri, "Messages", Nav::Messages).await?;
+pub async fn show(State(app): State<App>, visit: Visit) -> AppResult<Response> {
+    let params = &visit.params;
+    let mut shell = Shell::build(&app, &visit, "Messages", Nav::Messages).await?;
     shell.live = Some("messages");
-    let feed = load(&app, shell.project.as_deref(), &params).await?;
-    Ok(page_or_fragment(&params, (shell, feed), |(shell, feed)| MessagesPage { shell, feed }, |(shell, feed)| MessagesLive { shell, feed }))
+    let feed = load(&app, shell.project.as_deref(), params).await?;
+    Ok(page_or_fragment(params, (shell, feed), |(shell, feed)| MessagesPage { shell, feed }, |(shell, feed)| MessagesLive { shell, feed }))
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! What every page's frame shows: who is signed in, the project selector, the navigation, the
 //! theme and the asset URLs. Built once per page request from the principal and the query.
 
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Uri};
 
 use super::{assets, theme};
 use crate::auth::principal::{Principal, Role};
 use crate::db::{projects, users};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::http::json::Params;
 use crate::percent;
 use crate::state::App;
 
@@ -17,6 +20,26 @@ pub enum Nav {
     Messages,
     Agents,
     None,
+}
+
+/// What every page reads of its request: who asks, the headers (cookies), the address with
+/// its query (below the base path, as the browser sent it) and the query's parameters.
+pub struct Visit {
+    pub principal: Principal,
+    pub headers: HeaderMap,
+    pub uri: Uri,
+    pub params: Params,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visit {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let params = Params::from_request_parts(parts, state).await?;
+        let uri = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.clone(), |o| o.0.clone());
+        Ok(Visit { principal, headers: parts.headers.clone(), uri, params })
+    }
 }
 
 /// Another account this browser is signed in to, for the switcher (decisions.md#accounts).
@@ -56,7 +79,8 @@ pub struct Shell {
 }
 
 impl Shell {
-    pub async fn build(app: &App, principal: &Principal, headers: &HeaderMap, uri: &Uri, title: &str, nav: Nav) -> AppResult<Shell> {
+    pub async fn build(app: &App, visit: &Visit, title: &str, nav: Nav) -> AppResult<Shell> {
+        let (principal, headers, uri) = (&visit.principal, &visit.headers, &visit.uri);
         let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
         let project = query.iter().find(|(k, v)| k == "project" && !v.is_empty()).map(|(_, v)| v.clone());
         let back = uri.path_and_query().map_or_else(|| format!("{}/", app.base_path), |p| p.as_str().to_string());

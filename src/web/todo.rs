@@ -3,22 +3,19 @@
 //! history are the live region.
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::board::title_of;
-use super::shell::{Nav, Shell};
+use super::shell::{Nav, Shell, Visit};
 use super::theme::Theme;
 use super::time::Clock;
 use super::{markdown, page_or_fragment};
-use crate::auth::principal::Principal;
 use crate::db::board::{self, Card, StatusEntry};
 use crate::db::sprints::{self, Sprint};
 use crate::db::todos::{self, Filter};
 use crate::domain::todos::Todo;
 use crate::error::{AppError, AppResult};
-use crate::http::json::Params;
 use crate::state::App;
 
 pub struct CommentView {
@@ -60,14 +57,8 @@ struct TodoLive {
 }
 
 /// `GET /todos/{id}[?fragment=1]`.
-pub async fn show(
-    State(app): State<App>,
-    principal: Principal,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path(id): Path<String>,
-    params: Params,
-) -> AppResult<Response> {
+pub async fn show(State(app): State<App>, visit: Visit, Path(id): Path<String>) -> AppResult<Response> {
+    let params = &visit.params;
     let mut filter = Filter::default();
     filter.text("t.id = ?", &id);
     let card = board::cards(&app.db.read, &filter).await?.into_iter().next().ok_or_else(|| AppError::not_found("Todo"))?;
@@ -89,7 +80,7 @@ pub async fn show(
         title,
         card,
     };
-    let mut shell = Shell::build(&app, &principal, &headers, &uri, &view.title, Nav::None).await?;
+    let mut shell = Shell::build(&app, &visit, &view.title, Nav::None).await?;
     shell.live = Some("todo");
-    Ok(page_or_fragment(&params, (shell, view), |(shell, view)| TodoPage { shell, view }, |(shell, view)| TodoLive { shell, view }))
+    Ok(page_or_fragment(params, (shell, view), |(shell, view)| TodoPage { shell, view }, |(shell, view)| TodoLive { shell, view }))
 }
