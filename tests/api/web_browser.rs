@@ -76,6 +76,15 @@ fn todo_status(list: &Value, id: &str) -> Option<String> {
     list["todos"].as_array()?.iter().find(|t| t["id"] == id).and_then(|t| t["status"].as_str()).map(String::from)
 }
 
+/// Waits until the API reports todo `id` in `status` (what the page sent has arrived).
+async fn api_shows(app: &TestApp, id: &str, status: &str, what: &str) {
+    let deadline = std::time::Instant::now() + crate::chrome::PATIENCE;
+    while todo_status(&app.get("/api/todos").await.body, id).as_deref() != Some(status) {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Drags card `id` onto the column of `status` the way a mouse does: the page's own
 /// dragstart / dragover / drop / dragend handlers run (WebDriver cannot do HTML5 drags).
 const DRAG: &str = r#"
@@ -121,21 +130,13 @@ async fn the_board_is_live_and_moves_cards_through_the_api() {
     // Dragging a card to another column changes its status through the API.
     chrome.js(DRAG, vec![json!("todo_new"), json!("completed")]).await;
     chrome.until("the card in Completed", &IN_COLUMN.replace("arguments[0]", "'todo_new'").replace("arguments[1]", "'completed'")).await;
-    let deadline = std::time::Instant::now() + crate::chrome::PATIENCE;
-    while todo_status(&app.get("/api/todos").await.body, "todo_new").as_deref() != Some("completed") {
-        assert!(std::time::Instant::now() < deadline, "the drag did not reach the API");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    api_shows(&app, "todo_new", "completed", "the drag did not reach the API").await;
 
     // The keyboard/menu way: the card's "Move to" menu.
     chrome.click(".card[data-id=todo_c] .card-menu summary").await;
     chrome.click(".card[data-id=todo_c] .card-menu button[value=pending]").await;
     chrome.until("todo_c in Pending", "return !!document.querySelector('.column[data-status=pending] .card[data-id=todo_c]');").await;
-    let deadline = std::time::Instant::now() + crate::chrome::PATIENCE;
-    while todo_status(&app.get("/api/todos").await.body, "todo_c").as_deref() != Some("pending") {
-        assert!(std::time::Instant::now() < deadline, "the menu move did not reach the API");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    api_shows(&app, "todo_c", "pending", "the menu move did not reach the API").await;
     assert_eq!(chrome.js("return window.notReloaded === true;", vec![]).await, json!(true), "no page reload happened");
 
     // A move the server refuses goes back, with a message: the person lost edit rights meanwhile.
@@ -342,11 +343,7 @@ async fn everything_works_below_a_base_path() {
     chrome.click(".card[data-id=todo_here] .card-menu summary").await;
     chrome.click(".card[data-id=todo_here] .card-menu button[value=completed]").await;
     chrome.until("the move", "return !!document.querySelector('.column[data-status=completed] .card[data-id=todo_here]');").await;
-    let deadline = std::time::Instant::now() + crate::chrome::PATIENCE;
-    while todo_status(&app.get("/api/todos").await.body, "todo_here").as_deref() != Some("completed") {
-        assert!(std::time::Instant::now() < deadline, "the move did not reach the API below /ocd");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    api_shows(&app, "todo_here", "completed", "the move did not reach the API below /ocd").await;
     chrome.quit().await;
 }
 
