@@ -94,8 +94,13 @@ impl Shell {
             Principal::ApiKey { .. } => ("API key".to_string(), None),
             Principal::Anonymous => (String::new(), None),
         };
+        // A live refresh (`?fragment=1`) renders no header: the account menu and the project
+        // picker are not looked up for it.
+        let header = !super::wants_fragment(&visit.params);
         let accounts = match principal {
-            Principal::User { .. } => crate::auth::accounts::of_browser(&app.db, app.auth.cookies, headers, app.clock.now()).await?,
+            Principal::User { .. } if header => {
+                crate::auth::accounts::of_browser(&app.db, app.auth.cookies, headers, app.clock.now()).await?
+            }
             _ => Vec::new(),
         };
         let accounts = accounts
@@ -107,7 +112,7 @@ impl Shell {
                 active: a.active,
             })
             .collect();
-        let projects = if principal.role().is_some() { projects::list(&app.db.read).await? } else { Vec::new() };
+        let projects = if header && principal.role().is_some() { projects::list(&app.db.read).await? } else { Vec::new() };
         Ok(Shell {
             base: app.base_path.clone(),
             title: title.to_string(),
