@@ -74,6 +74,8 @@ impl Built {
             listening: std::sync::OnceLock::new(),
             open_mode_hosts: crate::http::open_mode::own_hosts(config.host, config.public_url.as_deref()),
             metrics: Metrics::default(),
+            notify_http: crate::notify::http_client()?,
+            vapid: tokio::sync::OnceCell::new(),
             routes: crate::routes::rules(),
             config,
         });
@@ -82,6 +84,7 @@ impl Built {
         }
         crate::events::prune::spawn(app.clone());
         crate::service::usage::spawn(app.clone());
+        crate::service::alert_rules::seed(&app).await.map_err(|e| format!("cannot seed the alert rules: {e}"))?;
         crate::jobs::spawn(app.clone());
         Ok(Built { app, bootstrap, data_dir })
     }

@@ -137,6 +137,10 @@ pub struct Config {
     /// A delivered, unacknowledged command is delivered again after this many seconds.
     #[arg(long, env = "COMMAND_REDELIVER_SECONDS", default_value_t = 60)]
     pub command_redeliver_seconds: u64,
+    /// The contact push services see in VAPID tokens (`mailto:you@example.com` or an https
+    /// URL); default: PUBLIC_URL when it is https, else `mailto:ocd@localhost`.
+    #[arg(long, env = "VAPID_SUBJECT")]
+    pub vapid_subject: Option<String>,
     /// GitHub OAuth app client id; with the secret, enables "Sign in with GitHub".
     #[arg(long, env = "GITHUB_CLIENT_ID", hide_env_values = true)]
     pub github_client_id: Option<String>,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod jobs;
+pub mod notify;
 pub mod percent;
 pub mod routes;
 pub mod service;

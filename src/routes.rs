@@ -9,8 +9,8 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter};
 
 use crate::api::{
-    agent_actions, agent_tasks, agents, analytics, api_keys, auth, commands, events, links, messages, ops, projects, sessions, settings,
-    sprints, team, todos, v2, workflow,
+    agent_actions, agent_tasks, agents, alerts, analytics, api_keys, auth, channels, commands, events, links, messages, ops, projects,
+    sessions, settings, sprints, team, todos, v2, workflow,
 };
 use crate::http::access::{Access, Rule, rule};
 use crate::http::scope::{Object, Scope};
@@ -94,6 +94,22 @@ pub fn table() -> Vec<Route> {
         rule(Method::DELETE, "/api/settings/projects/{id}", Admin, true).to(projects::delete),
         rule(Method::GET, "/api/settings/sleep-schedule", Admin, false).to(settings::get_sleep_schedule),
         rule(Method::PUT, "/api/settings/sleep-schedule", Owner, true).to(settings::put_sleep_schedule),
+        rule(Method::GET, "/api/settings/alerts", Admin, false).to(alerts::list),
+        rule(Method::PUT, "/api/settings/alerts", Owner, true).to(alerts::put),
+        rule(Method::POST, "/api/settings/alerts/reset-defaults", Owner, true).to(alerts::reset_defaults),
+        rule(Method::GET, "/api/settings/alerts/{id}", Admin, false).to(alerts::get),
+        rule(Method::PATCH, "/api/settings/alerts/{id}", Owner, true).to(alerts::patch),
+        rule(Method::DELETE, "/api/settings/alerts/{id}", Owner, true).to(alerts::delete),
+        rule(Method::GET, "/api/settings/channels", Admin, false).to(channels::list),
+        rule(Method::POST, "/api/settings/channels", Owner, true).to(channels::create),
+        rule(Method::PATCH, "/api/settings/channels/{id}", Owner, true).to(channels::update),
+        rule(Method::DELETE, "/api/settings/channels/{id}", Owner, true).to(channels::delete),
+        rule(Method::POST, "/api/settings/channels/{id}/test", Owner, true).to(channels::test),
+        rule(Method::GET, "/api/push/vapid-public-key", Public, false).to(channels::vapid_public_key),
+        // A person's own browser (K30): never an API key.
+        rule(Method::POST, "/api/push/subscriptions", User, true).to(channels::subscribe),
+        rule(Method::DELETE, "/api/push/subscriptions/{id}", User, true).to(channels::unsubscribe),
+        rule(Method::GET, "/api/notifications/deliveries", Admin, false).to(channels::deliveries),
         rule(Method::GET, "/api/stream", Viewer, false).to(crate::events::stream::stream),
         rule(Method::GET, "/api/settings/team", People, false).to(team::list),
         rule(Method::POST, "/api/settings/team/invite", People, true).to(team::invite),
@@ -220,7 +236,8 @@ mod tests {
             let write = r.method != Method::GET;
             let sign_out = r.path == "/api/auth/logout" || r.path == "/logout";
             assert_eq!(r.rate_limited, write && !sign_out, "{} {}", r.method, r.path);
-            if write && r.path.starts_with("/api/") && !r.path.starts_with("/api/auth/") && !r.path.contains("/invite/") {
+            let own_browser = r.path.starts_with("/api/push/");
+            if write && r.path.starts_with("/api/") && !r.path.starts_with("/api/auth/") && !r.path.contains("/invite/") && !own_browser {
                 assert!(r.access >= Access::Admin, "{} {}", r.method, r.path);
             }
         }

@@ -42,9 +42,21 @@ pub struct AppState {
     pub open_mode_hosts: Option<Vec<String>>,
     /// Failed authentications per client address (`AUTH_FAILURE_LIMIT_PER_MINUTE`).
     pub auth_failures: RateLimiter,
+    /// The client notifications are sent with (notify/).
+    pub notify_http: reqwest::Client,
+    /// The VAPID key pair, loaded from the database on first use (notify::vapid).
+    pub vapid: tokio::sync::OnceCell<Arc<crate::notify::webpush::Vapid>>,
 }
 
 impl AppState {
+    /// The absolute address of `path` (which starts with `/`) on this server, for links sent
+    /// outside the dashboard (notifications): PUBLIC_URL's origin, else the listening address,
+    /// plus BASE_PATH.
+    pub fn site_url(&self, path: &str) -> String {
+        let origin = crate::auth::csrf::site_origin(self.config.public_url.as_deref(), &self.listen_origin());
+        format!("{origin}{}{path}", self.base_path)
+    }
+
     /// Where ocd listens, for links it sends browsers to when no PUBLIC_URL is set.
     pub fn listen_origin(&self) -> String {
         match self.listening.get() {

@@ -105,9 +105,23 @@ pub async fn complete(State(app): State<App>, Path(id): Path<String>, body: Byte
     Ok(Json(json!({"success": true})))
 }
 
+/// An error report: the original's `{taskId}`, plus ocd's optional `message` (what went wrong,
+/// carried into the `error` alert).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorReport {
+    #[serde(rename = "taskId")]
+    task_id: String,
+    #[serde(default, deserialize_with = "non_null")]
+    message: Option<String>,
+}
+
 pub async fn error(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
-    let task_id = task_ref(&app, &id, &body).await?;
-    let triggered = service::error(&app, id, task_id).await?;
+    require_agent(&app, &id).await?;
+    let report: ErrorReport = parse(&body)?;
+    Checks::new().min1("taskId", &report.task_id).finish()?;
+    let message = report.message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+    let triggered = service::error(&app, id, report.task_id, message).await?;
     Ok(Json(json!({ "triggered": triggered })))
 }
 

@@ -113,6 +113,7 @@ pub async fn create(State(app): State<App>, Body(body): Body<CreateBody>) -> App
         session_id: body.session_id.into_option(),
         project_id: project,
         summary_id,
+        metadata: None,
     };
     let (message, deduplicated) = service::create(&app, new).await?;
     if deduplicated {

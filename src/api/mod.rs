@@ -3,9 +3,11 @@
 pub mod agent_actions;
 pub mod agent_tasks;
 pub mod agents;
+pub mod alerts;
 pub mod analytics;
 pub mod api_keys;
 pub mod auth;
+pub mod channels;
 pub mod commands;
 pub mod events;
 pub mod links;

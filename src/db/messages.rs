@@ -19,6 +19,9 @@ pub struct Message {
     pub project_id: Option<String>,
     pub read: i64,
     pub created_at: i64,
+    /// What an alert's message is about (alert id, trigger, agent, task, link); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
 }
 
 /// A message to store; `summary_id` makes a work log idempotent.
@@ -30,9 +33,10 @@ pub struct NewMessage {
     pub session_id: Option<String>,
     pub project_id: Option<String>,
     pub summary_id: Option<String>,
+    pub metadata: Option<serde_json::Value>,
 }
 
-const COLUMNS: &str = "id, type, content, todo_id, session_id, project_id, read, created_at";
+const COLUMNS: &str = "id, type, content, todo_id, session_id, project_id, read, created_at, metadata";
 
 /// Shown in place of content that cannot be decrypted (wrong key, corrupt row), so one bad
 /// row never breaks the list (fixes decisions.md#encryption-at-rest).
@@ -54,13 +58,14 @@ fn decode(row: &sqlx::any::AnyRow, sealer: &Sealer) -> Result<Message, sqlx::Err
         project_id: row.try_get("project_id")?,
         read: row.try_get("read")?,
         created_at: row.try_get("created_at")?,
+        metadata: row.try_get::<Option<String>, _>("metadata")?.and_then(|text| serde_json::from_str(&text).ok()),
     })
 }
 
 pub async fn insert(conn: &mut WriteConn, sealer: &Sealer, m: &NewMessage, now: i64) -> Result<Message, sqlx::Error> {
     let row = sqlx::query(sql!(
-        "INSERT INTO messages (type, content, todo_id, session_id, project_id, summary_id, read, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING {COLUMNS}"
+        "INSERT INTO messages (type, content, todo_id, session_id, project_id, summary_id, read, created_at, metadata) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) RETURNING {COLUMNS}"
     ))
     .bind(m.kind)
     .bind(sealer.seal_str(&m.content))
@@ -69,6 +74,7 @@ pub async fn insert(conn: &mut WriteConn, sealer: &Sealer, m: &NewMessage, now: 
     .bind(&m.project_id)
     .bind(&m.summary_id)
     .bind(now)
+    .bind(m.metadata.as_ref().map(|v| v.to_string()))
     .fetch_one(&mut *conn)
     .await?;
     decode(&row, sealer)

@@ -10,12 +10,16 @@ macro_rules! sql {
 pub mod activity;
 pub mod affinity;
 pub mod agents;
+pub mod alert_queue;
+pub mod alert_rules;
 pub mod alerts;
 pub mod api_keys;
 pub mod auth_sessions;
 pub mod backup;
 pub mod board;
+pub mod channels;
 pub mod commands;
+pub mod deliveries;
 pub mod error_windows;
 pub mod events;
 pub mod invites;

@@ -70,7 +70,9 @@ macro_rules! string_enum {
 }
 
 pub mod agents;
+pub mod alerts;
 pub mod analytics;
+pub mod channels;
 pub mod roles;
 
 string_enum!(TodoStatus {

@@ -1,11 +1,11 @@
 //! Event retention: events older than `EVENT_RETENTION_HOURS` or beyond the newest
 //! `EVENT_RETENTION_ROWS` are deleted in small batches through the writer, so pruning
-//! never holds up other writes for long. Agents' timelines (`agent_activity`) follow the
-//! same age limit.
+//! never holds up other writes for long. Agents' timelines (`agent_activity`), settled
+//! alerts and finished deliveries follow the same age limit.
 
 use std::time::Duration;
 
-use crate::db::{activity, events};
+use crate::db::{activity, alert_queue, deliveries, events};
 use crate::error::AppResult;
 use crate::state::App;
 
@@ -32,10 +32,21 @@ pub async fn prune(app: &App) -> AppResult<u64> {
     }
 }
 
-/// Agents' timelines are kept as long as the events: rows older than `cutoff` go, in batches.
+/// Timelines, settled alerts and finished deliveries are kept as long as the events: rows
+/// older than `cutoff` go, in batches.
 async fn prune_timelines(app: &App, cutoff: i64) -> AppResult<()> {
     loop {
-        let deleted = app.db.write(move |c| Box::pin(async move { Ok(activity::delete_older_than(c, cutoff, BATCH).await?) })).await?;
+        let deleted = app
+            .db
+            .write(move |c| {
+                Box::pin(async move {
+                    let timeline = activity::delete_older_than(c, cutoff, BATCH).await?;
+                    let alerts = alert_queue::delete_older_than(c, cutoff, BATCH).await?;
+                    let sent = deliveries::delete_older_than(c, cutoff, BATCH).await?;
+                    Ok(timeline.max(alerts).max(sent))
+                })
+            })
+            .await?;
         if deleted < BATCH as u64 {
             return Ok(());
         }

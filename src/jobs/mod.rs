@@ -3,6 +3,7 @@
 //! replica that dies mid-run leaves a lease that expires, and another replica runs the
 //! timer again — every effect is idempotent, so it happens once.
 
+pub mod alerts;
 pub mod purge;
 
 use std::time::Duration;
@@ -65,4 +66,5 @@ pub fn spawn(app: App) {
     if !every.is_zero() {
         app.every(every, "scheduler tick", |app| async move { tick(&app).await.map(|_| ()) });
     }
+    alerts::spawn(app);
 }

@@ -150,13 +150,13 @@ pub async fn complete(app: &App, agent_id: String, task_id: String) -> AppResult
 }
 
 /// An error of a task; whether it triggered the error rule (blocked task, sleeping agent).
-pub async fn error(app: &App, agent_id: String, task_id: String) -> AppResult<bool> {
+pub async fn error(app: &App, agent_id: String, task_id: String, message: Option<String>) -> AppResult<bool> {
     let now = app.clock.now();
     app.db
         .write(move |c| {
             Box::pin(async move {
                 let (mut agent, mut task) = agent_and_task(c, &agent_id, &task_id).await?;
-                let triggered = lifecycle::record_error(c, &mut agent, &mut task, now).await?;
+                let triggered = lifecycle::record_error(c, &mut agent, &mut task, message.as_deref(), now).await?;
                 timeline::record(c, on_task(&agent_id, &task), "error", Some(&task.title), now).await?;
                 agents::record_activity(c, &agent_id, Some(&task.id), Usage::default(), now).await?;
                 Ok(triggered)

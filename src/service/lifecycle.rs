@@ -10,6 +10,7 @@ use crate::db::alerts::{self, NewAlert};
 use crate::db::{error_windows, settings};
 use crate::domain::agents::{AfterCompletion, AgentStatus, AgentTaskStatus, BlockSource, ErrorVerdict, SleepSchedule};
 use crate::domain::agents::{after_completion, record_error as count_error};
+use crate::domain::alerts::Trigger;
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
@@ -103,13 +104,14 @@ pub async fn block(
     agent.current_task_id = Some(task.id.clone());
     agents::save(conn, agent).await?;
     let alert = NewAlert {
-        kind: "blocked",
+        trigger: Trigger::Blocked,
         agent_id: agent.id.clone(),
         task_id: Some(task.id.clone()),
         title: Some(task.title.clone()),
         priority: task.priority,
         reason: Some(reason.to_string()),
         project: task.project_id.clone(),
+        since: task.blocked_at,
     };
     let episode = task.blocked_at.unwrap_or(now);
     alerts::raise(conn, &alert, &format!("blocked:{}:{}:{episode}", agent.id, task.id), now).await?;
@@ -149,18 +151,26 @@ pub async fn wake(conn: &mut WriteConn, agent: &mut Agent, reason: &str, now: i6
 
 /// Counts an error of `task` (recordError) and raises an `error` alert (fixes decisions.md#agent-errors). Returns
 /// whether the error blocked the task.
-pub async fn record_error(conn: &mut WriteConn, agent: &mut Agent, task: &mut AgentTask, now: i64) -> AppResult<bool> {
+/// `message` is what the agent said went wrong; without one the alert counts the errors.
+pub async fn record_error(
+    conn: &mut WriteConn,
+    agent: &mut Agent,
+    task: &mut AgentTask,
+    message: Option<&str>,
+    now: i64,
+) -> AppResult<bool> {
     let current = error_windows::get(conn, &agent.id, &task.id).await?;
     let (window, verdict) = count_error(current, now);
     error_windows::put(conn, &agent.id, &task.id, window).await?;
     let alert = NewAlert {
-        kind: "error",
+        trigger: Trigger::Error,
         agent_id: agent.id.clone(),
         task_id: Some(task.id.clone()),
         title: Some(task.title.clone()),
         priority: task.priority,
-        reason: Some(format!("error {} in the window that started at {}", window.count, window.first_error_at)),
+        reason: Some(message.map_or_else(|| format!("error {} of the last 10 minutes", window.count), str::to_string)),
         project: task.project_id.clone(),
+        since: None,
     };
     let key = format!("error:{}:{}:{}:{}", agent.id, task.id, window.first_error_at, window.count);
     alerts::raise(conn, &alert, &key, now).await?;
@@ -204,13 +214,14 @@ pub async fn complete(conn: &mut WriteConn, agent: &mut Agent, task: &mut AgentT
         }
     }
     let alert = NewAlert {
-        kind: "completed",
+        trigger: Trigger::Completed,
         agent_id: agent.id.clone(),
         task_id: Some(task.id.clone()),
         title: Some(task.title.clone()),
         priority: task.priority,
         reason: None,
         project: task.project_id.clone(),
+        since: None,
     };
     alerts::raise(conn, &alert, &format!("completed:{}:{}", agent.id, task.id), now).await?;
     announce(conn, task.project_id.as_deref(), json!({"agentId": agent.id, "action": "task_completed", "taskId": task.id}), now).await?;

@@ -126,6 +126,7 @@ pub async fn report(app: &App, report: HookEvent) -> AppResult<()> {
                             session_id,
                             project_id: project.clone(),
                             summary_id: None,
+                            metadata: None,
                         };
                         messages::insert(c, &sealer, &new, now).await?;
                         events::append(c, now, NewEvent::sealed("message:created", project.as_deref(), &payload, &sealer)).await?;

@@ -4,6 +4,9 @@
 
 pub mod agent_views;
 pub mod agents;
+pub mod alert_rules;
+pub mod alerting;
+pub mod channels;
 pub mod commands;
 pub mod keys;
 pub mod lifecycle;

@@ -11,6 +11,7 @@ use crate::db::alerts::{self, NewAlert};
 use crate::db::{settings, sweeps};
 use crate::domain::Priority;
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource, IDLE_TOO_LONG_SECS, SILENT_BLOCK_SECS, STALE_SECS, silent_since};
+use crate::domain::alerts::Trigger;
 use crate::error::AppResult;
 use crate::service::lifecycle;
 use crate::state::App;
@@ -66,7 +67,8 @@ async fn alert_idle_too_long(c: &mut WriteConn, agent_id: &str, now: i64) -> App
         return Ok(());
     }
     let Some(task) = agents::newest_task_in(c, agent_id, &[AgentTaskStatus::Pending.as_str()]).await? else { return Ok(()) };
-    let alert = alert_for("idle_too_long", &task, Some(format!("no report for {} minutes with pending tasks", (now - since) / 60)));
+    let alert =
+        alert_for(Trigger::IdleTooLong, &task, Some(format!("no report for {} minutes with pending tasks", (now - since) / 60)), since);
     alerts::raise(c, &alert, &format!("idle_too_long:{agent_id}:{since}"), now).await?;
     Ok(())
 }
@@ -83,13 +85,14 @@ async fn alert_stalled(c: &mut WriteConn, agent_id: &str, now: i64, stall_after:
         None => None,
     };
     let alert = NewAlert {
-        kind: "stalled",
+        trigger: Trigger::Stalled,
         agent_id: agent.id.clone(),
         task_id: task.as_ref().map(|t| t.id.clone()),
         title: task.as_ref().map(|t| t.title.clone()),
         priority: task.as_ref().map_or(Priority::Medium, |t| t.priority),
         reason: Some(format!("no progress for {} minutes while working", (now - since) / 60)),
         project: task.and_then(|t| t.project_id),
+        since: Some(since),
     };
     alerts::raise(c, &alert, &format!("stalled:{}:{since}", agent.id), now).await?;
     Ok(())
@@ -100,14 +103,15 @@ async fn alert_stale(c: &mut WriteConn, task_id: &str, now: i64) -> AppResult<()
     let Some(blocked_at) = task.blocked_at.filter(|at| task.status == AgentTaskStatus::Blocked && now - at > STALE_SECS) else {
         return Ok(());
     };
-    let alert = alert_for("stale_task", &task, task.blocked_reason.clone());
+    let alert = alert_for(Trigger::StaleTask, &task, task.blocked_reason.clone(), blocked_at);
     alerts::raise(c, &alert, &format!("stale:{}:{}:{blocked_at}", task.agent_id, task.id), now).await?;
     Ok(())
 }
 
-fn alert_for(kind: &'static str, task: &AgentTask, reason: Option<String>) -> NewAlert {
+fn alert_for(trigger: Trigger, task: &AgentTask, reason: Option<String>, since: i64) -> NewAlert {
     NewAlert {
-        kind,
+        trigger,
+        since: Some(since),
         agent_id: task.agent_id.clone(),
         task_id: Some(task.id.clone()),
         title: Some(task.title.clone()),

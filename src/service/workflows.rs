@@ -13,6 +13,7 @@ use crate::db::agents::{self, AgentTask, announce};
 use crate::db::alerts::{self, NewAlert};
 use crate::db::workflows::{self, Workflow};
 use crate::domain::agents::{AgentStatus, AgentTaskStatus, WORKFLOW_SLEEP_TIMEOUT_SECS, WorkflowResult, WorkflowStatus};
+use crate::domain::alerts::Trigger;
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
@@ -205,13 +206,14 @@ async fn advance(c: &mut WriteConn, w: &mut Workflow, now: i64) -> AppResult<()>
             agents::save(c, &agent).await?;
         }
         let alert = NewAlert {
-            kind: "error",
+            trigger: Trigger::Error,
             agent_id: w.agent_id.clone(),
             task_id: Some(w.task_id.clone()),
             title: Some(w.title.clone()),
             priority: w.priority,
             reason: Some("Task cancelled externally".into()),
             project: task.project_id.clone(),
+            since: None,
         };
         alerts::raise(c, &alert, &format!("workflow-error:{}:{}", w.id, w.run_id), now).await?;
     }

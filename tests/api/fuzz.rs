@@ -81,6 +81,11 @@ fn body_fields(method: &Method, path: &str) -> &'static [&'static str] {
         ("POST", "/api/settings/projects") => &["id", "name", "description", "color"],
         ("PATCH", "/api/settings/projects/{id}") => &["name", "description", "color"],
         ("PUT", "/api/settings/sleep-schedule") => &["startHour", "endHour", "timezone", "enabled"],
+        ("PUT", "/api/settings/alerts") => &["id", "updates"],
+        ("PATCH", "/api/settings/alerts/{id}") => &["delay_ms", "channel", "enabled"],
+        ("POST", "/api/settings/channels") => &["type", "name", "config", "filters", "enabled"],
+        ("PATCH", "/api/settings/channels/{id}") => &["name", "config", "filters", "enabled"],
+        ("POST", "/api/push/subscriptions") => &["endpoint", "keys", "expirationTime"],
         ("POST", "/api/settings/team/invite") => &["mode", "role", "github_username", "expires_in_hours"],
         ("PATCH", "/api/settings/team/{user_id}") => &["role"],
         ("POST", "/api/settings/api-keys") => &["name", "role", "project", "expires_in_days"],
@@ -91,7 +96,8 @@ fn body_fields(method: &Method, path: &str) -> &'static [&'static str] {
         ("POST", "/api/agents/{id}/actions") => &["action"],
         ("POST", "/api/agents/{id}/assign" | "/api/agents/{id}/workflow") => &["taskId", "title", "priority", "linearIssueId", "projectId"],
         ("POST", "/api/agents/{id}/block") => &["taskId", "source", "reason"],
-        ("POST", "/api/agents/{id}/complete" | "/api/agents/{id}/error") => &["taskId"],
+        ("POST", "/api/agents/{id}/complete") => &["taskId"],
+        ("POST", "/api/agents/{id}/error") => &["taskId", "message"],
         ("POST", "/api/agents/{id}/heartbeat") => USAGE,
         ("POST", "/api/agents/{id}/activity") => &["kind", "summary", "taskId", "tokens_in", "tokens_out", "cost_usd"],
         ("POST", "/api/agents/{id}/tasks") => {
@@ -459,8 +465,15 @@ async fn no_input_breaks_the_server(app: TestApp) {
 }
 
 /// Routes whose handlers read no body (signing out, links, deletes by path).
-const WITHOUT_BODY: &[&str] =
-    &["/api/auth/logout", "/logout", "/api/auth/link/{token}", "/invite/{id}", "/api/settings/invite/{id}/accept"];
+const WITHOUT_BODY: &[&str] = &[
+    "/api/auth/logout",
+    "/logout",
+    "/api/auth/link/{token}",
+    "/invite/{id}",
+    "/api/settings/invite/{id}/accept",
+    "/api/settings/alerts/reset-defaults",
+    "/api/settings/channels/{id}/test",
+];
 
 #[test]
 fn every_route_with_a_body_has_its_fields_listed() {

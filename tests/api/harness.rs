@@ -27,6 +27,9 @@ pub struct TestApp {
     pub app: App,
     client: reqwest::Client,
     data_dir: PathBuf,
+    /// Whether dropping this app removes the data directory (a replica leaves it to the first).
+    owns_data: bool,
+    config: Config,
     _database: Option<PgDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -159,8 +162,12 @@ impl TestApp {
             }
         };
         configure(&mut config);
-        let clock = ManualClock::new(T0);
-        let built = Built::new(config, clock.clone()).await.expect("build app");
+        Some(TestApp::start(config, ManualClock::new(T0), database, true).await)
+    }
+
+    async fn start(config: Config, clock: Arc<ManualClock>, database: Option<PgDatabase>, owns_data: bool) -> TestApp {
+        let data_dir = config.data_dir.clone().expect("tests name their data directory");
+        let built = Built::new(config.clone(), clock.clone()).await.expect("build app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base_path = built.app.base_path.clone();
@@ -174,16 +181,32 @@ impl TestApp {
                 })
                 .await;
         });
-        Some(TestApp {
+        TestApp {
             base: format!("http://{addr}{base_path}"),
             key,
             clock,
             app,
             client: crate::harness::client(),
             data_dir,
+            owns_data,
+            config,
             _database: database,
             shutdown: Some(tx),
-        })
+        }
+    }
+
+    /// A second instance on the same database, data directory and clock (a replica).
+    pub async fn replica(&self) -> TestApp {
+        TestApp::start(self.config.clone(), self.clock.clone(), None, false).await
+    }
+
+    /// Stops this instance and starts a new one on the same database and clock (a restart).
+    pub async fn restart(mut self) -> TestApp {
+        self.owns_data = false;
+        let database = self._database.take();
+        let (config, clock) = (self.config.clone(), self.clock.clone());
+        drop(self);
+        TestApp::start(config, clock, database, true).await
     }
 
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>, auth: Option<&str>) -> Reply {
@@ -258,6 +281,11 @@ impl TestApp {
         ocd::db::events::after(&self.app.db.read, &self.app.sealer, 0, 100_000).await.expect("read events")
     }
 
+    /// One pass of the alert engine and the delivery worker at the test clock.
+    pub async fn alerts(&self) {
+        ocd::jobs::alerts::run(&self.app).await.expect("alert pass");
+    }
+
     /// Number of rows in `table` (test helper over the read pool).
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&self.app.db.read).await.expect("count")
@@ -269,7 +297,9 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if self.owns_data {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
 

@@ -6,9 +6,12 @@ mod auth_helpers;
 mod browser;
 mod chrome;
 mod fake_github;
+mod fake_receiver;
 
 mod agents;
+mod alerting;
 mod analytics;
+mod channels;
 mod commands;
 mod events_messages;
 mod fuzz;

@@ -354,11 +354,51 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
             let command = r.body["command"]["id"].as_str().unwrap().to_string();
             (path.replace("ID", &agent).replace("{command_id}", &command), Some(json!({"status": "acknowledged"})))
         }
+        ("PUT", "/api/settings/alerts") => (path, Some(json!({"id": "blocked-low", "updates": {"enabled": 1}}))),
+        ("GET" | "PATCH", "/api/settings/alerts/{id}") => (path.replace("ID", "blocked-low"), Some(json!({"delay_ms": 3_600_000}))),
+        ("DELETE", "/api/settings/alerts/{id}") => {
+            app.request(Method::POST, "/api/settings/alerts/reset-defaults", None, Some(owner)).await;
+            (path.replace("ID", "stale-all"), None)
+        }
+        ("POST", "/api/settings/alerts/reset-defaults") => (path, None),
+        ("POST", "/api/settings/channels") => (path, Some(sample_channel())),
+        (_, "/api/settings/channels/{id}" | "/api/settings/channels/{id}/test") => {
+            let r = app.request(Method::POST, "/api/settings/channels", Some(&sample_channel()), Some(owner)).await;
+            (path.replace("ID", r.body["channel"]["id"].as_str().unwrap()), (m == "PATCH").then(|| json!({"name": "renamed"})))
+        }
+        ("POST", "/api/push/subscriptions") => (path, Some(sample_subscription(n))),
+        ("DELETE", "/api/push/subscriptions/{id}") => {
+            // the caller's own subscription (people only; keys are refused before the lookup)
+            let id = match world.token(caller).filter(|_| world.user_ids.iter().any(|(c, _)| *c == caller)) {
+                Some(token) => {
+                    let r = app.request(Method::POST, "/api/push/subscriptions", Some(&sample_subscription(n)), Some(&token)).await;
+                    r.body["subscription"]["id"].as_str().unwrap().to_string()
+                }
+                None => "no-subscription".to_string(),
+            };
+            (path.replace("ID", &id), None)
+        }
         (_, p) if p.starts_with("/api/agents/{id}") => (path.replace("ID", &agent), None),
         ("GET", _) => (path, None),
         _ => panic!("no sample request for {} {}", rule.method, rule.path),
     };
     (path, body)
+}
+
+/// A webhook channel to a port nobody listens on (a test send fails fast, and is still a 200).
+fn sample_channel() -> Value {
+    json!({"type": "webhook", "name": "matrix", "config": {"url": "http://127.0.0.1:9/hook"}})
+}
+
+/// A browser push subscription with real keys and its own endpoint.
+fn sample_subscription(n: usize) -> Value {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let public = p256::SecretKey::random(&mut rand::rngs::OsRng).public_key().to_encoded_point(false);
+    json!({"endpoint": format!("http://127.0.0.1:9/push/{n}"), "keys": {
+        "p256dh": Base64UrlUnpadded::encode_string(public.as_bytes()),
+        "auth": Base64UrlUnpadded::encode_string(&rand::random::<[u8; 16]>()),
+    }})
 }
 
 async fn new_sprint(app: &TestApp) -> String {

@@ -1,0 +1,204 @@
+//! One send of a notification to one channel, shaped as each receiver expects
+//! (`../shared/reference/external-apis.md`, K27). Every request carries `X-Ocd-Delivery`, the
+//! id receivers deduplicate on: sends are at least once.
+
+use hmac::{Hmac, Mac};
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+
+use super::webpush::{self, Vapid};
+use crate::domain::Priority;
+use crate::domain::alerts::Notification;
+use crate::domain::channels::ChannelType;
+
+/// How long one send may take.
+pub const SEND_TIMEOUT_SECS: u64 = 10;
+/// Discord refuses messages longer than this.
+const DISCORD_LIMIT: usize = 2000;
+/// The largest plaintext one Web Push record carries (RFC 8291 with a 4096-byte record).
+const PUSH_PAYLOAD_LIMIT: usize = 3993;
+
+/// What the receiver answered.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer {
+    pub status: u16,
+    /// `Retry-After` in seconds, when the receiver asked for a pause.
+    pub retry_after: Option<i64>,
+}
+
+fn text<'a>(config: &'a Map<String, Value>, key: &str) -> &'a str {
+    config.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Sends `note`; `Err` is a failure without an answer (connection, timeout, bad configuration).
+pub async fn send(
+    http: &reqwest::Client,
+    vapid: Option<&Vapid>,
+    kind: ChannelType,
+    config: &Map<String, Value>,
+    delivery_id: &str,
+    note: &Notification,
+    now: i64,
+) -> Result<Answer, String> {
+    let request = match kind {
+        ChannelType::Ntfy => ntfy(http, config, note),
+        ChannelType::Slack => http.post(text(config, "url")).json(&json!({"text": slack_text(note)})),
+        ChannelType::Discord => http.post(text(config, "url")).json(&json!({
+            "content": discord_text(note),
+            "username": "ocd",
+            // Agent text never pings anyone.
+            "allowed_mentions": {"parse": []},
+        })),
+        ChannelType::Webhook => webhook(http, config, note, now),
+        ChannelType::WebPush => web_push(http, vapid.ok_or("no VAPID key")?, config, note, now)?,
+    };
+    let answer = request
+        .header("X-Ocd-Delivery", delivery_id)
+        .timeout(std::time::Duration::from_secs(SEND_TIMEOUT_SECS))
+        .send()
+        .await
+        .map_err(describe)?;
+    let retry_after = answer
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|s| *s >= 0);
+    Ok(Answer { status: answer.status().as_u16(), retry_after })
+}
+
+/// A failure's cause without the URL (which may hold a secret, as Slack's and Discord's do).
+fn describe(e: reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_builder() {
+        "invalid URL"
+    } else {
+        "request failed"
+    };
+    format!("{what}: {}", e.without_url())
+}
+
+fn ntfy_priority(p: Priority) -> u8 {
+    match p {
+        Priority::High => 4,
+        Priority::Medium => 3,
+        Priority::Low => 2,
+    }
+}
+
+/// ntfy's JSON publishing: POST to the server root with the topic in the body (UTF-8 titles
+/// need no header encoding).
+fn ntfy(http: &reqwest::Client, config: &Map<String, Value>, note: &Notification) -> reqwest::RequestBuilder {
+    let server = text(config, "server").trim_end_matches('/');
+    let body = json!({
+        "topic": text(config, "topic"),
+        "title": note.title,
+        "message": note.body,
+        "priority": ntfy_priority(note.priority),
+        "tags": [note.tag.split('-').next().unwrap_or("ocd")],
+        "click": note.url,
+    });
+    let request = http.post(format!("{server}/")).json(&body);
+    match config.get("token").and_then(Value::as_str) {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+}
+
+/// Slack's mrkdwn: `&`, `<` and `>` are escaped; the link is `<url|label>`.
+fn slack_text(note: &Notification) -> String {
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    format!("*{}*\n{}\n<{}|Open in ocd>", escape(&note.title), escape(&note.body), note.url)
+}
+
+fn discord_text(note: &Notification) -> String {
+    let link = format!("\n{}", note.url);
+    let head = format!("**{}**\n", note.title);
+    let room = DISCORD_LIMIT.saturating_sub(head.chars().count() + link.chars().count());
+    format!("{head}{}{link}", truncate_chars(&note.body, room))
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// The signature a webhook receiver checks: hex HMAC-SHA256 of `"<timestamp>.<raw body>"`.
+pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
+    // HMAC takes a key of any length.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC accepts keys of every length"),
+    };
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn webhook(http: &reqwest::Client, config: &Map<String, Value>, note: &Notification, now: i64) -> reqwest::RequestBuilder {
+    let body = note.data.to_string();
+    let mut request =
+        http.post(text(config, "url")).header(reqwest::header::CONTENT_TYPE, "application/json").header("X-Ocd-Timestamp", now.to_string());
+    if let Some(secret) = config.get("secret").and_then(Value::as_str) {
+        request = request.header("X-Ocd-Signature", format!("sha256={}", signature(secret, now, &body)));
+    }
+    request.body(body)
+}
+
+/// The browser's notification: `{title, body, url, tag}`, encrypted, with the body cut to fit one record.
+fn web_push(
+    http: &reqwest::Client,
+    vapid: &Vapid,
+    config: &Map<String, Value>,
+    note: &Notification,
+    now: i64,
+) -> Result<reqwest::RequestBuilder, String> {
+    let endpoint = text(config, "endpoint");
+    let mut body = note.body.clone();
+    let payload = loop {
+        let payload = json!({"title": note.title, "body": body, "url": note.url, "tag": note.tag}).to_string();
+        if payload.len() <= PUSH_PAYLOAD_LIMIT || body.is_empty() {
+            break payload;
+        }
+        body = truncate_chars(&body, body.chars().count() * 3 / 4);
+    };
+    let encrypted = webpush::encrypt(text(config, "p256dh"), text(config, "auth"), payload.as_bytes())?;
+    let urgency = if note.priority == Priority::High { "high" } else { "normal" };
+    Ok(http
+        .post(endpoint)
+        .header(reqwest::header::AUTHORIZATION, vapid.authorization(endpoint, now)?)
+        .header("TTL", "86400")
+        .header("Urgency", urgency)
+        .header(reqwest::header::CONTENT_ENCODING, "aes128gcm")
+        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+        .body(encrypted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receivers_get_text_in_their_format() {
+        let note = Notification {
+            title: "a <b> & c".into(),
+            body: "x".repeat(3000),
+            url: "https://ocd.example/agents/a".into(),
+            tag: "alert-1".into(),
+            priority: Priority::High,
+            data: json!({}),
+        };
+        assert!(slack_text(&note).starts_with("*a &lt;b&gt; &amp; c*\n"));
+        let discord = discord_text(&note);
+        assert_eq!(discord.chars().count(), DISCORD_LIMIT);
+        assert!(discord.ends_with("\nhttps://ocd.example/agents/a"));
+        assert_eq!(signature("key", 1, "{}"), signature("key", 1, "{}"));
+        assert_ne!(signature("key", 1, "{}"), signature("key", 2, "{}"));
+    }
+}

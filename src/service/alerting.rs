@@ -1,0 +1,240 @@
+//! The alert engine (docs/decisions.md#alerting, api-compat §17): pending alerts are rows with a
+//! due time; when one comes due its condition is checked again, and if it still holds it fires
+//! once — a feed message, a `message:created` event and, for `push`/`both`, one delivery per
+//! matching channel — all in one write unit, so a restart or a second replica can neither lose
+//! it nor fire it twice.
+
+use serde_json::{Value, json};
+
+use crate::crypto::Sealer;
+use crate::db::WriteConn;
+use crate::db::agents;
+use crate::db::alert_queue::{self, DueAlert};
+use crate::db::channels::{self, StoredChannel};
+use crate::db::deliveries::{self, NewDelivery};
+use crate::db::events::{self, NewEvent};
+use crate::db::messages::{self, NewMessage};
+use crate::domain::agents::{AgentStatus, AgentTaskStatus};
+use crate::domain::alerts::{self, AlertFacts, Notification, Resolved, Trigger};
+use crate::domain::channels::Filters;
+use crate::error::AppResult;
+use crate::state::App;
+
+/// How many due alerts one pass fires at most (the rest fire in the next pass).
+const FIRE_LIMIT: i64 = 200;
+
+/// Absolute links put into notifications.
+#[derive(Debug, Clone)]
+pub struct Links {
+    site: String,
+}
+
+impl Links {
+    pub fn of(app: &App) -> Links {
+        Links { site: app.site_url("") }
+    }
+
+    pub fn agent(&self, agent_id: &str) -> String {
+        format!("{}/agents/{}", self.site, crate::percent::encode(agent_id))
+    }
+
+    pub fn feed(&self) -> String {
+        format!("{}/messages", self.site)
+    }
+}
+
+/// Fires every alert due at the app's clock and the digest whose window has ended. Returns
+/// how many alerts fired.
+pub async fn fire_due(app: &App) -> AppResult<usize> {
+    let now_ms = app.clock.now_ms();
+    let sealer = app.sealer.clone();
+    let links = Links::of(app);
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let due = alert_queue::due(c, now_ms, FIRE_LIMIT).await?;
+                let (batched, single): (Vec<DueAlert>, Vec<DueAlert>) = due.into_iter().partition(|a| a.batched == 1);
+                let mut fired = 0;
+                for alert in single {
+                    if still_holds(c, &alert).await? {
+                        fire(c, &sealer, &links, &[alert], now_ms).await?;
+                        fired += 1;
+                    } else {
+                        alert_queue::drop_cleared(c, alert.id).await?;
+                    }
+                }
+                if !batched.is_empty() {
+                    fired += batched.len();
+                    fire(c, &sealer, &links, &batched, now_ms).await?;
+                }
+                send_digest(c, &sealer, &links, now_ms).await?;
+                Ok(fired)
+            })
+        })
+        .await
+}
+
+/// Whether the alert's condition still holds when it comes due (a delayed alert whose
+/// condition cleared first is dropped): the same block episode, the same silence, the same stall.
+async fn still_holds(c: &mut WriteConn, a: &DueAlert) -> AppResult<bool> {
+    match a.trigger {
+        Trigger::Error | Trigger::Completed => Ok(true),
+        Trigger::Blocked | Trigger::StaleTask => {
+            let Some(task_id) = &a.task_id else { return Ok(true) };
+            let task = agents::get_task(c, task_id).await?;
+            Ok(task.is_some_and(|t| t.status == AgentTaskStatus::Blocked && (a.since.is_none() || t.blocked_at == a.since)))
+        }
+        Trigger::IdleTooLong => {
+            let agent = agents::get(c, &a.agent_id).await?;
+            Ok(agent.is_some_and(|g| {
+                !matches!(g.status, AgentStatus::Sleeping | AgentStatus::Offline)
+                    && a.since.is_none_or(|since| g.last_heartbeat.unwrap_or(g.created_at) == since)
+            }))
+        }
+        Trigger::Stalled => {
+            let agent = agents::get(c, &a.agent_id).await?;
+            Ok(agent.is_some_and(|g| {
+                g.status == AgentStatus::Working && a.since.is_none_or(|since| g.last_activity_at.unwrap_or(g.created_at) == since)
+            }))
+        }
+    }
+}
+
+/// Fires one alert, or a batch of completions as one message.
+async fn fire(c: &mut WriteConn, sealer: &Sealer, links: &Links, group: &[DueAlert], now_ms: i64) -> AppResult<()> {
+    let Some(first) = group.first() else { return Ok(()) };
+    let facts: Vec<AlertFacts> = group.iter().map(DueAlert::facts).collect();
+    let (recent, pushed, pushed_for_agent) = alert_queue::recent_counts(c, &first.agent_id, now_ms).await?;
+    let resolved = alerts::resolve(first.wanted_channel, recent, pushed, pushed_for_agent);
+    let digest_mode = alerts::digest_mode(recent);
+    let is_batch = first.batched == 1;
+    let content = if is_batch { alerts::batch_content(&facts) } else { alerts::content(&facts[0]) };
+    let url = links.agent(&first.agent_id);
+    let new = NewMessage {
+        kind: alerts::message_type(first.trigger),
+        content: content.clone(),
+        todo_id: None,
+        session_id: None,
+        project_id: first.project.clone(),
+        summary_id: None,
+        metadata: Some(json!({
+            "alert_id": first.id,
+            "rule_id": first.rule_id,
+            "trigger": first.trigger,
+            "agent_id": first.agent_id,
+            "task_id": first.task_id,
+            "url": url,
+            "channel": resolved.channel,
+            "held": resolved.held.map(|h| h.as_str()),
+        })),
+    };
+    let now = now_ms.div_euclid(1000);
+    crate::db::projects::ensure(c, first.project.as_deref(), now).await?;
+    let message = messages::insert(c, sealer, &new, now).await?;
+    for alert in group {
+        alert_queue::mark_fired(c, alert.id, resolved, message.id, now_ms).await?;
+    }
+    let payload = if is_batch {
+        json!({"batch": true, "count": group.len(), "digestMode": digest_mode, "message": message})
+    } else {
+        json!({"alert": facts[0], "channel": resolved.channel, "digestMode": digest_mode, "message": message})
+    };
+    events::append(c, now, NewEvent::sealed("message:created", first.project.as_deref(), &payload, sealer)).await?;
+    if resolved.channel.pushes() {
+        let mut note = Notification::alert(&facts[0], first.id, &url);
+        if is_batch && group.len() > 1 {
+            note.title = format!("{} tasks completed", group.len());
+            note.body = content;
+            note.data = json!({"batch": true, "digest": false, "alerts": note_alerts(&facts, links)});
+        }
+        enqueue(c, sealer, &note, Some(first.id), "alert", |filters| facts.iter().any(|f| filters.wants(f)), now_ms).await?;
+    }
+    log_fired(first, group.len(), resolved);
+    Ok(())
+}
+
+fn note_alerts(facts: &[AlertFacts], links: &Links) -> Vec<Value> {
+    facts
+        .iter()
+        .map(|f| {
+            let mut v = json!(f);
+            v["url"] = Value::from(links.agent(&f.agent_id));
+            v
+        })
+        .collect()
+}
+
+fn log_fired(first: &DueAlert, count: usize, resolved: Resolved) {
+    tracing::info!(
+        alert = first.id,
+        rule = %first.rule_id,
+        agent = %first.agent_id,
+        count,
+        channel = %resolved.channel,
+        held = resolved.held.map(|h| h.as_str()),
+        "alert fired"
+    );
+}
+
+/// At the end of a digest window, one message per channel lists the held alerts it wants.
+async fn send_digest(c: &mut WriteConn, sealer: &Sealer, links: &Links, now_ms: i64) -> AppResult<()> {
+    let held = alert_queue::take_digest(c, now_ms).await?;
+    if held.is_empty() {
+        return Ok(());
+    }
+    for channel in channels::enabled(c).await? {
+        let filters = filters_of(&channel);
+        let wanted: Vec<(AlertFacts, String)> =
+            held.iter().map(DueAlert::facts).filter(|f| filters.wants(f)).map(|f| (f.clone(), links.agent(&f.agent_id))).collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let note = Notification::digest(&wanted, &links.feed());
+        add_delivery(c, sealer, &channel.id, &note, None, "digest", now_ms).await?;
+    }
+    tracing::info!(alerts = held.len(), "alert digest sent");
+    Ok(())
+}
+
+/// A channel's filters; a stored value ocd cannot read means "everything" (and is logged), so
+/// a bad row never silences alerts.
+pub fn filters_of(channel: &StoredChannel) -> Filters {
+    serde_json::from_str(&channel.filters).unwrap_or_else(|e| {
+        tracing::warn!(channel = %channel.id, error = %e, "channel filters unreadable; sending everything");
+        Filters::default()
+    })
+}
+
+/// One delivery of `note` to every enabled channel whose filters `wants`.
+async fn enqueue(
+    c: &mut WriteConn,
+    sealer: &Sealer,
+    note: &Notification,
+    alert_id: Option<i64>,
+    kind: &str,
+    wants: impl Fn(&Filters) -> bool,
+    now_ms: i64,
+) -> AppResult<()> {
+    for channel in channels::enabled(c).await? {
+        if wants(&filters_of(&channel)) {
+            add_delivery(c, sealer, &channel.id, note, alert_id, kind, now_ms).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Queues one send of `note` to a channel; returns the delivery id.
+pub async fn add_delivery(
+    c: &mut WriteConn,
+    sealer: &Sealer,
+    channel_id: &str,
+    note: &Notification,
+    alert_id: Option<i64>,
+    kind: &str,
+    now_ms: i64,
+) -> AppResult<String> {
+    let id = format!("dl_{}", crate::crypto::random_hex(12));
+    let payload = sealer.seal(&serde_json::to_vec(note).map_err(crate::error::AppError::internal)?);
+    deliveries::insert(c, &NewDelivery { id: &id, channel_id, alert_id, kind, payload }, now_ms).await?;
+    Ok(id)
+}
