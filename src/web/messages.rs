@@ -23,12 +23,14 @@ const SHOWN: i64 = 200;
 pub const TYPES: [(&str, &str); 5] =
     [("task_complete", "Completed"), ("error", "Error"), ("state_change", "State change"), ("worklog", "Work log"), ("custom", "Note")];
 
-/// A message with its work-log metadata (`[author:… | tags:… | summary_id:…]`) taken apart.
+/// A message with its work-log metadata (`[author:… | tags:… | summary_id:…]`) taken apart,
+/// and the agent an alert is about (linked to its page).
 pub struct MessageView {
     pub message: Message,
     pub body_html: String,
     pub meta: Vec<(String, String)>,
     pub icon: &'static str,
+    pub agent: Option<String>,
 }
 
 fn icon(kind: MessageType) -> &'static str {
@@ -89,7 +91,8 @@ async fn load(app: &App, project: Option<&str>, params: &Params) -> AppResult<Fe
         .into_iter()
         .map(|message| {
             let (text, meta) = split_meta(&message.content);
-            MessageView { body_html: markdown::render(text, &base), meta, icon: icon(message.kind), message }
+            let agent = message.metadata.as_ref().and_then(|m| m["agent_id"].as_str()).map(String::from);
+            MessageView { body_html: markdown::render(text, &base), meta, icon: icon(message.kind), agent, message }
         })
         .collect();
     Ok(Feed { messages, unread, kind, session, sessions, clock: Clock { now: app.clock.now() }, types: TYPES })

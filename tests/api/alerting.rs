@@ -19,6 +19,7 @@ crate::on_both_backends!(
     lasting_conditions_count_toward_the_delay,
     a_pending_alert_survives_a_restart_and_fires_once,
     two_replicas_fire_an_alert_once,
+    low_blocks_stalls_and_stale_tasks_follow_their_rules,
 );
 
 /// An agent working on one task of `priority`.
@@ -150,6 +151,9 @@ async fn blocked_alerts_wait_their_delay_and_clear_on_unblock(app: TestApp) {
     assert_eq!(announced.payload["alert"]["reason"], "Which database should I migrate?");
     assert_eq!(announced.payload["channel"], "both");
     assert_eq!(announced.payload["digestMode"], false);
+    let mut person = signed_in(&app, Role::Viewer).await;
+    let page = person.get("/messages").await;
+    assert!(page.body.as_str().unwrap_or_default().contains("href=\"/agents/a\""), "the feed links the alert to its agent");
 
     agent_on(&app, "b", "m", "medium").await;
     block(&app, "b", "m", "waiting for review").await;
@@ -382,4 +386,51 @@ mod the_alert_loop_fires_by_itself {
     async fn postgres() {
         super::the_alert_loop_fires_by_itself(Backend::Postgres).await;
     }
+}
+
+async fn low_blocks_stalls_and_stale_tasks_follow_their_rules(app: TestApp) {
+    let receiver = FakeReceiver::start().await;
+    let mut owner = signed_in(&app, Role::Owner).await;
+    webhook_channel(&app, &mut owner, &receiver).await;
+    let pushed = |trigger: &str| receiver.received_at("/hook").iter().filter(|r| r.json()["alert"]["trigger"] == trigger).count();
+
+    // blocked-low: an hour later, in the app only.
+    agent_on(&app, "low", "l", "low").await;
+    block(&app, "low", "l", "no rush").await;
+    app.clock.advance_secs(59 * 60);
+    app.alerts().await;
+    assert!(alert_messages(&app).await.is_empty());
+    app.clock.advance_secs(60);
+    app.alerts().await;
+    let fired = alert_messages(&app).await;
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0]["content"], "[LOW] Agent \"low\" blocked on \"Task l\": no rush");
+    assert_eq!(fired[0]["metadata"]["channel"], "in_app");
+    assert_eq!(pushed("blocked"), 0, "in_app rules send nothing outside");
+
+    // stale-all: two hours blocked, pushed (and in the feed).
+    app.clock.advance_secs(3600 + 1);
+    app.tick().await;
+    app.alerts().await;
+    let stale: Vec<Value> = alert_messages(&app).await.into_iter().filter(|m| m["metadata"]["trigger"] == "stale_task").collect();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0]["content"], "[STALE] Task \"Task l\" blocked for >2h (agent: low)");
+    assert_eq!(pushed("stale_task"), 1);
+
+    // stalled-all: beating but making no progress for STALL_AFTER_SECONDS, at once, pushed.
+    agent_on(&app, "busy", "b", "medium").await;
+    for _ in 0..11 {
+        app.clock.advance_secs(60);
+        app.post("/api/agents/busy/heartbeat", json!({})).await;
+    }
+    app.tick().await;
+    app.alerts().await;
+    let stalled: Vec<Value> = alert_messages(&app).await.into_iter().filter(|m| m["metadata"]["trigger"] == "stalled").collect();
+    assert_eq!(stalled.len(), 1, "{stalled:?}");
+    assert!(
+        stalled[0]["content"].as_str().unwrap().starts_with("[STALLED] Agent \"busy\" made no progress on \"Task b\""),
+        "{}",
+        stalled[0]
+    );
+    assert_eq!(pushed("stalled"), 1);
 }
