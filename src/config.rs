@@ -141,6 +141,10 @@ pub struct Config {
     /// URL); default: PUBLIC_URL when it is https, else `mailto:ocd@localhost`.
     #[arg(long, env = "VAPID_SUBJECT")]
     pub vapid_subject: Option<String>,
+    /// Accepts plain-http push endpoints (tests' fake push service). Real push services are
+    /// https; refusing others keeps a browser subscription from pointing ocd at internal addresses.
+    #[arg(long, env = "PUSH_ALLOW_HTTP", default_value_t = false, hide = true)]
+    pub push_allow_http: bool,
     /// GitHub OAuth app client id; with the secret, enables "Sign in with GitHub".
     #[arg(long, env = "GITHUB_CLIENT_ID", hide_env_values = true)]
     pub github_client_id: Option<String>,

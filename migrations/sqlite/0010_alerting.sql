@@ -15,7 +15,8 @@ CREATE TABLE alert_rules (
 
 -- One row per rule a raised alert matched: `pending` until `due_ms` (a durable timer), then
 -- `fired`, or `cancelled` (its condition cleared first), or `superseded` (a newer alert took
--- its pending key). The fired row is the record that the alert happened, once.
+-- its pending key), or `failed` (firing it failed; logged and set aside). The fired row is the
+-- record that the alert happened, once.
 CREATE TABLE alerts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     rule_id TEXT NOT NULL,
@@ -45,6 +46,7 @@ CREATE INDEX alerts_due ON alerts (status, due_ms);
 CREATE INDEX alerts_key ON alerts (pending_key, status);
 CREATE INDEX alerts_task ON alerts (agent_id, task_id, status);
 CREATE INDEX alerts_fired ON alerts (fired_ms);
+CREATE INDEX alerts_digest ON alerts (held, digest_sent);
 
 -- Where pushed alerts go (K27). `config` is sealed JSON (URLs, tokens, secrets); a web_push
 -- channel is one browser subscription of one signed-in user.
@@ -80,6 +82,17 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_due ON deliveries (status, next_attempt_ms);
 CREATE INDEX deliveries_created ON deliveries (created_at);
+
+-- Each attempt of a delivery: its answer or failure.
+CREATE TABLE delivery_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    http_status INTEGER,
+    error TEXT,
+    at_ms INTEGER NOT NULL
+);
+CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, attempt);
 
 -- Alert messages carry what they are about: alert id, agent, task, link.
 ALTER TABLE messages ADD COLUMN metadata TEXT;

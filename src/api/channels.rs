@@ -33,7 +33,7 @@ pub async fn delete(State(app): State<App>, Path(id): Path<String>) -> AppResult
 /// Sends a test message now and answers with its delivery (delivered, or why not).
 pub async fn test(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
     let delivery_id = service::queue_test(&app, id).await?;
-    crate::notify::deliver_due(&app).await?;
+    crate::notify::deliver_one(&app, delivery_id.clone()).await?;
     let delivery = deliveries::get(&app.db.read, &delivery_id).await?.ok_or_else(|| AppError::internal("test delivery vanished"))?;
     Ok(Json(json!({ "ok": delivery.status == "delivered", "delivery": delivery })))
 }

@@ -96,15 +96,37 @@ pub async fn cancel(conn: &mut WriteConn, agent_id: &str, task_id: &str) -> Resu
     Ok(done.rows_affected())
 }
 
-/// The pending alerts due at `now_ms`, oldest first. Read inside the writer's unit: the
-/// writer (and on PostgreSQL the events lock every writer takes) makes this the only reader
-/// that can fire them, so each fires once across replicas.
-pub async fn due(conn: &mut WriteConn, now_ms: i64, limit: i64) -> Result<Vec<DueAlert>, sqlx::Error> {
-    sqlx::query_as(sql!("SELECT {DUE_COLUMNS} FROM alerts WHERE status = 'pending' AND due_ms <= $1 ORDER BY due_ms, id LIMIT $2"))
+/// The id of the pending alert due first at `now_ms` (read without the writer; the writer's
+/// unit checks it is still pending before firing it).
+pub async fn next_due_id(pool: &sqlx::AnyPool, now_ms: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM alerts WHERE status = 'pending' AND due_ms <= $1 ORDER BY due_ms, id LIMIT 1")
         .bind(now_ms)
-        .bind(limit)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Alert `id` if it is pending and due. Read inside the writer's unit: the writer (and on
+/// PostgreSQL the events lock every writer takes) makes this the only reader that can fire
+/// it, so each alert fires once across replicas.
+pub async fn pending_due(conn: &mut WriteConn, id: i64, now_ms: i64) -> Result<Option<DueAlert>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {DUE_COLUMNS} FROM alerts WHERE id = $1 AND status = 'pending' AND due_ms <= $2"))
+        .bind(id)
+        .bind(now_ms)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+/// Every batched completion that is due (they leave together, however many).
+pub async fn due_batch(conn: &mut WriteConn, now_ms: i64) -> Result<Vec<DueAlert>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {DUE_COLUMNS} FROM alerts WHERE status = 'pending' AND batched = 1 AND due_ms <= $1 ORDER BY id"))
+        .bind(now_ms)
         .fetch_all(&mut *conn)
         .await
+}
+
+/// An alert whose firing failed: kept as `failed` (and logged) instead of blocking the queue.
+pub async fn set_aside(conn: &mut WriteConn, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE alerts SET status = 'failed' WHERE id = $1 AND status = 'pending'").bind(id).execute(&mut *conn).await.map(|_| ())
 }
 
 /// The earliest due time of a pending alert (the engine sleeps until then).
@@ -130,8 +152,8 @@ pub async fn mark_fired(conn: &mut WriteConn, id: i64, resolved: Resolved, messa
         .map(|_| ())
 }
 
-/// What the channel resolution needs: alerts fired in the trailing minute (batched ones count
-/// once per batch), and pushes of the trailing hour, overall and for `agent_id`.
+/// What the channel resolution needs: alerts fired in the trailing minute, and pushes of the
+/// trailing hour, overall and for `agent_id` (a batch counts once: it is one message).
 pub async fn recent_counts(conn: &mut WriteConn, agent_id: &str, now_ms: i64) -> Result<(i64, i64, i64), sqlx::Error> {
     let recent: i64 = sqlx::query_scalar(
         "SELECT COUNT(DISTINCT CASE WHEN batched = 1 THEN -message_id ELSE id END) FROM alerts WHERE status = 'fired' AND fired_ms > $1",
@@ -140,7 +162,8 @@ pub async fn recent_counts(conn: &mut WriteConn, agent_id: &str, now_ms: i64) ->
     .fetch_one(&mut *conn)
     .await?;
     let (overall, for_agent): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN agent_id = $1 THEN 1 ELSE 0 END), 0) FROM alerts \
+        "SELECT COUNT(DISTINCT CASE WHEN batched = 1 THEN -message_id ELSE id END), \
+         COUNT(DISTINCT CASE WHEN agent_id = $1 THEN (CASE WHEN batched = 1 THEN -message_id ELSE id END) END) FROM alerts \
          WHERE status = 'fired' AND fired_ms > $2 AND channel IN ('push', 'both')",
     )
     .bind(agent_id)

@@ -96,3 +96,8 @@ pub async fn delete(conn: &mut WriteConn, id: &str) -> Result<bool, sqlx::Error>
     let done = sqlx::query("DELETE FROM channels WHERE id = $1").bind(id).execute(&mut *conn).await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// How many browser subscriptions `user_id` has.
+pub async fn count_of_user(conn: &mut WriteConn, user_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE user_id = $1").bind(user_id).fetch_one(&mut *conn).await
+}

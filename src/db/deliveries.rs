@@ -21,6 +21,19 @@ pub struct Delivery {
     pub next_attempt_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Every attempt, oldest first.
+    pub history: Vec<AttemptRow>,
+}
+
+/// One attempt as the log shows it.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AttemptRow {
+    #[serde(skip)]
+    pub delivery_id: String,
+    pub attempt: i64,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
+    pub at_ms: i64,
 }
 
 pub struct NewDelivery<'a> {
@@ -94,15 +107,44 @@ pub async fn claim_due(
         .collect()
 }
 
-/// The earliest time a pending delivery may be tried (the worker sleeps until then).
-pub async fn next_due(pool: &sqlx::AnyPool) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT MIN(COALESCE(claimed_until_ms, next_attempt_ms)) FROM deliveries WHERE status = 'pending'")
-        .fetch_one(pool)
-        .await
+/// Claims delivery `id` if it is pending and nobody holds it (the "send test" button sends its
+/// own delivery at once).
+pub async fn claim_one(conn: &mut WriteConn, id: &str, now_ms: i64, lease_until_ms: i64) -> Result<Option<Claimed>, sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE deliveries SET claimed_until_ms = $1 WHERE id = $2 AND status = 'pending' \
+         AND (claimed_until_ms IS NULL OR claimed_until_ms < $3) RETURNING id, channel_id, payload, attempts",
+    )
+    .bind(lease_until_ms)
+    .bind(id)
+    .bind(now_ms)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(claimed).transpose()
 }
 
-/// The result of one attempt: `next_attempt_ms` set means it stays pending.
+fn claimed(r: &sqlx::any::AnyRow) -> Result<Claimed, sqlx::Error> {
+    Ok(Claimed {
+        id: r.try_get("id")?,
+        channel_id: r.try_get("channel_id")?,
+        payload: r.try_get("payload")?,
+        attempts: r.try_get("attempts")?,
+    })
+}
+
+/// The earliest time a pending delivery may be tried (the worker sleeps until then).
+pub async fn next_due(pool: &sqlx::AnyPool) -> Result<Option<i64>, sqlx::Error> {
+    // A claimed delivery is due again when its lease runs out, not before its own time.
+    sqlx::query_scalar(
+        "SELECT MIN(CASE WHEN claimed_until_ms > next_attempt_ms THEN claimed_until_ms ELSE next_attempt_ms END) \
+         FROM deliveries WHERE status = 'pending'",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// The result of attempt number `attempt`: `next_attempt_ms` set means it stays pending.
 pub struct Attempt<'a> {
+    pub attempt: i64,
     pub status: &'a str,
     pub http_status: Option<i64>,
     pub error: Option<&'a str>,
@@ -121,8 +163,16 @@ pub async fn record(conn: &mut WriteConn, id: &str, attempt: &Attempt<'_>, now_m
     .bind(now_ms / 1000)
     .bind(id)
     .execute(&mut *conn)
-    .await
-    .map(|_| ())
+    .await?;
+    sqlx::query("INSERT INTO delivery_attempts (delivery_id, attempt, http_status, error, at_ms) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(attempt.attempt)
+        .bind(attempt.http_status)
+        .bind(attempt.error)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
 }
 
 const LIST_COLUMNS: &str = "d.id, d.channel_id, c.name AS channel_name, c.type AS channel_type, d.alert_id, d.kind, d.status, d.attempts, \
@@ -145,7 +195,28 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<Delivery, sqlx::Error> {
         error: r.try_get("error")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        history: Vec::new(),
     })
+}
+
+/// Fills in each delivery's attempts (one query for the whole page).
+async fn with_history(pool: &sqlx::AnyPool, mut list: Vec<Delivery>) -> Result<Vec<Delivery>, sqlx::Error> {
+    if list.is_empty() {
+        return Ok(list);
+    }
+    let sql = format!(
+        "SELECT delivery_id, attempt, http_status, error, at_ms FROM delivery_attempts WHERE delivery_id IN ({}) ORDER BY attempt",
+        super::placeholders(1, list.len())
+    );
+    let mut query = sqlx::query_as::<_, AttemptRow>(sqlx::AssertSqlSafe(sql));
+    for d in &list {
+        query = query.bind(d.id.clone());
+    }
+    let attempts = query.fetch_all(pool).await?;
+    for d in &mut list {
+        d.history = attempts.iter().filter(|a| a.delivery_id == d.id).cloned().collect();
+    }
+    Ok(list)
 }
 
 /// The newest deliveries first, optionally of one channel or one status.
@@ -159,15 +230,17 @@ pub async fn list(pool: &sqlx::AnyPool, channel: Option<&str>, status: Option<&s
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.iter().map(decode).collect()
+    let list = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+    with_history(pool, list).await
 }
 
-pub async fn get(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, id: &str) -> Result<Option<Delivery>, sqlx::Error> {
+pub async fn get(pool: &sqlx::AnyPool, id: &str) -> Result<Option<Delivery>, sqlx::Error> {
     let row = sqlx::query(sql!("SELECT {LIST_COLUMNS} FROM deliveries d LEFT JOIN channels c ON c.id = d.channel_id WHERE d.id = $1"))
         .bind(id)
-        .fetch_optional(conn)
+        .fetch_optional(pool)
         .await?;
-    row.as_ref().map(decode).transpose()
+    let Some(one) = row.as_ref().map(decode).transpose()? else { return Ok(None) };
+    Ok(with_history(pool, vec![one]).await?.pop())
 }
 
 /// Deletes up to `limit` finished deliveries created before `cutoff` (seconds); pending ones stay.

@@ -240,6 +240,23 @@ impl Notification {
         }
     }
 
+    /// Batched completions as one message: `{batch: true, digest: false, alerts: [...]}` for webhooks.
+    pub fn batch(done: &[(AlertFacts, String)], first_id: i64) -> Notification {
+        let facts: Vec<AlertFacts> = done.iter().map(|(a, _)| a.clone()).collect();
+        let (title, url) = match done {
+            [(one, url)] => (headline(one), url.clone()),
+            many => (format!("{} tasks completed", many.len()), many.first().map(|(_, url)| url.clone()).unwrap_or_default()),
+        };
+        Notification {
+            title,
+            body: batch_content(&facts),
+            url,
+            tag: format!("alert-{first_id}"),
+            priority: Priority::Medium,
+            data: serde_json::json!({"batch": true, "digest": false, "alerts": done.iter().map(|(a, url)| alert_data(a, url)).collect::<Vec<_>>()}),
+        }
+    }
+
     /// One message listing the alerts of a digest window; each alert keeps its own link.
     pub fn digest(alerts: &[(AlertFacts, String)], feed_url: &str) -> Notification {
         let lines: Vec<String> = alerts.iter().map(|(a, _)| format!("• {}", content(a))).collect();

@@ -72,7 +72,12 @@ fn vapid_subject(app: &App) -> String {
     }
     match app.config.public_url.as_deref() {
         Some(url) if url.starts_with("https://") => url.trim_end_matches('/').to_string(),
-        _ => "mailto:ocd@localhost".into(),
+        _ => {
+            tracing::warn!(
+                "VAPID_SUBJECT is not set and PUBLIC_URL is not https: push services see mailto:ocd@localhost as the contact; some refuse it"
+            );
+            "mailto:ocd@localhost".into()
+        }
     }
 }
 
@@ -91,11 +96,22 @@ pub async fn deliver_due(app: &App) -> AppResult<usize> {
         .db
         .write(move |c| Box::pin(async move { Ok(deliveries::claim_due(c, backend, now_ms, now_ms + LEASE_MS, BATCH).await?) }))
         .await?;
+    send_and_record(app, claimed).await
+}
+
+/// Sends delivery `id` now if it is still waiting (the "send test" button).
+pub async fn deliver_one(app: &App, id: String) -> AppResult<usize> {
+    let now_ms = app.clock.now_ms();
+    let claimed =
+        app.db.write(move |c| Box::pin(async move { Ok(deliveries::claim_one(c, &id, now_ms, now_ms + LEASE_MS).await?) })).await?;
+    send_and_record(app, claimed.into_iter().collect()).await
+}
+
+async fn send_and_record(app: &App, claimed: Vec<Claimed>) -> AppResult<usize> {
     if claimed.is_empty() {
         return Ok(0);
     }
-    let sends = claimed.iter().map(|d| attempt(app, d));
-    let results = futures_util::future::join_all(sends).await;
+    let results = futures_util::future::join_all(claimed.iter().map(|d| attempt(app, d))).await;
     let count = results.len();
     let now_ms = app.clock.now_ms();
     app.db
@@ -118,7 +134,13 @@ pub async fn deliver_due(app: &App) -> AppResult<usize> {
                             ("pending", Some(now_ms + wait), result.error)
                         }
                     };
-                    let row = Attempt { status, http_status: result.http_status, error: error.as_deref(), next_attempt_ms: next };
+                    let row = Attempt {
+                        attempt: attempts,
+                        status,
+                        http_status: result.http_status,
+                        error: error.as_deref(),
+                        next_attempt_ms: next,
+                    };
                     deliveries::record(c, &delivery.id, &row, now_ms).await?;
                 }
                 Ok(())
@@ -137,17 +159,18 @@ struct Tried {
 }
 
 impl Tried {
-    fn failed(error: String) -> Tried {
-        Tried { outcome: Outcome::Failed, http_status: None, retry_after: None, error: Some(error) }
+    fn without_answer(outcome: Outcome, error: String) -> Tried {
+        Tried { outcome, http_status: None, retry_after: None, error: Some(error) }
     }
 }
 
 async fn attempt(app: &App, delivery: &Claimed) -> (Claimed, Tried) {
     let tried = match try_send(app, delivery).await {
         Ok(tried) => tried,
+        // A failure on our side (a read, the key, the writer) is passing: try again later.
         Err(e) => {
             tracing::warn!(delivery = %delivery.id, error = %e, "delivery could not be prepared");
-            Tried::failed(e.to_string())
+            Tried::without_answer(Outcome::Retry, "ocd could not prepare the send (see the log); it will try again".into())
         }
     };
     if tried.outcome != Outcome::Delivered {
@@ -158,10 +181,10 @@ async fn attempt(app: &App, delivery: &Claimed) -> (Claimed, Tried) {
 
 async fn try_send(app: &App, delivery: &Claimed) -> AppResult<Tried> {
     let Some(channel) = channels::get(&app.db.read, &delivery.channel_id).await? else {
-        return Ok(Tried::failed("the channel was removed".into()));
+        return Ok(Tried::without_answer(Outcome::Failed, "the channel was removed".into()));
     };
     if !channel.enabled {
-        return Ok(Tried::failed("the channel is disabled".into()));
+        return Ok(Tried::without_answer(Outcome::Failed, "the channel is disabled".into()));
     }
     let config = open_config(app, &channel)?;
     let note: Notification = app
@@ -181,6 +204,6 @@ async fn try_send(app: &App, delivery: &Claimed) -> AppResult<Tried> {
             let error = (result != Outcome::Delivered).then(|| format!("answered HTTP {}", answer.status));
             Tried { outcome: result, http_status: Some(i64::from(answer.status)), retry_after: answer.retry_after, error }
         }
-        Err(error) => Tried { outcome: outcome(channel.kind, None), http_status: None, retry_after: None, error: Some(error) },
+        Err(error) => Tried::without_answer(outcome(channel.kind, None), error),
     })
 }

@@ -15,6 +15,8 @@ use crate::domain::channels::ChannelType;
 pub const SEND_TIMEOUT_SECS: u64 = 10;
 /// Discord refuses messages longer than this.
 const DISCORD_LIMIT: usize = 2000;
+/// ntfy turns longer messages into attachments (or refuses them).
+const NTFY_MESSAGE_LIMIT: usize = 4096;
 /// The largest plaintext one Web Push record carries (RFC 8291 with a 4096-byte record).
 const PUSH_PAYLOAD_LIMIT: usize = 3993;
 
@@ -96,7 +98,7 @@ fn ntfy(http: &reqwest::Client, config: &Map<String, Value>, note: &Notification
     let body = json!({
         "topic": text(config, "topic"),
         "title": note.title,
-        "message": note.body,
+        "message": truncate_bytes(&note.body, NTFY_MESSAGE_LIMIT),
         "priority": ntfy_priority(note.priority),
         "tags": [note.tag.split('-').next().unwrap_or("ocd")],
         "click": note.url,
@@ -119,6 +121,18 @@ fn discord_text(note: &Notification) -> String {
     let head = format!("**{}**\n", note.title);
     let room = DISCORD_LIMIT.saturating_sub(head.chars().count() + link.chars().count());
     format!("{head}{}{link}", truncate_chars(&note.body, room))
+}
+
+/// `s` cut to at most `max` bytes on a character boundary, with `…` when cut.
+fn truncate_bytes(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 fn truncate_chars(s: &str, max: usize) -> String {
@@ -151,6 +165,27 @@ fn webhook(http: &reqwest::Client, config: &Map<String, Value>, note: &Notificat
     request.body(body)
 }
 
+/// `{title, body, url, tag}` within one push record: the body, then the title, are shortened
+/// until it fits (a few rounds at most: each cuts a quarter).
+fn push_payload(note: &Notification) -> String {
+    let (mut title, mut body) = (note.title.clone(), note.body.clone());
+    loop {
+        let payload = json!({"title": title, "body": body, "url": note.url, "tag": note.tag}).to_string();
+        if payload.len() <= PUSH_PAYLOAD_LIMIT || (title.is_empty() && body.is_empty()) {
+            return payload;
+        }
+        if body.chars().count() > 1 {
+            body = truncate_chars(&body, body.chars().count() * 3 / 4);
+        } else if !body.is_empty() {
+            body.clear();
+        } else if title.chars().count() > 1 {
+            title = truncate_chars(&title, title.chars().count() * 3 / 4);
+        } else {
+            title.clear();
+        }
+    }
+}
+
 /// The browser's notification: `{title, body, url, tag}`, encrypted, with the body cut to fit one record.
 fn web_push(
     http: &reqwest::Client,
@@ -160,14 +195,7 @@ fn web_push(
     now: i64,
 ) -> Result<reqwest::RequestBuilder, String> {
     let endpoint = text(config, "endpoint");
-    let mut body = note.body.clone();
-    let payload = loop {
-        let payload = json!({"title": note.title, "body": body, "url": note.url, "tag": note.tag}).to_string();
-        if payload.len() <= PUSH_PAYLOAD_LIMIT || body.is_empty() {
-            break payload;
-        }
-        body = truncate_chars(&body, body.chars().count() * 3 / 4);
-    };
+    let payload = push_payload(note);
     let encrypted = webpush::encrypt(text(config, "p256dh"), text(config, "auth"), payload.as_bytes())?;
     let urgency = if note.priority == Priority::High { "high" } else { "normal" };
     Ok(http
@@ -184,6 +212,8 @@ fn web_push(
 mod tests {
     use super::*;
 
+    const EXPECTED_SIGNATURE: &str = "38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789";
+
     #[test]
     fn receivers_get_text_in_their_format() {
         let note = Notification {
@@ -198,7 +228,13 @@ mod tests {
         let discord = discord_text(&note);
         assert_eq!(discord.chars().count(), DISCORD_LIMIT);
         assert!(discord.ends_with("\nhttps://ocd.example/agents/a"));
-        assert_eq!(signature("key", 1, "{}"), signature("key", 1, "{}"));
-        assert_ne!(signature("key", 1, "{}"), signature("key", 2, "{}"));
+        // HMAC-SHA256("whsec_test", "1700000000.{\"a\":1}"), computed independently (Python's hmac).
+        assert_eq!(signature("whsec_test", 1_700_000_000, r#"{"a":1}"#), EXPECTED_SIGNATURE);
+        assert_eq!(truncate_bytes("héllo", 4), "h…");
+        assert_eq!(truncate_bytes("hello", 5), "hello");
+        let huge = Notification { title: "t".repeat(10_000), url: "u".repeat(5_000), ..note };
+        assert!(push_payload(&huge).len() > PUSH_PAYLOAD_LIMIT, "a URL too long to fit still ends the loop");
+        let long = Notification { body: "b".repeat(10_000), url: "https://x".into(), ..huge };
+        assert!(push_payload(&long).len() <= PUSH_PAYLOAD_LIMIT);
     }
 }

@@ -29,7 +29,8 @@ impl RuleUpdates {
         if let Some(Int(d)) = self.delay_ms
             && !(0..=MAX_DELAY_MS).contains(&d)
         {
-            return Err(AppError::field("too_big", "delay_ms", format!("delay_ms must be between 0 and {MAX_DELAY_MS} (30 days)")));
+            let code = if d < 0 { "too_small" } else { "too_big" };
+            return Err(AppError::field(code, "delay_ms", format!("delay_ms must be between 0 and {MAX_DELAY_MS} (30 days)")));
         }
         if let Some(Int(e)) = self.enabled
             && e != 0

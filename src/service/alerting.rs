@@ -4,7 +4,7 @@
 //! matching channel — all in one write unit, so a restart or a second replica can neither lose
 //! it nor fire it twice.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::crypto::Sealer;
 use crate::db::WriteConn;
@@ -43,32 +43,49 @@ impl Links {
     }
 }
 
-/// Fires every alert due at the app's clock and the digest whose window has ended. Returns
-/// how many alerts fired.
+/// Fires every alert due at the app's clock, each (or each batch) in a unit of its own, then
+/// the digest whose window has ended. An alert that cannot fire (a failing write) is set aside
+/// and logged, so it never holds up the others. Returns how many alerts fired.
 pub async fn fire_due(app: &App) -> AppResult<usize> {
+    let mut fired = 0;
+    for _ in 0..FIRE_LIMIT {
+        let now_ms = app.clock.now_ms();
+        let Some(id) = alert_queue::next_due_id(&app.db.read, now_ms).await? else { break };
+        match fire_one(app, id, now_ms).await {
+            Ok(count) => fired += count,
+            Err(e) => {
+                tracing::error!(alert = id, error = %e, "alert could not fire; set aside");
+                app.db.write(move |c| Box::pin(async move { Ok(alert_queue::set_aside(c, id).await?) })).await?;
+            }
+        }
+    }
+    let sealer = app.sealer.clone();
+    let links = Links::of(app);
     let now_ms = app.clock.now_ms();
+    app.db.write(move |c| Box::pin(async move { send_digest(c, &sealer, &links, now_ms).await })).await?;
+    Ok(fired)
+}
+
+/// Fires alert `id` if it is still pending and due (another replica may have fired it since
+/// it was read); a batched completion fires with every batched completion that is due.
+async fn fire_one(app: &App, id: i64, now_ms: i64) -> AppResult<usize> {
     let sealer = app.sealer.clone();
     let links = Links::of(app);
     app.db
         .write(move |c| {
             Box::pin(async move {
-                let due = alert_queue::due(c, now_ms, FIRE_LIMIT).await?;
-                let (batched, single): (Vec<DueAlert>, Vec<DueAlert>) = due.into_iter().partition(|a| a.batched == 1);
-                let mut fired = 0;
-                for alert in single {
-                    if still_holds(c, &alert).await? {
-                        fire(c, &sealer, &links, &[alert], now_ms).await?;
-                        fired += 1;
-                    } else {
-                        alert_queue::drop_cleared(c, alert.id).await?;
-                    }
+                let Some(alert) = alert_queue::pending_due(c, id, now_ms).await? else { return Ok(0) };
+                if alert.batched == 1 {
+                    let batch = alert_queue::due_batch(c, now_ms).await?;
+                    fire(c, &sealer, &links, &batch, now_ms).await?;
+                    return Ok(batch.len());
                 }
-                if !batched.is_empty() {
-                    fired += batched.len();
-                    fire(c, &sealer, &links, &batched, now_ms).await?;
+                if !still_holds(c, &alert).await? {
+                    alert_queue::drop_cleared(c, alert.id).await?;
+                    return Ok(0);
                 }
-                send_digest(c, &sealer, &links, now_ms).await?;
-                Ok(fired)
+                fire(c, &sealer, &links, &[alert], now_ms).await?;
+                Ok(1)
             })
         })
         .await
@@ -141,27 +158,18 @@ async fn fire(c: &mut WriteConn, sealer: &Sealer, links: &Links, group: &[DueAle
     };
     events::append(c, now, NewEvent::sealed("message:created", first.project.as_deref(), &payload, sealer)).await?;
     if resolved.channel.pushes() {
-        let mut note = Notification::alert(&facts[0], first.id, &url);
-        if is_batch && group.len() > 1 {
-            note.title = format!("{} tasks completed", group.len());
-            note.body = content;
-            note.data = json!({"batch": true, "digest": false, "alerts": note_alerts(&facts, links)});
+        // Each channel hears only about the alerts its filters want (a batch is cut to them).
+        for channel in channels::enabled(c).await? {
+            let filters = filters_of(&channel);
+            let wanted: Vec<(AlertFacts, String)> =
+                facts.iter().filter(|f| filters.wants(f)).map(|f| (f.clone(), links.agent(&f.agent_id))).collect();
+            let Some((one, _)) = wanted.first() else { continue };
+            let note = if is_batch { Notification::batch(&wanted, first.id) } else { Notification::alert(one, first.id, &url) };
+            add_delivery(c, sealer, &channel.id, &note, Some(first.id), "alert", now_ms).await?;
         }
-        enqueue(c, sealer, &note, Some(first.id), "alert", |filters| facts.iter().any(|f| filters.wants(f)), now_ms).await?;
     }
     log_fired(first, group.len(), resolved);
     Ok(())
-}
-
-fn note_alerts(facts: &[AlertFacts], links: &Links) -> Vec<Value> {
-    facts
-        .iter()
-        .map(|f| {
-            let mut v = json!(f);
-            v["url"] = Value::from(links.agent(&f.agent_id));
-            v
-        })
-        .collect()
 }
 
 fn log_fired(first: &DueAlert, count: usize, resolved: Resolved) {
@@ -203,24 +211,6 @@ pub fn filters_of(channel: &StoredChannel) -> Filters {
         tracing::warn!(channel = %channel.id, error = %e, "channel filters unreadable; sending everything");
         Filters::default()
     })
-}
-
-/// One delivery of `note` to every enabled channel whose filters `wants`.
-async fn enqueue(
-    c: &mut WriteConn,
-    sealer: &Sealer,
-    note: &Notification,
-    alert_id: Option<i64>,
-    kind: &str,
-    wants: impl Fn(&Filters) -> bool,
-    now_ms: i64,
-) -> AppResult<()> {
-    for channel in channels::enabled(c).await? {
-        if wants(&filters_of(&channel)) {
-            add_delivery(c, sealer, &channel.id, note, alert_id, kind, now_ms).await?;
-        }
-    }
-    Ok(())
 }
 
 /// Queues one send of `note` to a channel; returns the delivery id.

@@ -30,8 +30,13 @@ pub struct ChannelView {
     pub updated_at: i64,
 }
 
+/// A channel whose configuration cannot be opened (another `secret.key`, a damaged row) is
+/// listed with an empty configuration rather than failing the list.
 fn view(app: &App, c: &StoredChannel) -> AppResult<ChannelView> {
-    let config = crate::notify::open_config(app, c)?;
+    let config = crate::notify::open_config(app, c).unwrap_or_else(|e| {
+        tracing::warn!(channel = %c.id, error = %e, "channel configuration unreadable");
+        Map::new()
+    });
     Ok(ChannelView {
         id: c.id.clone(),
         kind: c.kind,
@@ -131,32 +136,54 @@ pub struct ChannelChange {
 }
 
 pub async fn update(app: &App, id: String, change: ChannelChange) -> AppResult<ChannelView> {
-    let mut channel = stored(app, &id).await?;
-    if let Some(name) = &change.name {
-        channel.name = check_name(name)?;
-    }
-    if let Some(sent) = change.config {
-        let mut config = crate::notify::open_config(app, &channel)?;
-        for (key, value) in sent {
-            match value {
-                Value::Null => config.remove(&key),
-                value => config.insert(key, value),
-            };
-        }
-        checked_config(channel.kind, &config)?;
-        channel.config = seal_config(app, &config);
-    }
-    match change.filters {
-        Field::Absent => {}
-        Field::Null => channel.filters = filters_text(&Filters::default())?,
-        Field::Value(f) => channel.filters = filters_text(&f)?,
-    }
-    if let Some(enabled) = change.enabled {
-        channel.enabled = enabled;
-    }
-    channel.updated_at = app.clock.now();
-    let saved = channel.clone();
-    app.db.write(move |c| Box::pin(async move { Ok(channels::save(c, &saved).await?) })).await?;
+    let name = change.name.as_deref().map(check_name).transpose()?;
+    let filters = match &change.filters {
+        Field::Absent => None,
+        Field::Null => Some(filters_text(&Filters::default())?),
+        Field::Value(f) => Some(filters_text(f)?),
+    };
+    let sealer = app.sealer.clone();
+    let now = app.clock.now();
+    // Read, merge and save in one unit: a concurrent change or removal is never overwritten.
+    let channel = app
+        .db
+        .write(move |c| {
+            Box::pin(async move {
+                let mut channel = channels::get(&mut *c, &id).await?.ok_or_else(not_found)?;
+                if let Some(sent) = change.config {
+                    if channel.kind == ChannelType::WebPush {
+                        return Err(AppError::field(
+                            "invalid_value",
+                            "config",
+                            "a browser's subscription changes only when the browser subscribes again",
+                        ));
+                    }
+                    let text = sealer.open_str(&channel.config).map_err(|_| AppError::internal("channel config cannot be opened"))?;
+                    let mut config: Map<String, Value> = serde_json::from_str(&text).map_err(AppError::internal)?;
+                    for (key, value) in sent {
+                        match value {
+                            Value::Null => config.remove(&key),
+                            value => config.insert(key, value),
+                        };
+                    }
+                    checked_config(channel.kind, &config)?;
+                    channel.config = sealer.seal_str(&Value::Object(config).to_string());
+                }
+                if let Some(name) = name {
+                    channel.name = name;
+                }
+                if let Some(filters) = filters {
+                    channel.filters = filters;
+                }
+                if let Some(enabled) = change.enabled {
+                    channel.enabled = enabled;
+                }
+                channel.updated_at = now;
+                channels::save(c, &channel).await?;
+                Ok(channel)
+            })
+        })
+        .await?;
     view(app, &channel)
 }
 
@@ -174,6 +201,9 @@ pub async fn queue_test(app: &App, id: String) -> AppResult<String> {
     let now_ms = app.clock.now_ms();
     app.db.write(move |c| Box::pin(async move { alerting::add_delivery(c, &sealer, &channel.id, &note, None, "test", now_ms).await })).await
 }
+
+/// Browsers one person may subscribe (each alert is one push per browser).
+const MAX_SUBSCRIPTIONS_PER_USER: i64 = 10;
 
 /// A browser's push subscription, as `JSON.stringify(subscription)` gives it.
 #[derive(Debug, Deserialize)]
@@ -198,6 +228,9 @@ pub async fn subscribe(app: &App, user_id: i64, sub: Subscription) -> AppResult<
     config.insert("p256dh".into(), Value::from(sub.keys.p256dh.trim()));
     config.insert("auth".into(), Value::from(sub.keys.auth.trim()));
     checked_config(ChannelType::WebPush, &config)?;
+    if !sub.endpoint.trim().starts_with("https://") && !app.config.push_allow_http {
+        return Err(AppError::field("invalid_value", "endpoint", "endpoint must be the push service's https:// URL"));
+    }
     if !webpush::valid_keys(&sub.keys.p256dh, &sub.keys.auth) {
         return Err(AppError::field(
             "invalid_value",
@@ -215,12 +248,18 @@ pub async fn subscribe(app: &App, user_id: i64, sub: Subscription) -> AppResult<
         .write(move |c| {
             Box::pin(async move {
                 if let Some(mut existing) = channels::by_endpoint(c, &endpoint_hash).await? {
+                    // The same browser again (possibly after another person used it).
                     existing.config = sealed;
                     existing.user_id = Some(user_id);
                     existing.enabled = true;
                     existing.updated_at = now;
                     channels::save(c, &existing).await?;
                     return Ok((existing, false));
+                }
+                if channels::count_of_user(c, user_id).await? >= MAX_SUBSCRIPTIONS_PER_USER {
+                    return Err(AppError::Conflict(format!(
+                        "at most {MAX_SUBSCRIPTIONS_PER_USER} browsers per person receive pushes; remove one first"
+                    )));
                 }
                 let channel = StoredChannel {
                     id: format!("ch_{}", random_hex(8)),

@@ -107,7 +107,8 @@ async fn rules_api_follows_the_original(app: TestApp) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "enabled is the number 0 or 1");
     assert!(r.body.to_string().contains("enabled"), "{}", r.body);
     let r = owner.go(Method::PUT, "/api/settings/alerts", Some(&json!({"id": "blocked-medium", "updates": {"delay_ms": -1}}))).await;
-    assert!(r.body.to_string().contains("delay_ms"), "{}", r.body);
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!((r.body["details"][0]["code"].as_str(), r.body["details"][0]["path"][0].as_str()), (Some("too_small"), Some("delay_ms")));
     let r = owner.go(Method::PUT, "/api/settings/alerts", Some(&json!({"id": "nope", "updates": {"enabled": 0}}))).await;
     assert_eq!((r.status, r.body.clone()), (StatusCode::NOT_FOUND, json!({"error": "Alert rule not found"})));
     let r = owner.go(Method::PATCH, "/api/settings/alerts/error-all", Some(&json!({"channel": "in_app", "enabled": 0}))).await;
@@ -188,6 +189,12 @@ async fn blocked_alerts_wait_their_delay_and_clear_on_unblock(app: TestApp) {
 }
 
 async fn completions_are_batched(app: TestApp) {
+    // Pushed batches go to a channel only with the completions its filters want.
+    let receiver = FakeReceiver::start().await;
+    let mut owner = signed_in(&app, Role::Owner).await;
+    owner.go(Method::PATCH, "/api/settings/alerts/completed-batch", Some(&json!({"channel": "both"}))).await;
+    let hook = json!({"type": "webhook", "name": "web only", "config": {"url": format!("{}/hook", receiver.url)}, "filters": {"projects": ["web"]}});
+    assert_eq!(owner.go(Method::POST, "/api/settings/channels", Some(&hook)).await.status, StatusCode::CREATED);
     agent_on(&app, "a", "t1", "medium").await;
     for (task, priority) in [("t2", "medium"), ("t3", "low"), ("t4", "high")] {
         app.post(
@@ -221,12 +228,20 @@ async fn completions_are_batched(app: TestApp) {
     assert_eq!(fired[1]["type"], "task_complete");
     let events = app.events().await;
     assert!(events.iter().any(|e| e.name == "message:created" && e.payload["batch"] == true && e.payload["count"] == 3));
+    let sent = receiver.received_at("/hook");
+    assert_eq!(sent.len(), 1, "one message for the batch");
+    let body = sent[0].json();
+    let titles: Vec<&str> = body["alerts"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Task t1"], "only the web project's completion");
+    assert_eq!(sent[0].json()["batch"], true);
 }
 
 async fn bursts_become_digests_and_pushes_are_throttled(app: TestApp) {
     let receiver = FakeReceiver::start().await;
     let mut owner = signed_in(&app, Role::Owner).await;
     webhook_channel(&app, &mut owner, &receiver).await;
+    let errors_only = json!({"type": "webhook", "name": "errors", "config": {"url": format!("{}/errors", receiver.url)}, "filters": {"triggers": ["error"]}});
+    assert_eq!(owner.go(Method::POST, "/api/settings/channels", Some(&errors_only)).await.status, StatusCode::CREATED);
     for i in 0..8 {
         agent_on(&app, &format!("a{i}"), &format!("t{i}"), "high").await;
         block(&app, &format!("a{i}"), &format!("t{i}"), &format!("question {i}")).await;
@@ -251,6 +266,7 @@ async fn bursts_become_digests_and_pushes_are_throttled(app: TestApp) {
     let reasons: Vec<&str> = digest["alerts"].as_array().unwrap().iter().map(|a| a["reason"].as_str().unwrap()).collect();
     assert_eq!(reasons, ["question 5", "question 6", "question 7"]);
     assert!(digest["alerts"][0]["url"].as_str().unwrap().ends_with("/agents/a5"));
+    assert!(receiver.received_at("/errors").is_empty(), "a channel's filters apply to digests too");
 
     // Per agent: 3 pushes an hour (alerts two minutes apart, so no digest).
     app.clock.advance_secs(2 * 3600);

@@ -22,6 +22,7 @@ crate::on_both_backends!(
     each_channel_type_gets_its_own_format,
     failed_sends_retry_with_backoff,
     web_push_is_encrypted_and_signed,
+    a_lost_lease_is_sent_again,
 );
 
 async fn add(owner: &mut Browser, body: Value) -> Value {
@@ -90,7 +91,8 @@ async fn channels_api_masks_secrets_and_checks_roles(app: TestApp) {
     agent_on(&app, "a", "m", "medium").await;
     app.post("/api/agents/a/error", json!({"taskId": "m", "message": "boom"})).await;
     app.alerts().await;
-    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(alert_messages(&app).await.len(), 1, "the alert fired");
+    assert_eq!(receiver.received().len(), 1, "but not to a channel that wants high and above");
 
     assert_eq!(owner.go(Method::DELETE, &format!("/api/settings/channels/{id}"), None).await.status, StatusCode::OK);
     assert_eq!(owner.go(Method::DELETE, &format!("/api/settings/channels/{id}"), None).await.status, StatusCode::NOT_FOUND);
@@ -126,6 +128,7 @@ async fn each_channel_type_gets_its_own_format(app: TestApp) {
     assert_eq!(body["message"], "[HIGH] Agent \"a\" blocked on \"Task h\": May I delete build/? @everyone");
     assert_eq!(body["priority"], 4);
     assert_eq!(body["click"], link.as_str());
+    assert_eq!(body["tags"], json!(["alert"]));
 
     let slack = fake.received_at("/slack")[0].json();
     assert_eq!(
@@ -134,9 +137,12 @@ async fn each_channel_type_gets_its_own_format(app: TestApp) {
     );
 
     let discord = fake.received_at("/discord")[0].json();
-    assert_eq!(discord["username"], "ocd");
-    assert_eq!(discord["allowed_mentions"], json!({"parse": []}), "agent text never pings anyone");
-    assert!(discord["content"].as_str().unwrap().starts_with("**a is blocked**\n"));
+    assert_eq!(
+        discord,
+        json!({"username": "ocd", "allowed_mentions": {"parse": []},
+            "content": format!("**a is blocked**\n[HIGH] Agent \"a\" blocked on \"Task h\": May I delete build/? @everyone\n{link}")}),
+        "agent text never pings anyone"
+    );
 
     let hook = &fake.received_at("/hook")[0];
     let timestamp = hook.header("x-ocd-timestamp").unwrap();
@@ -183,8 +189,11 @@ async fn failed_sends_retry_with_backoff(app: TestApp) {
     let sent = fake.received();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0].header("x-ocd-delivery"), sent[1].header("x-ocd-delivery"), "a retry keeps its delivery id");
+    assert_eq!(sent[0].header("x-ocd-signature"), None, "a webhook without a secret is not signed");
     let done = app.get("/api/notifications/deliveries").await.body["deliveries"][0].clone();
     assert_eq!((done["status"].as_str(), done["attempts"].as_i64()), (Some("delivered"), Some(2)));
+    let codes: Vec<Option<i64>> = done["history"].as_array().unwrap().iter().map(|a| a["http_status"].as_i64()).collect();
+    assert_eq!(codes, [Some(503), Some(200)], "every attempt is recorded");
 
     // 429 with Retry-After: the receiver's pause is honoured.
     app.clock.advance_secs(3600);
@@ -315,4 +324,47 @@ async fn web_push_is_encrypted_and_signed(app: TestApp) {
     let app = app.restart().await;
     let again = app.raw(Method::GET, "/api/push/vapid-public-key").send().await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(again["publicKey"].as_str(), Some(public_key.as_str()));
+}
+
+/// A replica that claimed a delivery and died: after the lease runs out another sends it,
+/// with the same delivery id (at least once).
+async fn a_lost_lease_is_sent_again(app: TestApp) {
+    let fake = FakeReceiver::start().await;
+    let mut owner = signed_in(&app, Role::Owner).await;
+    webhook_channel(&app, &mut owner, &fake).await;
+    agent_on(&app, "a", "h", "high").await;
+    block(&app, "a", "h", "help").await;
+    ocd::service::alerting::fire_due(&app.app).await.unwrap();
+    let now_ms = app.clock.now_ms();
+    let backend = app.app.db.backend;
+    let claimed = app
+        .app
+        .db
+        .write(move |c| Box::pin(async move { Ok(ocd::db::deliveries::claim_due(c, backend, now_ms, now_ms + 60_000, 20).await?) }))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "claimed by a replica that then dies");
+    app.alerts().await;
+    assert!(fake.received().is_empty(), "held while the lease lasts");
+    app.clock.advance_secs(61);
+    app.alerts().await;
+    let sent = fake.received();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].header("x-ocd-delivery"), Some(claimed[0].id.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_endpoints_must_be_https_and_are_limited_per_person() {
+    let app = TestApp::spawn_with(crate::harness::Backend::Sqlite, |c| c.push_allow_http = false).await.unwrap();
+    let mut person = signed_in(&app, Role::Viewer).await;
+    let keys = BrowserKeys::new();
+    let r = person.go(Method::POST, "/api/push/subscriptions", Some(&keys.subscription("http://169.254.169.254/latest"))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["details"][0]["path"][0], "endpoint");
+    for i in 0..10 {
+        let r = person.go(Method::POST, "/api/push/subscriptions", Some(&keys.subscription(&format!("https://push.example/{i}")))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let r = person.go(Method::POST, "/api/push/subscriptions", Some(&keys.subscription("https://push.example/11"))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
 }

@@ -151,6 +151,8 @@ impl TestApp {
         config.dashboard_api_key = Some(format!("test-key-{}", random_suffix()));
         // Tests move the clock and run the scheduler themselves (decisions.md#injected-clock).
         config.scheduler_tick_ms = 0;
+        // The fake push service speaks plain http on 127.0.0.1.
+        config.push_allow_http = true;
         // Suites call with wrong credentials on purpose, many times; hardening.rs tests the limit.
         config.auth_failure_limit_per_minute = 1_000_000;
         let database = match backend {
