@@ -49,11 +49,10 @@ pub async fn alert_messages(app: &TestApp) -> Vec<Value> {
 }
 
 /// A webhook channel to `receiver`'s `/hook`, added by the owner.
-pub async fn webhook_channel(app: &TestApp, owner: &mut Browser, receiver: &FakeReceiver) -> Value {
+pub async fn webhook_channel(owner: &mut Browser, receiver: &FakeReceiver) -> Value {
     let body = json!({"type": "webhook", "name": "team hook", "config": {"url": format!("{}/hook", receiver.url)}});
     let r = owner.go(Method::POST, "/api/settings/channels", Some(&body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let _ = app;
     r.body["channel"].clone()
 }
 
@@ -239,7 +238,7 @@ async fn completions_are_batched(app: TestApp) {
 async fn bursts_become_digests_and_pushes_are_throttled(app: TestApp) {
     let receiver = FakeReceiver::start().await;
     let mut owner = signed_in(&app, Role::Owner).await;
-    webhook_channel(&app, &mut owner, &receiver).await;
+    webhook_channel(&mut owner, &receiver).await;
     let errors_only = json!({"type": "webhook", "name": "errors", "config": {"url": format!("{}/errors", receiver.url)}, "filters": {"triggers": ["error"]}});
     assert_eq!(owner.go(Method::POST, "/api/settings/channels", Some(&errors_only)).await.status, StatusCode::CREATED);
     for i in 0..8 {
@@ -349,7 +348,7 @@ async fn a_pending_alert_survives_a_restart_and_fires_once(app: TestApp) {
 async fn two_replicas_fire_an_alert_once(app: TestApp) {
     let receiver = FakeReceiver::start().await;
     let mut owner = signed_in(&app, Role::Owner).await;
-    webhook_channel(&app, &mut owner, &receiver).await;
+    webhook_channel(&mut owner, &receiver).await;
     agent_on(&app, "a", "m", "medium").await;
     block(&app, "a", "m", "waiting for CI").await;
     let other = app.replica().await;
@@ -407,7 +406,7 @@ mod the_alert_loop_fires_by_itself {
 async fn low_blocks_stalls_and_stale_tasks_follow_their_rules(app: TestApp) {
     let receiver = FakeReceiver::start().await;
     let mut owner = signed_in(&app, Role::Owner).await;
-    webhook_channel(&app, &mut owner, &receiver).await;
+    webhook_channel(&mut owner, &receiver).await;
     let pushed = |trigger: &str| receiver.received_at("/hook").iter().filter(|r| r.json()["alert"]["trigger"] == trigger).count();
 
     // blocked-low: an hour later, in the app only.

@@ -169,7 +169,7 @@ async fn each_channel_type_gets_its_own_format(app: TestApp) {
 async fn failed_sends_retry_with_backoff(app: TestApp) {
     let fake = FakeReceiver::start().await;
     let mut owner = signed_in(&app, Role::Owner).await;
-    webhook_channel(&app, &mut owner, &fake).await;
+    webhook_channel(&mut owner, &fake).await;
     agent_on(&app, "a", "h", "high").await;
     fake.answer(503, &[]);
     block(&app, "a", "h", "one").await;
@@ -331,7 +331,7 @@ async fn web_push_is_encrypted_and_signed(app: TestApp) {
 async fn a_lost_lease_is_sent_again(app: TestApp) {
     let fake = FakeReceiver::start().await;
     let mut owner = signed_in(&app, Role::Owner).await;
-    webhook_channel(&app, &mut owner, &fake).await;
+    webhook_channel(&mut owner, &fake).await;
     agent_on(&app, "a", "h", "high").await;
     block(&app, "a", "h", "help").await;
     ocd::service::alerting::fire_due(&app.app).await.unwrap();
