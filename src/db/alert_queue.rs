@@ -3,7 +3,7 @@
 
 use crate::db::WriteConn;
 use crate::domain::Priority;
-use crate::domain::alerts::{self, AlertChannel, AlertFacts, AlertRule, BATCH_RULE, HOUR_MS, Resolved, Trigger};
+use crate::domain::alerts::{self, AlertChannel, AlertFacts, AlertRule, BATCH_RULE, HOUR_MS, Resolved};
 
 use super::alerts::NewAlert;
 
@@ -12,33 +12,15 @@ use super::alerts::NewAlert;
 pub struct DueAlert {
     pub id: i64,
     pub rule_id: String,
-    pub trigger: Trigger,
-    pub agent_id: String,
-    pub task_id: Option<String>,
-    pub title: Option<String>,
-    pub priority: Priority,
-    pub reason: Option<String>,
-    pub project: Option<String>,
+    #[sqlx(flatten)]
+    pub facts: AlertFacts,
     pub since: Option<i64>,
     pub batched: i64,
     pub wanted_channel: AlertChannel,
 }
 
-impl DueAlert {
-    pub fn facts(&self) -> AlertFacts {
-        AlertFacts {
-            trigger: self.trigger,
-            agent_id: self.agent_id.clone(),
-            task_id: self.task_id.clone(),
-            title: self.title.clone(),
-            priority: self.priority,
-            reason: self.reason.clone(),
-            project_id: self.project.clone(),
-        }
-    }
-}
-
-const DUE_COLUMNS: &str = "id, rule_id, trigger, agent_id, task_id, title, priority, reason, project, since, batched, wanted_channel";
+const DUE_COLUMNS: &str =
+    "id, rule_id, trigger, agent_id, task_id, title, priority, reason, project AS project_id, since, batched, wanted_channel";
 
 /// Schedules `alert` for `rule` (api-compat §17 step 2): a pending alert with the same key is
 /// superseded; high completions skip the batch rule; batched completions share the due time of

@@ -9,7 +9,7 @@ use super::events::{self, NewEvent};
 use super::{alert_queue, alert_rules};
 use crate::db::WriteConn;
 use crate::domain::Priority;
-use crate::domain::alerts::{AlertFacts, Trigger};
+use crate::domain::alerts::Trigger;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NewAlert {
@@ -24,20 +24,6 @@ pub struct NewAlert {
     /// or a stall. It counts toward the rule's delay and must still hold when the alert fires.
     #[serde(skip)]
     pub since: Option<i64>,
-}
-
-impl NewAlert {
-    pub fn facts(&self) -> AlertFacts {
-        AlertFacts {
-            trigger: self.trigger,
-            agent_id: self.agent_id.clone(),
-            task_id: self.task_id.clone(),
-            title: self.title.clone(),
-            priority: self.priority,
-            reason: self.reason.clone(),
-            project_id: self.project.clone(),
-        }
-    }
 }
 
 /// Records the alert unless one with `dedupe_key` exists and schedules it for every matching

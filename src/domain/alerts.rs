@@ -156,7 +156,7 @@ pub fn message_type(trigger: Trigger) -> MessageType {
 }
 
 /// What an alert is about, as the engine words it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AlertFacts {
     pub trigger: Trigger,
     #[serde(rename = "agentId")]

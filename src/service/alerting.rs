@@ -94,22 +94,23 @@ async fn fire_one(app: &App, id: i64, now_ms: i64) -> AppResult<usize> {
 /// Whether the alert's condition still holds when it comes due (a delayed alert whose
 /// condition cleared first is dropped): the same block episode, the same silence, the same stall.
 async fn still_holds(c: &mut WriteConn, a: &DueAlert) -> AppResult<bool> {
-    match a.trigger {
+    let facts = &a.facts;
+    match facts.trigger {
         Trigger::Error | Trigger::Completed => Ok(true),
         Trigger::Blocked | Trigger::StaleTask => {
-            let Some(task_id) = &a.task_id else { return Ok(true) };
+            let Some(task_id) = &facts.task_id else { return Ok(true) };
             let task = agents::get_task(c, task_id).await?;
             Ok(task.is_some_and(|t| t.status == AgentTaskStatus::Blocked && (a.since.is_none() || t.blocked_at == a.since)))
         }
         Trigger::IdleTooLong => {
-            let agent = agents::get(c, &a.agent_id).await?;
+            let agent = agents::get(c, &facts.agent_id).await?;
             Ok(agent.is_some_and(|g| {
                 !matches!(g.status, AgentStatus::Sleeping | AgentStatus::Offline)
                     && a.since.is_none_or(|since| g.last_heartbeat.unwrap_or(g.created_at) == since)
             }))
         }
         Trigger::Stalled => {
-            let agent = agents::get(c, &a.agent_id).await?;
+            let agent = agents::get(c, &facts.agent_id).await?;
             Ok(agent.is_some_and(|g| {
                 g.status == AgentStatus::Working && a.since.is_none_or(|since| g.last_activity_at.unwrap_or(g.created_at) == since)
             }))
@@ -120,33 +121,34 @@ async fn still_holds(c: &mut WriteConn, a: &DueAlert) -> AppResult<bool> {
 /// Fires one alert, or a batch of completions as one message.
 async fn fire(c: &mut WriteConn, sealer: &Sealer, links: &Links, group: &[DueAlert], now_ms: i64) -> AppResult<()> {
     let Some(first) = group.first() else { return Ok(()) };
-    let facts: Vec<AlertFacts> = group.iter().map(DueAlert::facts).collect();
-    let (recent, pushed, pushed_for_agent) = alert_queue::recent_counts(c, &first.agent_id, now_ms).await?;
+    let facts: Vec<AlertFacts> = group.iter().map(|a| a.facts.clone()).collect();
+    let about = &first.facts;
+    let (recent, pushed, pushed_for_agent) = alert_queue::recent_counts(c, &about.agent_id, now_ms).await?;
     let resolved = alerts::resolve(first.wanted_channel, recent, pushed, pushed_for_agent);
     let digest_mode = alerts::digest_mode(recent);
     let is_batch = first.batched == 1;
     let content = if is_batch { alerts::batch_content(&facts) } else { alerts::content(&facts[0]) };
-    let url = links.agent(&first.agent_id);
+    let url = links.agent(&about.agent_id);
     let new = NewMessage {
-        kind: alerts::message_type(first.trigger),
+        kind: alerts::message_type(about.trigger),
         content: content.clone(),
         todo_id: None,
         session_id: None,
-        project_id: first.project.clone(),
+        project_id: about.project_id.clone(),
         summary_id: None,
         metadata: Some(json!({
             "alert_id": first.id,
             "rule_id": first.rule_id,
-            "trigger": first.trigger,
-            "agent_id": first.agent_id,
-            "task_id": first.task_id,
+            "trigger": about.trigger,
+            "agent_id": about.agent_id,
+            "task_id": about.task_id,
             "url": url,
             "channel": resolved.channel,
             "held": resolved.held.map(|h| h.as_str()),
         })),
     };
     let now = now_ms.div_euclid(1000);
-    crate::db::projects::ensure(c, first.project.as_deref(), now).await?;
+    crate::db::projects::ensure(c, about.project_id.as_deref(), now).await?;
     let message = messages::insert(c, sealer, &new, now).await?;
     for alert in group {
         alert_queue::mark_fired(c, alert.id, resolved, message.id, now_ms).await?;
@@ -156,7 +158,7 @@ async fn fire(c: &mut WriteConn, sealer: &Sealer, links: &Links, group: &[DueAle
     } else {
         json!({"alert": facts[0], "channel": resolved.channel, "digestMode": digest_mode, "message": message})
     };
-    events::append(c, now, NewEvent::sealed("message:created", first.project.as_deref(), &payload, sealer)).await?;
+    events::append(c, now, NewEvent::sealed("message:created", about.project_id.as_deref(), &payload, sealer)).await?;
     if resolved.channel.pushes() {
         // Each channel hears only about the alerts its filters want (a batch is cut to them).
         for channel in channels::enabled(c).await? {
@@ -176,7 +178,7 @@ fn log_fired(first: &DueAlert, count: usize, resolved: Resolved) {
     tracing::info!(
         alert = first.id,
         rule = %first.rule_id,
-        agent = %first.agent_id,
+        agent = %first.facts.agent_id,
         count,
         channel = %resolved.channel,
         held = resolved.held.map(|h| h.as_str()),
@@ -193,7 +195,7 @@ async fn send_digest(c: &mut WriteConn, sealer: &Sealer, links: &Links, now_ms: 
     for channel in channels::enabled(c).await? {
         let filters = filters_of(&channel);
         let wanted: Vec<(AlertFacts, String)> =
-            held.iter().map(DueAlert::facts).filter(|f| filters.wants(f)).map(|f| (f.clone(), links.agent(&f.agent_id))).collect();
+            held.iter().map(|a| &a.facts).filter(|f| filters.wants(f)).map(|f| (f.clone(), links.agent(&f.agent_id))).collect();
         if wanted.is_empty() {
             continue;
         }
