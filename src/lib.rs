@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod ingest;
 pub mod jobs;
 pub mod notify;
 pub mod percent;

@@ -9,8 +9,8 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter};
 
 use crate::api::{
-    agent_actions, agent_tasks, agents, alerts, analytics, api_keys, auth, channels, commands, events, links, messages, ops, projects,
-    sessions, settings, sprints, team, todos, v2, workflow,
+    agent_actions, agent_tasks, agents, alerts, analytics, api_keys, auth, channels, commands, events, ingest, links, messages, ops,
+    projects, sessions, settings, sprints, team, todos, v2, workflow,
 };
 use crate::http::access::{Access, Rule, rule};
 use crate::http::scope::{Object, Scope};
@@ -110,6 +110,8 @@ pub fn table() -> Vec<Route> {
         rule(Method::POST, "/api/push/subscriptions", User, true).to(channels::subscribe),
         rule(Method::DELETE, "/api/push/subscriptions/{id}", User, true).to(channels::unsubscribe),
         rule(Method::GET, "/api/notifications/deliveries", Admin, false).to(channels::deliveries),
+        // Agent integrations (K29): an agent's report, so admin+ (keys), unscoped for now.
+        rule(Method::POST, "/api/ingest/opencode", Admin, true).to(ingest::opencode),
         rule(Method::GET, "/api/stream", Viewer, false).to(crate::events::stream::stream),
         rule(Method::GET, "/api/settings/team", People, false).to(team::list),
         rule(Method::POST, "/api/settings/team/invite", People, true).to(team::invite),

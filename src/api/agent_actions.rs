@@ -155,7 +155,7 @@ pub async fn activity(State(app): State<App>, Path(id): Path<String>, body: Byte
     require_agent(&app, &id).await?;
     let body: ActivityBody = parse(&body)?;
     Checks::new().min1("kind", &body.kind).finish()?;
-    let activity = Activity { kind: body.kind, summary: body.summary, task_id: body.task_id, usage: body.usage };
+    let activity = Activity { kind: body.kind, summary: body.summary, task_id: body.task_id, usage: body.usage, once: None };
     service::activity(&app, id, activity).await?;
     Ok(Json(json!({"success": true})))
 }

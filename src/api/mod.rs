@@ -10,6 +10,7 @@ pub mod auth;
 pub mod channels;
 pub mod commands;
 pub mod events;
+pub mod ingest;
 pub mod links;
 pub mod messages;
 pub mod ops;

@@ -22,6 +22,7 @@ pub mod commands;
 pub mod deliveries;
 pub mod error_windows;
 pub mod events;
+pub mod ingest_keys;
 pub mod invites;
 pub mod messages;
 pub mod projects;

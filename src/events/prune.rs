@@ -1,11 +1,11 @@
 //! Event retention: events older than `EVENT_RETENTION_HOURS` or beyond the newest
 //! `EVENT_RETENTION_ROWS` are deleted in small batches through the writer, so pruning
 //! never holds up other writes for long. Agents' timelines (`agent_activity`), settled
-//! alerts and finished deliveries follow the same age limit.
+//! alerts, finished deliveries and ingest keys follow the same age limit.
 
 use std::time::Duration;
 
-use crate::db::{activity, alert_queue, deliveries, events};
+use crate::db::{activity, alert_queue, deliveries, events, ingest_keys};
 use crate::error::AppResult;
 use crate::state::App;
 
@@ -43,7 +43,8 @@ async fn prune_timelines(app: &App, cutoff: i64) -> AppResult<()> {
                     let timeline = activity::delete_older_than(c, cutoff, BATCH).await?;
                     let alerts = alert_queue::delete_older_than(c, cutoff, BATCH).await?;
                     let sent = deliveries::delete_older_than(c, cutoff, BATCH).await?;
-                    Ok(timeline.max(alerts).max(sent))
+                    let keys = ingest_keys::delete_older_than(c, cutoff, BATCH).await?;
+                    Ok(timeline.max(alerts).max(sent).max(keys))
                 })
             })
             .await?;

@@ -190,6 +190,42 @@ pub async fn heartbeat(app: &App, agent_id: String, usage: Usage) -> AppResult<V
     Ok(due)
 }
 
+/// An error an integration reported for a whole session (no task named): a timeline row and an
+/// `error` alert with the message, once per `key`.
+pub async fn session_error(app: &App, agent_id: String, key: String, message: String) -> AppResult<()> {
+    let now = app.clock.now();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let agent = agents::get(c, &agent_id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+                if !crate::db::ingest_keys::claim(c, &key, now).await? {
+                    return Ok(());
+                }
+                let task = match &agent.current_task_id {
+                    Some(id) => agents::get_task(c, id).await?,
+                    None => None,
+                };
+                let project = task.as_ref().map_or(agent.project_id.clone(), |t| t.project_id.clone());
+                let at = Subject { agent_id: &agent_id, task_id: task.as_ref().map(|t| t.id.as_str()), project_id: project.as_deref() };
+                timeline::record(c, at, "error", Some(&message), now).await?;
+                let alert = crate::db::alerts::NewAlert {
+                    trigger: crate::domain::alerts::Trigger::Error,
+                    agent_id: agent_id.clone(),
+                    task_id: task.as_ref().map(|t| t.id.clone()),
+                    title: Some(task.as_ref().map_or(agent.name.clone(), |t| t.title.clone())),
+                    priority: task.as_ref().map_or(crate::domain::Priority::Medium, |t| t.priority),
+                    reason: Some(message),
+                    project,
+                    since: None,
+                };
+                crate::db::alerts::raise(c, &alert, &format!("session-error:{key}"), now).await?;
+                agents::record_activity(c, &agent_id, None, Usage::default(), now).await?;
+                Ok(())
+            })
+        })
+        .await
+}
+
 /// Real progress: a tool call, a message, a file written…
 #[derive(Debug, Clone)]
 pub struct Activity {
@@ -198,6 +234,8 @@ pub struct Activity {
     /// The task it is about; the agent's current task when absent.
     pub task_id: Option<String>,
     pub usage: Usage,
+    /// Applied once per key (an ingested event's, message's or tool call's id): a replay changes nothing.
+    pub once: Option<String>,
 }
 
 /// Moves `last_activity_at` of the agent and its task and adds the usage deltas.
@@ -208,6 +246,11 @@ pub async fn activity(app: &App, agent_id: String, activity: Activity) -> AppRes
         .write(move |c| {
             Box::pin(async move {
                 let agent = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
+                if let Some(key) = &activity.once
+                    && !crate::db::ingest_keys::claim(c, key, now).await?
+                {
+                    return Ok(());
+                }
                 let task_id = activity.task_id.or(agent.current_task_id.clone());
                 agents::record_activity(c, &id, task_id.as_deref(), activity.usage, now).await?;
                 let task = match task_id.as_deref() {

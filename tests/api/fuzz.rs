@@ -86,6 +86,7 @@ fn body_fields(method: &Method, path: &str) -> &'static [&'static str] {
         ("POST", "/api/settings/channels") => &["type", "name", "config", "filters", "enabled"],
         ("PATCH", "/api/settings/channels/{id}") => &["name", "config", "filters", "enabled"],
         ("POST", "/api/push/subscriptions") => &["endpoint", "keys", "expirationTime"],
+        ("POST", "/api/ingest/opencode") => &["project", "events"],
         ("POST", "/api/settings/team/invite") => &["mode", "role", "github_username", "expires_in_hours"],
         ("PATCH", "/api/settings/team/{user_id}") => &["role"],
         ("POST", "/api/settings/api-keys") => &["name", "role", "project", "expires_in_days"],

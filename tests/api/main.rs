@@ -17,6 +17,7 @@ mod events_messages;
 mod fuzz;
 mod hardening;
 mod hooks;
+mod ingest;
 mod keys;
 mod lifecycle;
 mod matrix;

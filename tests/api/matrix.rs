@@ -361,6 +361,12 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
             (path.replace("ID", "stale-all"), None)
         }
         ("POST", "/api/settings/alerts/reset-defaults") => (path, None),
+        ("POST", "/api/ingest/opencode") => (
+            path,
+            Some(
+                json!([{"id": format!("evt_{n}"), "type": "session.status", "properties": {"sessionID": format!("m-{n}"), "status": {"type": "busy"}}}]),
+            ),
+        ),
         ("POST", "/api/settings/channels") => (path, Some(sample_channel())),
         (_, "/api/settings/channels/{id}" | "/api/settings/channels/{id}/test") => {
             let r = app.request(Method::POST, "/api/settings/channels", Some(&sample_channel()), Some(owner)).await;

@@ -1,0 +1,37 @@
+//! `/api/ingest/*` (K29): agent integrations post their tools' raw events; ingest/ maps them.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{AppError, AppResult};
+use crate::http::json::Body;
+use crate::state::App;
+
+/// The largest batch one request may carry.
+const MAX_EVENTS: usize = 1000;
+
+/// A batch from the OpenCode plugin: the bare array of events, or `{project?, events}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OpenCodeBatch {
+    Events(Vec<Value>),
+    Envelope {
+        #[serde(default)]
+        project: Option<String>,
+        events: Vec<Value>,
+    },
+}
+
+pub async fn opencode(State(app): State<App>, Body(batch): Body<OpenCodeBatch>) -> AppResult<Json<Value>> {
+    let (project, events) = match batch {
+        OpenCodeBatch::Events(events) => (None, events),
+        OpenCodeBatch::Envelope { project, events } => (project.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()), events),
+    };
+    if events.len() > MAX_EVENTS {
+        return Err(AppError::field("too_big", "events", format!("events: at most {MAX_EVENTS} per request")));
+    }
+    let applied = crate::ingest::opencode::apply(&app, project, &events).await?;
+    Ok(Json(json!({ "success": true, "events": applied.events, "applied": applied.applied })))
+}

@@ -1,0 +1,34 @@
+//! Agent integrations (K29, docs/decisions.md#ingest): raw events of coding agents mapped onto
+//! the service layer. Identity: a session is an agent `<tool>-<session id>`, a child session
+//! its sub-agent; the project defaults to the working directory's last path component. Every
+//! effect that is not an upsert is applied once per key, so a replayed payload changes nothing.
+
+pub mod opencode;
+
+/// The last component of a working directory (`/home/me/src/billing` → `billing`).
+pub fn project_of_directory(directory: &str) -> Option<String> {
+    let name = directory.trim_end_matches(['/', '\\']).rsplit(['/', '\\']).next()?;
+    (!name.is_empty()).then(|| name.chars().take(64).collect())
+}
+
+/// `text` cut to `max` characters (agent text can be long; stored summaries are short).
+pub fn clip(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn projects_come_from_the_directory() {
+        assert_eq!(super::project_of_directory("/tmp/probe/proj/").as_deref(), Some("proj"));
+        assert_eq!(super::project_of_directory("C:\\src\\billing").as_deref(), Some("billing"));
+        assert_eq!(super::project_of_directory("/"), None);
+        assert_eq!(super::clip("  abcdef ", 4), "abc…");
+    }
+}

@@ -1,0 +1,149 @@
+//! Agent integrations (K29): events recorded from the real opencode 1.18.33 (driven offline by
+//! a scripted model, tests/fixtures/opencode/) posted as the plugin posts them.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+
+crate::on_both_backends!(
+    an_opencode_run_shows_its_agents_todos_and_usage,
+    an_opencode_error_reaches_the_timeline_and_alerts,
+    todo_lists_update_in_place
+);
+
+fn fixture(name: &str) -> Vec<Value> {
+    let path = format!("{}/tests/fixtures/opencode/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
+}
+
+/// Posts `events` in batches of `size`, as the plugin does.
+async fn post(app: &TestApp, events: &[Value], size: usize) {
+    for batch in events.chunks(size) {
+        let r = app.post("/api/ingest/opencode", json!(batch)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+}
+
+/// The sessions of a run: the root first, then its children.
+fn sessions(events: &[Value]) -> (String, Vec<String>) {
+    let mut root = None;
+    let mut children = Vec::new();
+    for e in events.iter().filter(|e| e["type"] == "session.created") {
+        let id = e["properties"]["info"]["id"].as_str().unwrap().to_string();
+        match e["properties"]["info"]["parentID"].as_str() {
+            Some(_) => children.push(id),
+            None => root = Some(id),
+        }
+    }
+    (root.expect("a root session"), children)
+}
+
+async fn snapshot(app: &TestApp) -> (i64, i64, i64, Value) {
+    let agents = app.get("/api/agents").await.body;
+    (app.count("agent_activity").await, app.count("todos").await, app.count("alert_events").await, agents)
+}
+
+async fn an_opencode_run_shows_its_agents_todos_and_usage(app: TestApp) {
+    let events = fixture("run1");
+    let (root, children) = sessions(&events);
+    assert_eq!(children.len(), 1, "the run spawned one sub-agent");
+    post(&app, &events, 20).await;
+
+    let main = app.get(&format!("/api/agents/opencode-{root}")).await.body;
+    assert_eq!(main["agent"]["type"], "primary");
+    assert_eq!(main["agent"]["name"], "Probe session title");
+    assert_eq!(main["agent"]["project_id"], "proj", "the project is the working directory's name");
+    assert_eq!(main["agent"]["status"], "idle", "idle at the end of the run");
+    let child = app.get(&format!("/api/agents/opencode-{}", children[0])).await.body;
+    assert_eq!(child["agent"]["type"], "sub-agent");
+    assert_eq!(child["agent"]["parent_agent_id"], format!("opencode-{root}"));
+    assert_eq!(child["agent"]["status"], "idle");
+    assert!(main["agent"]["tokens_in"].as_i64().unwrap() > 0, "{main}");
+    assert!(main["agent"]["cost_usd"].as_f64().unwrap() > 0.0);
+    let totals = &main["agent"]["totals"];
+    assert!(
+        totals["tokens_in"].as_i64().unwrap() > main["agent"]["tokens_in"].as_i64().unwrap(),
+        "the totals include the sub-agent: {totals}"
+    );
+
+    let todos = app.get(&format!("/api/todos?session_id={root}")).await.body;
+    let list = todos["todos"].as_array().unwrap();
+    let mut seen: Vec<(&str, &str)> = list.iter().map(|t| (t["content"].as_str().unwrap(), t["status"].as_str().unwrap())).collect();
+    seen.sort();
+    assert_eq!(seen, [("Delegate to sub-agent", "completed"), ("Inspect repo", "completed"), ("Summarize", "completed")], "no duplicates");
+    assert!(list.iter().all(|t| t["project"] == "proj" && t["agent"] == format!("opencode-{root}")));
+    let session = app.get("/api/sessions").await.body;
+    assert!(session.to_string().contains(&root));
+
+    let timeline = app.get(&format!("/api/agents/opencode-{root}/activity")).await.body;
+    let kinds: Vec<&str> = timeline["activity"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"tool") && kinds.contains(&"model"), "{kinds:?}");
+    assert!(timeline.to_string().contains("task: Probe subagent"), "the task tool's call: {timeline}");
+
+    // Replaying the whole run (a plugin retry) changes nothing.
+    let before = snapshot(&app).await;
+    post(&app, &events, 50).await;
+    let after = snapshot(&app).await;
+    assert_eq!(before.0, after.0, "timeline rows");
+    assert_eq!(before.1, after.1, "todos");
+    assert_eq!(before.2, after.2, "alerts");
+    let tokens = |v: &Value| v["agents"].as_array().map(|a| a.iter().map(|x| x["tokens_in"].as_i64().unwrap_or(0)).sum::<i64>());
+    assert_eq!(tokens(&before.3), tokens(&after.3), "usage is counted once");
+}
+
+async fn an_opencode_error_reaches_the_timeline_and_alerts(app: TestApp) {
+    let events = fixture("run2");
+    let (root, _) = sessions(&events);
+    post(&app, &events, 10).await;
+    let timeline = app.get(&format!("/api/agents/opencode-{root}/activity")).await.body;
+    let error = timeline["activity"].as_array().unwrap().iter().find(|a| a["kind"] == "error").cloned().expect("an error row");
+    assert_eq!(error["summary"], "scripted failure");
+    app.alerts().await;
+    let messages = app.get("/api/messages").await.body;
+    let alert = messages["messages"].as_array().unwrap().iter().find(|m| m["type"] == "error").cloned().expect("an error alert");
+    assert!(alert["content"].as_str().unwrap().ends_with(": scripted failure"), "{alert}");
+    assert_eq!(app.get(&format!("/api/agents/opencode-{root}")).await.body["agent"]["status"], "idle");
+}
+
+fn todo_event(id: &str, session: &str, todos: Value) -> Value {
+    json!({"id": id, "type": "todo.updated", "properties": {"sessionID": session, "todos": todos}})
+}
+
+async fn todo_lists_update_in_place(app: TestApp) {
+    let first = json!([
+        {"content": "Write tests", "status": "in_progress", "priority": "high"},
+        {"content": "Write tests", "status": "pending", "priority": "low"},
+        {"content": "Refactor", "status": "pending", "priority": "medium"},
+    ]);
+    let r = app.post("/api/ingest/opencode", json!({"project": "billing", "events": [todo_event("evt_1", "ses_x", first)]})).await;
+    assert_eq!((r.status, r.body["applied"].as_i64()), (StatusCode::OK, Some(1)), "{}", r.body);
+    let second = json!([
+        {"content": "Write tests", "status": "completed", "priority": "high"},
+        {"content": "Write tests", "status": "in_progress", "priority": "low"},
+    ]);
+    app.post("/api/ingest/opencode", json!({"project": "billing", "events": [todo_event("evt_2", "ses_x", second)]})).await;
+    let todos = app.get("/api/todos?session_id=ses_x").await.body;
+    let mut seen: Vec<(String, String)> = todos["todos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["content"].as_str().unwrap().to_string(), t["status"].as_str().unwrap().to_string()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("Refactor".to_string(), "cancelled".to_string()),
+            ("Write tests".into(), "completed".into()),
+            ("Write tests".into(), "in_progress".into())
+        ],
+        "same items update in place; one that left the list is cancelled"
+    );
+    assert_eq!(app.get("/api/agents/opencode-ses_x").await.body["agent"]["project_id"], "billing");
+    // Noise and unknown events are accepted and ignored; a batch too large is refused.
+    let r = app.post("/api/ingest/opencode", json!([{"type": "catalog.updated", "properties": {}}, {"nonsense": true}, 3])).await;
+    assert_eq!((r.status, r.body["applied"].as_i64()), (StatusCode::OK, Some(0)));
+    let many: Vec<Value> = (0..1001).map(|_| json!({})).collect();
+    assert_eq!(app.post("/api/ingest/opencode", json!(many)).await.status, StatusCode::BAD_REQUEST);
+}
