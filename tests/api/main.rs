@@ -6,6 +6,7 @@ mod auth_helpers;
 mod browser;
 mod chrome;
 mod fake_github;
+mod fake_model;
 mod fake_receiver;
 
 mod agents;
@@ -21,6 +22,7 @@ mod ingest;
 mod keys;
 mod lifecycle;
 mod matrix;
+mod opencode_e2e;
 mod ops;
 mod pages;
 mod people;

@@ -1,0 +1,216 @@
+// ocd plugin for OpenCode: reports every session (and each sub-agent and background agent as
+// its child) to an ocd server, and carries out what people send from ocd (stop, message,
+// permission answers). Copy this file into ~/.config/opencode/plugins/ (or a project's
+// .opencode/plugins/), or run `ocd install opencode`.
+//
+// Settings: OCD_URL (or DASHBOARD_URL) and OCD_API_KEY (or DASHBOARD_API_KEY); else
+// ~/.config/ocd/client.json {"url", "key"}. OCD_PROJECT names the project (default: the
+// session's directory name, decided by the server).
+//
+// Rules this file keeps: it never blocks, slows or crashes opencode. The event hook only
+// queues (it never awaits the network); a bounded queue keeps the newest events while ocd is
+// unreachable and is sent in batches with backoff; every failure is swallowed. The mapping of
+// events lives on the server (Rust, tested), so this file only filters noise and forwards.
+
+import { readFileSync } from "node:fs"
+import { homedir } from "node:os"
+import { join } from "node:path"
+
+type Settings = { url: string; key: string; project?: string }
+type Command = { id: string; kind: string; text?: string | null }
+
+/** Events the server maps; everything else (text deltas, catalogue and plugin chatter) is noise. */
+const FORWARDED = new Set([
+  "session.created",
+  "session.updated",
+  "session.deleted",
+  "session.status",
+  "session.idle",
+  "session.error",
+  "todo.updated",
+  "message.updated",
+  "message.part.updated",
+  "permission.asked",
+  "permission.replied",
+])
+/** Events kept while ocd is unreachable (the oldest go first). */
+const QUEUE_LIMIT = 2000
+/** Events per request. */
+const BATCH = 200
+/** How long events wait to be sent together. */
+const FLUSH_MS = 300
+const RETRY_FIRST_MS = 1000
+const RETRY_LONGEST_MS = 30000
+const REQUEST_MS = 10000
+/** The longest opencode's exit waits for the last events. */
+const DISPOSE_MS = 1000
+/** Long-poll wait for commands (seconds; the server allows up to 60). */
+const POLL_WAIT_S = 25
+
+function readSettings(): Settings | null {
+  const env = process.env
+  let url = env.OCD_URL || env.DASHBOARD_URL
+  let key = env.OCD_API_KEY || env.DASHBOARD_API_KEY
+  if (!url || !key) {
+    try {
+      const dir = env.XDG_CONFIG_HOME || join(homedir(), ".config")
+      const file = JSON.parse(readFileSync(join(dir, "ocd", "client.json"), "utf8"))
+      url = url || file.url
+      key = key || file.key
+    } catch {
+      // no client.json: not configured
+    }
+  }
+  if (!url || !key) return null
+  return { url: String(url).replace(/\/+$/, ""), key: String(key), project: env.OCD_PROJECT || undefined }
+}
+
+/** Whether ocd wants `event`: a finished model call, a finished tool call, and the rest of FORWARDED. */
+function wanted(event: any): boolean {
+  if (!event || !FORWARDED.has(event.type)) return false
+  const p = event.properties || {}
+  if (event.type === "message.part.updated") {
+    const status = p.part?.state?.status
+    return p.part?.type === "tool" && (status === "completed" || status === "error")
+  }
+  if (event.type === "message.updated") return p.info?.role === "assistant" && !!p.info?.time?.completed
+  return true
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export const Ocd = async ({ client }: any) => {
+  const settings = readSettings()
+  if (!settings) return {}
+  const headers = { authorization: `Bearer ${settings.key}`, "content-type": "application/json" }
+  const queue: any[] = []
+  let sending = false
+  let retryMs = 0
+  let timer: ReturnType<typeof setTimeout> | null = null
+  let closed = false
+  const polled = new Set<string>()
+
+  const request = (path: string, init: any, ms = REQUEST_MS) =>
+    fetch(settings.url + path, { ...init, headers, signal: AbortSignal.timeout(ms) })
+
+  function schedule(ms: number) {
+    if (timer || closed) return
+    timer = setTimeout(() => {
+      timer = null
+      void flush()
+    }, ms)
+  }
+
+  /** Sends the oldest batch; on failure keeps it and tries again later, waiting longer each time. */
+  async function flush(): Promise<void> {
+    if (sending || queue.length === 0) return
+    sending = true
+    const batch = queue.slice(0, BATCH)
+    try {
+      const res = await request("/api/ingest/opencode", {
+        method: "POST",
+        body: JSON.stringify({ project: settings!.project, events: batch }),
+      })
+      // A refused batch (4xx other than 429) would be refused again: it is dropped.
+      if (res.status === 429 || res.status >= 500) throw new Error(`ocd answered ${res.status}`)
+      queue.splice(0, batch.length)
+      retryMs = 0
+    } catch {
+      retryMs = retryMs ? Math.min(RETRY_LONGEST_MS, retryMs * 2) : RETRY_FIRST_MS
+    } finally {
+      sending = false
+      if (queue.length > 0) schedule(retryMs || FLUSH_MS)
+    }
+  }
+
+  /** Carries out one command through opencode's own client, then tells ocd how it went. */
+  async function execute(session: string, agent: string, command: Command) {
+    let status = "acknowledged"
+    let detail: string | undefined
+    try {
+      let result: any
+      if (command.kind === "stop") {
+        result = await client.session.abort({ path: { id: session } })
+      } else if (command.kind === "message") {
+        result = await client.session.promptAsync({
+          path: { id: session },
+          body: { parts: [{ type: "text", text: command.text || "" }] },
+        })
+      } else if (command.kind === "permission") {
+        const answer = JSON.parse(command.text || "{}")
+        result = await client.postSessionIdPermissionsPermissionId({
+          path: { id: session, permissionID: answer.requestID },
+          body: { response: answer.reply },
+        })
+      } else {
+        status = "failed"
+        detail = `the OpenCode plugin cannot ${command.kind} a session`
+      }
+      if (result?.error) throw new Error(JSON.stringify(result.error).slice(0, 300))
+    } catch (e: any) {
+      status = "failed"
+      detail = String(e?.message || e).slice(0, 500)
+    }
+    try {
+      await request(`/api/agents/${agent}/commands/${encodeURIComponent(command.id)}/ack`, {
+        method: "POST",
+        body: JSON.stringify(detail ? { status, detail } : { status }),
+      })
+    } catch {
+      // ocd redelivers an unacknowledged command; acting on it again is harmless for these kinds
+    }
+  }
+
+  /** Long-polls the session's commands until the session is deleted or opencode closes. */
+  async function poll(session: string) {
+    if (polled.has(session)) return
+    polled.add(session)
+    const agent = encodeURIComponent(`opencode-${session}`)
+    let waitMs = RETRY_FIRST_MS
+    while (!closed && polled.has(session)) {
+      try {
+        const res = await request(`/api/agents/${agent}/commands?wait=${POLL_WAIT_S}`, { method: "GET" }, (POLL_WAIT_S + 10) * 1000)
+        if (!res.ok) throw new Error(`ocd answered ${res.status}`)
+        const body: any = await res.json()
+        waitMs = RETRY_FIRST_MS
+        for (const command of body.commands || []) await execute(session, agent, command)
+      } catch {
+        await sleep(waitMs)
+        waitMs = Math.min(RETRY_LONGEST_MS, waitMs * 2)
+      }
+    }
+  }
+
+  return {
+    // Returns at once: the event is queued, never sent from here.
+    event: async ({ event }: any) => {
+      try {
+        if (!wanted(event)) return
+        queue.push(event)
+        if (queue.length > QUEUE_LIMIT) queue.splice(0, queue.length - QUEUE_LIMIT)
+        const p = event.properties || {}
+        if (event.type === "session.created" && p.info?.id) void poll(p.info.id)
+        if (event.type === "session.deleted") polled.delete(p.info?.id || p.sessionID)
+        schedule(queue.length >= BATCH ? 0 : FLUSH_MS)
+      } catch {
+        // never into opencode
+      }
+    },
+    // opencode is closing: one last send of what is queued, never longer than DISPOSE_MS.
+    dispose: async () => {
+      closed = true
+      if (timer) clearTimeout(timer)
+      const drain = async () => {
+        while (queue.length > 0 && retryMs === 0) {
+          await flush()
+          if (sending) await sleep(50)
+        }
+      }
+      try {
+        await Promise.race([drain(), sleep(DISPOSE_MS)])
+      } catch {
+        // nothing more to do
+      }
+    },
+  }
+}

@@ -1,0 +1,185 @@
+//! The real opencode (opencode-ai 1.18.33 from npm, `scripts/install-opencode`) with ocd's
+//! plugin, run offline against the scripted model (fake_model.rs) and the ocd under test:
+//! what a user of the plugin sees in ocd, stopping a session from ocd, and ocd unreachable.
+//! Without the binary these tests say so and pass, except under CI=true, where they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::fake_model::FakeModel;
+use crate::harness::{Backend, TestApp};
+
+fn opencode() -> Option<PathBuf> {
+    let bin = std::env::var_os("OCD_E2E_OPENCODE").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        home.join(".cache/ocd-e2e/opencode-1.18.33/node_modules/.bin/opencode")
+    });
+    if bin.exists() {
+        return Some(bin);
+    }
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true and no opencode at {}: run scripts/install-opencode", bin.display());
+    eprintln!("skipped: no opencode at {} (scripts/install-opencode installs it)", bin.display());
+    None
+}
+
+/// A home and a project directory named `project`, with the scripted model as provider and
+/// ocd's plugin installed in the project.
+fn workspace(model: &FakeModel, project: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("ocd-e2e-{}", ocd::crypto::random_hex(6)));
+    let dir = root.join(project);
+    std::fs::create_dir_all(dir.join(".opencode/plugins")).unwrap();
+    std::fs::create_dir_all(root.join("home")).unwrap();
+    let config = json!({
+        "$schema": "https://opencode.ai/config.json",
+        "autoupdate": false,
+        "share": "disabled",
+        "model": "fake/fake",
+        "small_model": "fake/fake",
+        "provider": {"fake": {
+            "npm": "@ai-sdk/openai-compatible",
+            "name": "Scripted",
+            "options": {"baseURL": model.base_url, "apiKey": "sk-fake"},
+            "models": {"fake": {"name": "fake", "tool_call": true, "cost": {"input": 3, "output": 15}, "limit": {"context": 128000, "output": 8192}}}
+        }}
+    });
+    std::fs::write(dir.join("opencode.json"), serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations/opencode/ocd.ts");
+    std::fs::copy(plugin, dir.join(".opencode/plugins/ocd.ts")).unwrap();
+    let git = std::process::Command::new("git").args(["init", "-q"]).current_dir(&dir).status().unwrap();
+    assert!(git.success());
+    dir
+}
+
+/// `opencode run` in `dir`, isolated: its own home, no network but 127.0.0.1, reporting to `url`.
+fn run(bin: &Path, dir: &Path, url: &str, key: &str, prompt: &str) -> tokio::process::Command {
+    let home = dir.parent().unwrap().join("home");
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("npm_config_registry", "http://127.0.0.1:9/")
+        .env("npm_config_fetch_retries", "0")
+        .env("npm_config_fetch_timeout", "2000")
+        .env("OPENCODE_DISABLE_AUTOUPDATE", "1")
+        .env("OPENCODE_DISABLE_MODELS_FETCH", "1")
+        .env("OPENCODE_DISABLE_SHARE", "1")
+        .env("OPENCODE_DISABLE_LSP_DOWNLOAD", "1")
+        .env("OPENCODE_DISABLE_DEFAULT_PLUGINS", "1")
+        .env("OCD_URL", url)
+        .env("OCD_API_KEY", key)
+        .args(["run", "--model", "fake/fake", prompt])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn finish(cmd: &mut tokio::process::Command, limit: Duration) -> std::process::Output {
+    tokio::time::timeout(limit, cmd.output()).await.expect("opencode finished in time").expect("opencode ran")
+}
+
+async fn agents(app: &TestApp) -> Vec<Value> {
+    app.get("/api/agents").await.body["agents"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_opencode_run_shows_up_in_ocd() {
+    let Some(bin) = opencode() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let model = FakeModel::start().await;
+    let dir = workspace(&model, "billing-e2e");
+    let out = finish(&mut run(&bin, &dir, &app.base, &app.key, "Plan the work with todos then delegate"), Duration::from_secs(120)).await;
+    let log = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+
+    let all = agents(&app).await;
+    let main: Vec<&Value> = all.iter().filter(|a| a["type"] == "primary").collect();
+    let subs: Vec<&Value> = all.iter().filter(|a| a["type"] == "sub-agent").collect();
+    assert_eq!((main.len(), subs.len()), (1, 1), "the session and its sub-agent: {all:?}\n{log}");
+    let main_id = main[0]["id"].as_str().unwrap();
+    assert_eq!(subs[0]["parent_agent_id"], main_id);
+    assert!(all.iter().all(|a| a["status"] == "idle"), "every agent idle at the end: {all:?}");
+    assert_eq!(main[0]["project_id"], "billing-e2e");
+    let detail = app.get(&format!("/api/agents/{main_id}")).await.body;
+    assert!(detail["agent"]["totals"]["tokens_in"].as_i64().unwrap() > 0, "{detail}");
+    assert!(detail["agent"]["totals"]["cost_usd"].as_f64().unwrap() > 0.0, "{detail}");
+
+    let session = main_id.strip_prefix("opencode-").unwrap();
+    let todos = app.get(&format!("/api/todos?session_id={session}")).await.body;
+    let mut seen: Vec<(String, String)> = todos["todos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["content"].as_str().unwrap().to_string(), t["status"].as_str().unwrap().to_string()))
+        .collect();
+    seen.sort();
+    let expected: Vec<(String, String)> =
+        [("Delegate to sub-agent", "completed"), ("Inspect repo", "completed"), ("Summarize", "cancelled")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+    assert_eq!(seen, expected, "the final list, no duplicates");
+
+    let timeline = app.get(&format!("/api/agents/{main_id}/activity")).await.body;
+    assert!(timeline.to_string().contains("scripted failure"), "the model's error on the timeline: {timeline}");
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_from_ocd_aborts_a_running_opencode() {
+    let Some(bin) = opencode() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let model = FakeModel::start().await;
+    let dir = workspace(&model, "long-run");
+    let mut child = run(&bin, &dir, &app.base, &app.key, "LONGRUN: write a long essay").spawn().expect("start opencode");
+    // Wait for the session to be working in ocd (the plugin's first batches), at most 60 s.
+    let started = Instant::now();
+    let agent = loop {
+        let working = agents(&app).await.into_iter().find(|a| a["type"] == "primary" && a["status"] == "working");
+        if let Some(a) = working {
+            break a["id"].as_str().unwrap().to_string();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the session never showed up working");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let r = app.post(&format!("/api/agents/{agent}/commands"), json!({"kind": "stop"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let command = r.body["command"]["id"].as_str().unwrap().to_string();
+    let status = tokio::time::timeout(Duration::from_secs(40), child.wait()).await.expect("opencode stopped before the answer ended");
+    assert!(status.is_ok());
+    let acknowledged = app.get(&format!("/api/agents/{agent}/commands?status=acknowledged")).await.body;
+    assert!(acknowledged.to_string().contains(&command), "the plugin acknowledged the stop: {acknowledged}");
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opencode_runs_the_same_when_ocd_never_answers() {
+    let Some(bin) = opencode() else { return };
+    // A port that accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let model = FakeModel::start().await;
+    let dir = workspace(&model, "offline");
+    let out = finish(&mut run(&bin, &dir, &url, "any-key", "SUBAGENT: say hi"), Duration::from_secs(60)).await;
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("hi from the sub-agent"));
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
