@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{AppError, AppResult};
-use crate::http::json::Body;
+use crate::http::json::{Body, Params};
 use crate::state::App;
 
 /// The largest batch one request may carry.
@@ -34,4 +34,12 @@ pub async fn opencode(State(app): State<App>, Body(batch): Body<OpenCodeBatch>) 
     }
     let applied = crate::ingest::opencode::apply(&app, project, &events).await?;
     Ok(Json(json!({ "success": true, "events": applied.events, "applied": applied.applied })))
+}
+
+/// One Claude Code hook payload, as Claude Code sends it. The answer is `{}`: no decision, so
+/// Claude Code goes on as it would without ocd (the approvals issue adds decisions).
+pub async fn claude_code(State(app): State<App>, params: Params, Body(payload): Body<Value>) -> AppResult<Json<Value>> {
+    let project = params.non_empty("project").map(String::from);
+    crate::ingest::claude_code::apply(&app, project, &payload).await?;
+    Ok(Json(json!({})))
 }

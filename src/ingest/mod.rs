@@ -3,7 +3,9 @@
 //! its sub-agent; the project defaults to the working directory's last path component. Every
 //! effect that is not an upsert is applied once per key, so a replayed payload changes nothing.
 
+pub mod claude_code;
 pub mod opencode;
+pub mod reporter;
 
 /// The last component of a working directory (`/home/me/src/billing` → `billing`).
 pub fn project_of_directory(directory: &str) -> Option<String> {

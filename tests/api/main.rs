@@ -13,6 +13,7 @@ mod agents;
 mod alerting;
 mod analytics;
 mod channels;
+mod claude_code;
 mod commands;
 mod events_messages;
 mod fuzz;

@@ -1,0 +1,146 @@
+//! Claude Code hooks (`POST /api/ingest/claude-code`, K29): one hook payload per request,
+//! exactly as Claude Code sends it (an `http` hook, or `ocd hook claude-code` for command
+//! hooks). A session is the agent `claude-code-<session_id>`; inside a sub-agent the payload
+//! also carries `agent_id`, whose agent is `claude-code-<session_id>-<agent_id>`, a child of the
+//! session's. Tokens and cost come from Claude Code's telemetry (otlp.rs), never from hooks, so
+//! they are counted once.
+
+use serde_json::Value;
+
+use super::clip;
+use super::reporter::{Item, Reporter, numbered_id, todo_list};
+use crate::domain::agents::AgentStatus;
+use crate::domain::{Priority, TodoStatus};
+use crate::error::{AppError, AppResult};
+use crate::state::App;
+
+pub const TOOL: &str = "claude-code";
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// A tool call in a few words.
+fn tool_summary(payload: &Value) -> String {
+    let tool = text(payload, "tool_name").unwrap_or("tool");
+    let input = payload.get("tool_input").cloned().unwrap_or(Value::Null);
+    let what = ["description", "command", "file_path", "pattern", "url", "subject", "prompt"].iter().find_map(|k| text(&input, k));
+    match what {
+        Some(what) => clip(&format!("{tool}: {what}"), 300),
+        None => tool.to_string(),
+    }
+}
+
+/// Claude Code's task statuses (TaskUpdate) as ocd's.
+fn task_status(status: &str) -> Option<TodoStatus> {
+    match status {
+        "pending" => Some(TodoStatus::Pending),
+        "in_progress" => Some(TodoStatus::InProgress),
+        "completed" => Some(TodoStatus::Completed),
+        "deleted" | "cancelled" => Some(TodoStatus::Cancelled),
+        _ => None,
+    }
+}
+
+/// One numbered task of Claude Code's task list.
+fn task(session: &str, number: &str, subject: &str, status: TodoStatus) -> Item {
+    Item { id: numbered_id(session, number), content: clip(subject, 2000), status, priority: Priority::Medium }
+}
+
+/// Applies one hook payload. `project` (the hook's `?project=`) wins over the working directory's name.
+pub async fn apply(app: &App, project: Option<String>, payload: &Value) -> AppResult<&'static str> {
+    let event = text(payload, "hook_event_name")
+        .ok_or_else(|| AppError::field("invalid_type", "hook_event_name", "hook_event_name is required"))?;
+    let session = text(payload, "session_id").ok_or_else(|| AppError::field("invalid_type", "session_id", "session_id is required"))?;
+    let mut to = Reporter::new(app, TOOL, project);
+    let project = to.project_for(text(payload, "cwd"));
+    let main_name = format!("Claude Code · {}", project.as_deref().unwrap_or("session"));
+    // Inside a sub-agent, its own agent; else the session's.
+    let sub = text(payload, "agent_id").map(|a| format!("{session}-{a}"));
+    let me = sub.clone().unwrap_or_else(|| session.to_string());
+    // Replays of the same payload are recognised by their content.
+    let key = format!("claude-code:{}", crate::crypto::sha256_hex(&payload.to_string()));
+    match event {
+        "SessionStart" => {
+            to.session(session, None, main_name, project).await?;
+            to.status(session, AgentStatus::Idle).await?;
+        }
+        "UserPromptSubmit" => {
+            to.session(session, None, main_name, project).await?;
+            to.status(session, AgentStatus::Working).await?;
+            to.note(session, key, "prompt", clip(text(payload, "prompt").unwrap_or(""), 300)).await?;
+        }
+        "SubagentStart" => {
+            let name = format!("{} sub-agent", text(payload, "agent_type").unwrap_or("Claude Code"));
+            to.session(&me, Some(session), name, project).await?;
+            to.status(&me, AgentStatus::Working).await?;
+        }
+        "SubagentStop" => {
+            to.status(&me, AgentStatus::Idle).await?;
+            if let Some(last) = text(payload, "last_assistant_message") {
+                to.note(&me, key, "reply", clip(last, 300)).await?;
+            }
+        }
+        "PreToolUse" => to.status(&me, AgentStatus::Working).await?,
+        "PostToolUse" => {
+            let call = text(payload, "tool_use_id").map_or(key, |id| format!("claude-code-tool:{id}"));
+            to.note(&me, call, "tool", tool_summary(payload)).await?;
+            tool_todos(&mut to, session, payload).await?;
+        }
+        "PostToolUseFailure" => {
+            let call = text(payload, "tool_use_id").map_or(key, |id| format!("claude-code-tool:{id}"));
+            let error = text(payload, "error").unwrap_or("failed").lines().take(3).collect::<Vec<_>>().join(" ");
+            let summary = clip(&format!("{} failed: {error}", text(payload, "tool_name").unwrap_or("tool")), 300);
+            to.note(&me, call, "tool_error", summary).await?;
+        }
+        "Notification" => {
+            let kind = if text(payload, "notification_type") == Some("permission_prompt") { "permission" } else { "waiting" };
+            to.note(&me, key, kind, clip(&format!("waiting for a person: {}", text(payload, "message").unwrap_or("")), 300)).await?;
+        }
+        "PermissionRequest" => {
+            to.note(&me, key, "permission", clip(&format!("waiting for a person: {}", tool_summary(payload)), 300)).await?;
+        }
+        "TaskCreated" | "TaskCompleted" => {
+            let status = if event == "TaskCreated" { TodoStatus::Pending } else { TodoStatus::Completed };
+            if let (Some(number), Some(subject)) = (text(payload, "task_id"), text(payload, "task_subject")) {
+                to.some_todos(session, vec![task(session, number, subject, status)]).await?;
+            }
+        }
+        "Stop" => {
+            to.status(session, AgentStatus::Idle).await?;
+            if let Some(last) = text(payload, "last_assistant_message") {
+                to.note(session, key, "reply", clip(last, 300)).await?;
+            }
+        }
+        "SessionEnd" => to.session_ended(session).await?,
+        _ => return Ok("ignored"),
+    }
+    Ok("applied")
+}
+
+/// Claude Code's own task lists: TodoWrite (the whole list) and TaskCreate/TaskUpdate (one task).
+async fn tool_todos(to: &mut Reporter<'_>, session: &str, payload: &Value) -> AppResult<()> {
+    let input = payload.get("tool_input").cloned().unwrap_or(Value::Null);
+    match text(payload, "tool_name") {
+        Some("TodoWrite") => {
+            let list = input.get("todos").and_then(Value::as_array).cloned().unwrap_or_default();
+            to.todos(session, todo_list(session, &list)).await
+        }
+        Some("TaskCreate") => {
+            let number = payload.pointer("/tool_response/task/id").and_then(Value::as_str);
+            match (number, text(&input, "subject")) {
+                (Some(number), Some(subject)) => to.some_todos(session, vec![task(session, number, subject, TodoStatus::Pending)]).await,
+                _ => Ok(()),
+            }
+        }
+        Some("TaskUpdate") => {
+            let number = text(&input, "taskId");
+            let status = text(&input, "status").and_then(task_status);
+            match (number, status) {
+                (Some(number), Some(status)) => to.task_status(session, &numbered_id(session, number), status).await,
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,269 @@
+//! What every integration does with what it learned: register sessions as agents (and their
+//! sub-agents), set their status, keep their todo lists on the board, and add timeline rows,
+//! usage and errors once per key. Agents are `<tool>-<id>` (K29).
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::{clip, project_of_directory};
+use crate::db::agents::Usage;
+use crate::db::{agents as agent_rows, todos as todo_rows};
+use crate::domain::agents::{AgentStatus, AgentType};
+use crate::domain::todos::TodoPatch;
+use crate::domain::{Field, Priority, TodoStatus};
+use crate::error::AppResult;
+use crate::service::agents::{self, Activity};
+use crate::service::registry::{self, AgentPatch, Registration};
+use crate::service::sessions;
+use crate::service::todos::{self, TodoWrite};
+use crate::state::App;
+
+/// One todo of a session's list, with the id ocd gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub id: String,
+    pub content: String,
+    pub status: TodoStatus,
+    pub priority: Priority,
+}
+
+/// The ids todos of integrations get start with this (so a list's left-over items are found).
+const TODO_PREFIX: &str = "oc-";
+
+/// A stable id for a todo of `session` when the tool gives none (OpenCode, Claude Code's
+/// TodoWrite): it comes from the text; the n-th item with the same text gets `-n`.
+fn derived_id(session: &str, content: &str, nth: usize) -> String {
+    let hash = crate::crypto::sha256_hex(&format!("{session}\n{content}"));
+    let base = format!("{TODO_PREFIX}{}", &hash[..16]);
+    if nth == 0 { base } else { format!("{base}-{}", nth + 1) }
+}
+
+/// The id of a todo the tool numbers itself (Claude Code's tasks).
+pub fn numbered_id(session: &str, number: &str) -> String {
+    let hash = crate::crypto::sha256_hex(&format!("{session}\n#{number}"));
+    format!("{TODO_PREFIX}{}", &hash[..16])
+}
+
+/// A whole list `[{content, status, priority?}]` as items with derived ids.
+pub fn todo_list(session: &str, todos: &[Value]) -> Vec<Item> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    todos
+        .iter()
+        .filter_map(|t| {
+            let content = clip(t.get("content")?.as_str().filter(|c| !c.trim().is_empty())?, 2000);
+            let nth = seen.entry(content.clone()).or_insert(0);
+            let id = derived_id(session, &content, *nth);
+            *nth += 1;
+            let status = t.get("status").and_then(Value::as_str).and_then(TodoStatus::parse).unwrap_or(TodoStatus::Pending);
+            let priority = t.get("priority").and_then(Value::as_str).and_then(Priority::parse).unwrap_or(Priority::Medium);
+            Some(Item { id, content, status, priority })
+        })
+        .collect()
+}
+
+/// Applies what one integration reported, for one request.
+pub struct Reporter<'a> {
+    app: &'a App,
+    tool: &'static str,
+    /// The project the client named; wins over the working directory's.
+    project: Option<String>,
+    /// Agents known to exist (registered in this request or found).
+    known: HashSet<String>,
+    /// The project of each session registered in this request.
+    projects: HashMap<String, Option<String>>,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(app: &'a App, tool: &'static str, project: Option<String>) -> Reporter<'a> {
+        Reporter { app, tool, project, known: HashSet::new(), projects: HashMap::new() }
+    }
+
+    /// The agent of session (or sub-agent) `id`.
+    pub fn agent_id(&self, id: &str) -> String {
+        format!("{}-{id}", self.tool)
+    }
+
+    /// The client's project, else the working directory's name.
+    pub fn project_for(&self, directory: Option<&str>) -> Option<String> {
+        self.project.clone().or_else(|| directory.and_then(project_of_directory))
+    }
+
+    /// Registers (or updates) the agent of `id` and its session; a sub-agent names its parent.
+    pub async fn session(&mut self, id: &str, parent: Option<&str>, name: String, project: Option<String>) -> AppResult<()> {
+        if let Some(parent) = parent {
+            self.ensure(parent).await?;
+        }
+        self.register(id, parent, name.clone(), project.clone()).await?;
+        if parent.is_none() {
+            let registration = sessions::Registration {
+                id: id.to_string(),
+                name: Field::Value(name),
+                project: project.clone().map_or(Field::Absent, Field::Value),
+                project_id: Field::Absent,
+            };
+            sessions::register(self.app, registration).await?;
+        }
+        self.projects.insert(id.to_string(), project);
+        Ok(())
+    }
+
+    async fn register(&mut self, id: &str, parent: Option<&str>, name: String, project: Option<String>) -> AppResult<()> {
+        let registration = Registration {
+            id: self.agent_id(id),
+            name,
+            kind: Some(if parent.is_some() { AgentType::SubAgent } else { AgentType::Primary }),
+            parent_agent_id: parent.map_or(Field::Absent, |p| Field::Value(self.agent_id(p))),
+            status: None,
+            soul_md: Field::Absent,
+            skills: Field::Absent,
+            config: Field::Absent,
+            project: project.map_or(Field::Absent, Field::Value),
+        };
+        registry::register(self.app, registration).await?;
+        self.known.insert(id.to_string());
+        Ok(())
+    }
+
+    /// Makes sure the agent of `id` exists (events of a session whose start was missed).
+    pub async fn ensure(&mut self, id: &str) -> AppResult<()> {
+        if self.known.contains(id) {
+            return Ok(());
+        }
+        if agent_rows::find(&self.app.db.read, &self.agent_id(id)).await?.is_some() {
+            self.known.insert(id.to_string());
+            return Ok(());
+        }
+        let name = format!("{} {}", self.tool, clip(id, 12));
+        self.register(id, None, name, self.project.clone()).await
+    }
+
+    /// Sets the agent's status (when it changed) and counts as a heartbeat.
+    pub async fn status(&mut self, id: &str, status: AgentStatus) -> AppResult<()> {
+        self.ensure(id).await?;
+        let agent = self.agent_id(id);
+        let current = agent_rows::find(&self.app.db.read, &agent).await?.map(|a| a.status);
+        if current != Some(status) {
+            registry::update(self.app, agent.clone(), status_patch(status)).await?;
+        }
+        agents::heartbeat(self.app, agent, Usage::default()).await?;
+        Ok(())
+    }
+
+    /// A timeline row, once per key.
+    pub async fn note(&mut self, id: &str, key: String, kind: &str, summary: String) -> AppResult<()> {
+        self.ensure(id).await?;
+        let note = Activity { kind: kind.into(), summary: Some(summary), task_id: None, usage: Usage::default(), once: Some(key) };
+        agents::activity(self.app, self.agent_id(id), note).await
+    }
+
+    /// A finished model call's tokens and cost, added once per key.
+    pub async fn usage(&mut self, id: &str, key: String, tokens_in: i64, tokens_out: i64, cost: f64) -> AppResult<()> {
+        self.ensure(id).await?;
+        let usage = Usage { tokens_in: Some(tokens_in), tokens_out: Some(tokens_out), cost_usd: Some(cost) };
+        let summary = Some(format!("model call: {} tokens", tokens_in + tokens_out));
+        agents::activity(self.app, self.agent_id(id), Activity { kind: "model".into(), summary, task_id: None, usage, once: Some(key) })
+            .await
+    }
+
+    /// An error of the session: a timeline row and an `error` alert, once per key.
+    pub async fn error(&mut self, id: &str, key: String, message: String) -> AppResult<()> {
+        self.ensure(id).await?;
+        agents::session_error(self.app, self.agent_id(id), key, message).await
+    }
+
+    /// The session ended: its agent and its sub-agents go offline.
+    pub async fn session_ended(&mut self, id: &str) -> AppResult<()> {
+        self.status(id, AgentStatus::Offline).await?;
+        let agent = self.agent_id(id);
+        for child in agent_rows::sub_agents(&self.app.db.read, &agent).await? {
+            if child.status != AgentStatus::Offline {
+                registry::update(self.app, child.id, status_patch(AgentStatus::Offline)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One known todo's new status (a tool that updates a task by its number).
+    pub async fn task_status(&mut self, id: &str, todo_id: &str, status: TodoStatus) -> AppResult<()> {
+        self.ensure(id).await?;
+        if todo_rows::find(&self.app.db.read, todo_id).await?.is_none() {
+            return Ok(());
+        }
+        let write =
+            TodoWrite { id: Some(todo_id.to_string()), patch: TodoPatch { status: Some(status), ..TodoPatch::default() }, sprint_id: None };
+        todos::upsert(self.app, write).await.map(|_| ())
+    }
+
+    /// The session's list becomes its todos on the board: items update in place by id, and
+    /// with `whole_list` an item that left the list is cancelled.
+    pub async fn todos(&mut self, id: &str, items: Vec<Item>) -> AppResult<()> {
+        self.write_todos(id, items, true).await
+    }
+
+    /// Some items of the session's list (the others stay as they are).
+    pub async fn some_todos(&mut self, id: &str, items: Vec<Item>) -> AppResult<()> {
+        self.write_todos(id, items, false).await
+    }
+
+    async fn write_todos(&mut self, id: &str, items: Vec<Item>, whole_list: bool) -> AppResult<()> {
+        self.ensure(id).await?;
+        let agent = self.agent_id(id);
+        let project = match self.projects.get(id) {
+            Some(p) => p.clone(),
+            None => agent_rows::find(&self.app.db.read, &agent).await?.and_then(|a| a.project_id).or(self.project.clone()),
+        };
+        let mut stale = Vec::new();
+        if whole_list {
+            let listed: HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
+            let mut filter = todo_rows::Filter::default();
+            filter.text("session_id = ?", id);
+            stale = todo_rows::rows(&self.app.db.read, &filter)
+                .await?
+                .into_iter()
+                .filter(|t| t.id.starts_with(TODO_PREFIX) && !listed.contains(t.id.as_str()))
+                .filter(|t| t.status != TodoStatus::Completed && t.status != TodoStatus::Cancelled)
+                .map(|t| t.id)
+                .collect();
+        }
+        let mut writes: Vec<TodoWrite> = items
+            .into_iter()
+            .map(|item| TodoWrite {
+                id: Some(item.id),
+                patch: TodoPatch {
+                    content: Some(item.content),
+                    status: Some(item.status),
+                    priority: Some(item.priority),
+                    agent: Field::Value(agent.clone()),
+                    project: project.clone().map_or(Field::Absent, Field::Value),
+                    session_id: Field::Value(id.to_string()),
+                    ..TodoPatch::default()
+                },
+                sprint_id: None,
+            })
+            .collect();
+        writes.extend(stale.into_iter().map(|stale| TodoWrite {
+            id: Some(stale),
+            patch: TodoPatch { status: Some(TodoStatus::Cancelled), ..TodoPatch::default() },
+            sprint_id: None,
+        }));
+        if !writes.is_empty() {
+            todos::upsert_batch(self.app, writes).await?;
+        }
+        Ok(())
+    }
+}
+
+fn status_patch(status: AgentStatus) -> AgentPatch {
+    AgentPatch {
+        name: None,
+        kind: None,
+        parent_agent_id: Field::Absent,
+        status: Some(status),
+        soul_md: Field::Absent,
+        skills: Field::Absent,
+        current_task_id: Field::Absent,
+        last_heartbeat: Field::Absent,
+        config: Field::Absent,
+    }
+}
