@@ -43,3 +43,15 @@ pub async fn claude_code(State(app): State<App>, params: Params, Body(payload): 
     crate::ingest::claude_code::apply(&app, project, &payload).await?;
     Ok(Json(json!({})))
 }
+
+/// OTLP/HTTP JSON metrics (Claude Code's and Codex's telemetry export). The answer is OTLP's
+/// success (an empty `partialSuccess`).
+pub async fn otlp_metrics(State(app): State<App>, Body(body): Body<Value>) -> AppResult<Json<Value>> {
+    crate::ingest::otlp::metrics(&app, &body).await?;
+    Ok(Json(json!({ "partialSuccess": {} })))
+}
+
+pub async fn otlp_logs(State(app): State<App>, Body(body): Body<Value>) -> AppResult<Json<Value>> {
+    crate::ingest::otlp::logs(&app, &body).await?;
+    Ok(Json(json!({ "partialSuccess": {} })))
+}

@@ -5,6 +5,7 @@
 
 pub mod claude_code;
 pub mod opencode;
+pub mod otlp;
 pub mod reporter;
 
 /// The last component of a working directory (`/home/me/src/billing` → `billing`).

@@ -190,6 +190,44 @@ pub async fn heartbeat(app: &App, agent_id: String, usage: Usage) -> AppResult<V
     Ok(due)
 }
 
+/// How a telemetry point counts (K29).
+#[derive(Debug, Clone)]
+pub enum Counted {
+    /// A delta point: added once per key.
+    Delta { key: String },
+    /// A cumulative point: only what its series grew by since the last point.
+    Cumulative { series: String, start_ns: String },
+}
+
+/// Adds a telemetry point's tokens or cost to the agent's totals, counted once.
+pub async fn telemetry_usage(app: &App, agent_id: String, counted: Counted, value: f64, usage_of: fn(f64) -> Usage) -> AppResult<()> {
+    let now = app.clock.now();
+    let id = agent_id.clone();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let amount = match &counted {
+                    Counted::Delta { key } => {
+                        if !crate::db::ingest_keys::claim(c, key, now).await? {
+                            return Ok(());
+                        }
+                        value
+                    }
+                    Counted::Cumulative { series, start_ns } => {
+                        crate::db::ingest_keys::cumulative_growth(c, series, start_ns, value, now).await?
+                    }
+                };
+                if amount > 0.0 {
+                    agents::record_activity(c, &id, None, usage_of(amount), now).await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    app.usage.touch(&agent_id);
+    Ok(())
+}
+
 /// An error an integration reported for a whole session (no task named): a timeline row and an
 /// `error` alert with the message, once per `key`.
 pub async fn session_error(app: &App, agent_id: String, key: String, message: String) -> AppResult<()> {

@@ -25,6 +25,7 @@ mod lifecycle;
 mod matrix;
 mod opencode_e2e;
 mod ops;
+mod otlp;
 mod pages;
 mod people;
 mod process;
