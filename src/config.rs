@@ -28,6 +28,14 @@ pub enum Command {
         /// Where to write the copy (must not exist).
         file: PathBuf,
     },
+    /// Forward a hook payload (stdin, or the last argument) to ocd; always exits 0.
+    Hook {
+        /// The agent the payload comes from.
+        #[arg(value_enum)]
+        tool: crate::client::hook::HookTool,
+        /// The payload, when the agent passes it as an argument (Codex's `notify`).
+        payload: Option<String>,
+    },
     /// Print a one-time sign-in link (single use, valid 15 minutes).
     LoginLink {
         /// Role of the new local user the link creates.

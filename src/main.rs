@@ -21,6 +21,12 @@ macro_rules! say {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // A hook runs beside an agent: read before the server's configuration (whose parsing may
+    // refuse a setting meant for the server), no logging set-up, no database, always exit 0.
+    if std::env::args().nth(1).as_deref() == Some("hook") {
+        ocd::client::hook::run_from_args(std::env::args().skip(2).collect()).await;
+        return ExitCode::SUCCESS;
+    }
     let cli = Config::load();
     init_logging(cli.config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
@@ -28,6 +34,7 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(cli.config).await,
         Command::LoginLink { role, user } => login_link(cli.config, role, user).await,
         Command::Backup { file } => backup(cli.config, &file).await,
+        Command::Hook { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -113,6 +113,7 @@ pub fn table() -> Vec<Route> {
         // Agent integrations (K29): an agent's report, so admin+ (keys), unscoped for now.
         rule(Method::POST, "/api/ingest/opencode", Admin, true).to(ingest::opencode),
         rule(Method::POST, "/api/ingest/claude-code", Admin, true).to(ingest::claude_code),
+        rule(Method::POST, "/api/ingest/codex", Admin, true).to(ingest::codex),
         rule(Method::POST, "/api/ingest/otlp/v1/metrics", Admin, true).to(ingest::otlp_metrics),
         rule(Method::POST, "/api/ingest/otlp/v1/logs", Admin, true).to(ingest::otlp_logs),
         rule(Method::GET, "/api/stream", Viewer, false).to(crate::events::stream::stream),

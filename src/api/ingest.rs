@@ -40,7 +40,14 @@ pub async fn opencode(State(app): State<App>, Body(batch): Body<OpenCodeBatch>) 
 /// Claude Code goes on as it would without ocd (the approvals issue adds decisions).
 pub async fn claude_code(State(app): State<App>, params: Params, Body(payload): Body<Value>) -> AppResult<Json<Value>> {
     let project = params.non_empty("project").map(String::from);
-    crate::ingest::claude_code::apply(&app, project, &payload).await?;
+    crate::ingest::claude_code::apply(&app, crate::ingest::claude_code::TOOL, project, &payload).await?;
+    Ok(Json(json!({})))
+}
+
+/// One Codex payload: its `notify` program's, or one of its hooks'.
+pub async fn codex(State(app): State<App>, params: Params, Body(payload): Body<Value>) -> AppResult<Json<Value>> {
+    let project = params.non_empty("project").map(String::from);
+    crate::ingest::codex::apply(&app, project, &payload).await?;
     Ok(Json(json!({})))
 }
 

@@ -47,14 +47,16 @@ fn task(session: &str, number: &str, subject: &str, status: TodoStatus) -> Item 
     Item { id: numbered_id(session, number), content: clip(subject, 2000), status, priority: Priority::Medium }
 }
 
-/// Applies one hook payload. `project` (the hook's `?project=`) wins over the working directory's name.
-pub async fn apply(app: &App, project: Option<String>, payload: &Value) -> AppResult<&'static str> {
+/// Applies one hook payload. `project` (the hook's `?project=`) wins over the working
+/// directory's name. `tool` names the agents: Codex's hooks send the same shapes.
+pub async fn apply(app: &App, tool: &'static str, project: Option<String>, payload: &Value) -> AppResult<&'static str> {
     let event = text(payload, "hook_event_name")
         .ok_or_else(|| AppError::field("invalid_type", "hook_event_name", "hook_event_name is required"))?;
     let session = text(payload, "session_id").ok_or_else(|| AppError::field("invalid_type", "session_id", "session_id is required"))?;
-    let mut to = Reporter::new(app, TOOL, project);
+    let mut to = Reporter::new(app, tool, project);
     let project = to.project_for(text(payload, "cwd"));
-    let main_name = format!("Claude Code · {}", project.as_deref().unwrap_or("session"));
+    let label = if tool == TOOL { "Claude Code" } else { "Codex" };
+    let main_name = format!("{label} · {}", project.as_deref().unwrap_or("session"));
     // Inside a sub-agent, its own agent; else the session's.
     let sub = text(payload, "agent_id").map(|a| format!("{session}-{a}"));
     let me = sub.clone().unwrap_or_else(|| session.to_string());
@@ -71,7 +73,7 @@ pub async fn apply(app: &App, project: Option<String>, payload: &Value) -> AppRe
             to.note(session, key, "prompt", clip(text(payload, "prompt").unwrap_or(""), 300)).await?;
         }
         "SubagentStart" => {
-            let name = format!("{} sub-agent", text(payload, "agent_type").unwrap_or("Claude Code"));
+            let name = format!("{} sub-agent", text(payload, "agent_type").unwrap_or(label));
             to.session(&me, Some(session), name, project).await?;
             to.status(&me, AgentStatus::Working).await?;
         }

@@ -4,6 +4,7 @@
 //! effect that is not an upsert is applied once per key, so a replayed payload changes nothing.
 
 pub mod claude_code;
+pub mod codex;
 pub mod opencode;
 pub mod otlp;
 pub mod reporter;

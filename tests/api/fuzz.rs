@@ -88,6 +88,7 @@ fn body_fields(method: &Method, path: &str) -> &'static [&'static str] {
         ("POST", "/api/push/subscriptions") => &["endpoint", "keys", "expirationTime"],
         ("POST", "/api/ingest/opencode") => &["project", "events"],
         ("POST", "/api/ingest/otlp/v1/metrics") => &["resourceMetrics"],
+        ("POST", "/api/ingest/codex") => &["type", "thread-id", "turn-id", "cwd", "input-messages", "last-assistant-message", "session_id"],
         ("POST", "/api/ingest/otlp/v1/logs") => &["resourceLogs"],
         ("POST", "/api/ingest/claude-code") => &["session_id", "hook_event_name", "cwd", "tool_name", "tool_input", "agent_id", "prompt"],
         ("POST", "/api/settings/team/invite") => &["mode", "role", "github_username", "expires_in_hours"],

@@ -18,6 +18,7 @@ mod commands;
 mod events_messages;
 mod fuzz;
 mod hardening;
+mod hook_cli;
 mod hooks;
 mod ingest;
 mod keys;

@@ -363,6 +363,9 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
         ("POST", "/api/settings/alerts/reset-defaults") => (path, None),
         ("POST", "/api/ingest/otlp/v1/metrics") => (path, Some(json!({"resourceMetrics": []}))),
         ("POST", "/api/ingest/otlp/v1/logs") => (path, Some(json!({"resourceLogs": []}))),
+        ("POST", "/api/ingest/codex") => {
+            (path, Some(json!({"type": "agent-turn-complete", "thread-id": format!("cx-{n}"), "cwd": "/src/p1"})))
+        }
         ("POST", "/api/ingest/claude-code") => {
             (path, Some(json!({"session_id": format!("cc-{n}"), "cwd": "/src/p1", "hook_event_name": "Stop"})))
         }

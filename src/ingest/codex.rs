@@ -1,0 +1,40 @@
+//! Codex (`POST /api/ingest/codex`, K29): the legacy `notify` program's payload
+//! (`{"type": "agent-turn-complete", "thread-id", "turn-id", "cwd", "input-messages",
+//! "last-assistant-message"}`), and Codex's newer hooks, which send Claude Code's shapes
+//! (`session_id`, `hook_event_name`, …). A thread or session is the agent `codex-<id>`.
+
+use serde_json::Value;
+
+use super::clip;
+use super::reporter::Reporter;
+use crate::domain::agents::AgentStatus;
+use crate::error::{AppError, AppResult};
+use crate::state::App;
+
+pub const TOOL: &str = "codex";
+
+pub async fn apply(app: &App, project: Option<String>, payload: &Value) -> AppResult<&'static str> {
+    if payload.get("hook_event_name").is_some() {
+        return super::claude_code::apply(app, TOOL, project, payload).await;
+    }
+    let text = |k: &str| payload.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    if text("type") != Some("agent-turn-complete") {
+        return Ok("ignored");
+    }
+    let thread = text("thread-id").ok_or_else(|| AppError::field("invalid_type", "thread-id", "thread-id is required"))?;
+    let turn = text("turn-id").unwrap_or("turn");
+    let mut to = Reporter::new(app, TOOL, project);
+    let project = to.project_for(text("cwd"));
+    let name = format!("Codex · {}", project.as_deref().unwrap_or("session"));
+    to.session(thread, None, name, project).await?;
+    let asked: Vec<&str> =
+        payload.get("input-messages").and_then(Value::as_array).map(|m| m.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    if !asked.is_empty() {
+        to.note(thread, format!("codex-prompt:{thread}:{turn}"), "prompt", clip(&asked.join(" "), 300)).await?;
+    }
+    if let Some(reply) = text("last-assistant-message") {
+        to.note(thread, format!("codex-reply:{thread}:{turn}"), "reply", clip(reply, 300)).await?;
+    }
+    to.status(thread, AgentStatus::Idle).await?;
+    Ok("applied")
+}

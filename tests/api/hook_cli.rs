@@ -1,0 +1,93 @@
+//! `ocd hook` as a real process (what Claude Code's command hooks and Codex's `notify` run),
+//! and the Codex route.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::TestApp;
+
+crate::on_both_backends!(codex_notify_and_hooks_show_up);
+
+/// Runs `ocd hook <args>` with `stdin`, reporting to `url`, and waits (at most 20 s).
+fn hook(url: &str, key: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    let home = std::env::temp_dir().join(format!("ocd-hook-{}", ocd::crypto::random_hex(4)));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ocd"))
+        .env_clear()
+        .env("HOME", &home)
+        .env("OCD_URL", url)
+        .env("OCD_API_KEY", key)
+        .arg("hook")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ocd hook");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(Duration::from_secs(20)).expect("ocd hook returned").expect("output")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_hook_posts_the_payload_and_never_fails_the_agent() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await.unwrap();
+    let (base, key) = (app.base.clone(), app.key.clone());
+    let payload = json!({"session_id": "s-1", "cwd": "/src/shop", "hook_event_name": "SessionStart", "source": "startup"}).to_string();
+    let out = tokio::task::spawn_blocking(move || hook(&base, &key, &["claude-code"], &payload)).await.unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "no decision on stdout");
+    let agent = app.get("/api/agents/claude-code-s-1").await;
+    assert_eq!((agent.status, agent.body["agent"]["project_id"].as_str()), (StatusCode::OK, Some("shop")));
+
+    // ocd down (a port that accepts and never answers): still 0, quickly, with a note on stderr.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || hook(&url, "k", &["claude-code"], "{\"session_id\":\"s\",\"hook_event_name\":\"Stop\"}"))
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert!(started.elapsed() < Duration::from_secs(10), "bounded by its own deadline");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ocd"));
+    drop(silent);
+    // Not JSON, or no tool: still 0.
+    let (base, key) = (app.base.clone(), app.key.clone());
+    let out = tokio::task::spawn_blocking(move || hook(&base, &key, &["claude-code"], "not json")).await.unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not JSON"));
+
+    // Codex's notify passes the payload as the last argument.
+    let notify = json!({"type": "agent-turn-complete", "thread-id": "th-9", "turn-id": "t1", "cwd": "/src/shop",
+        "input-messages": ["rename the module"], "last-assistant-message": "Renamed."})
+    .to_string();
+    let (base, key) = (app.base.clone(), app.key.clone());
+    let out = tokio::task::spawn_blocking(move || hook(&base, &key, &["codex", &notify], "")).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let timeline = app.get("/api/agents/codex-th-9/activity").await.body.to_string();
+    assert!(timeline.contains("rename the module") && timeline.contains("Renamed."), "{timeline}");
+}
+
+async fn codex_notify_and_hooks_show_up(app: TestApp) {
+    let notify = json!({"type": "agent-turn-complete", "thread-id": "th-1", "turn-id": "t1", "cwd": "/src/api",
+        "input-messages": ["add pagination"], "last-assistant-message": "Done: pagination added."});
+    assert_eq!(app.post("/api/ingest/codex", notify.clone()).await.body, json!({}));
+    app.post("/api/ingest/codex", notify).await;
+    let agent = app.get("/api/agents/codex-th-1").await.body;
+    assert_eq!((agent["agent"]["project_id"].as_str(), agent["agent"]["status"].as_str()), (Some("api"), Some("idle")));
+    let rows = app.get("/api/agents/codex-th-1/activity").await.body;
+    assert_eq!(rows["activity"].as_array().unwrap().len(), 2, "prompt and reply, once: {rows}");
+    // Codex's newer hooks send Claude Code's shapes.
+    let hook = json!({"session_id": "cx-2", "cwd": "/src/api", "hook_event_name": "PostToolUse", "tool_name": "shell",
+        "tool_input": {"command": "cargo build"}, "tool_use_id": "call_1"});
+    app.post("/api/ingest/codex", hook).await;
+    assert!(app.get("/api/agents/codex-cx-2/activity").await.body.to_string().contains("shell: cargo build"));
+    let r = app.post("/api/ingest/codex", json!({"type": "agent-turn-complete"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+}
