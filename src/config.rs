@@ -139,6 +139,12 @@ pub struct Config {
     /// A working agent without real progress for this long is stalled.
     #[arg(long, env = "STALL_AFTER_SECONDS", default_value_t = 600)]
     pub stall_after_seconds: u64,
+    /// An integration's agent (OpenCode, Claude Code, Codex session) silent this long goes offline.
+    #[arg(long, env = "AGENT_OFFLINE_AFTER_SECONDS", default_value_t = 1800)]
+    pub agent_offline_after_seconds: u64,
+    /// An integration's agent offline this many days is removed (its todos stay).
+    #[arg(long, env = "AGENT_RETENTION_DAYS", default_value_t = 30)]
+    pub agent_retention_days: u64,
     /// Steering commands expire after this many seconds.
     #[arg(long, env = "COMMAND_TTL_SECONDS", default_value_t = 3600)]
     pub command_ttl_seconds: u64,

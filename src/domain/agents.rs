@@ -5,6 +5,10 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
+/// The tools whose sessions ocd's integrations register as agents `<tool>-<id>` (K29); their
+/// agents go offline when silent and are purged when offline long enough.
+pub const INGEST_TOOLS: &[&str] = &["opencode", "claude-code", "codex"];
+
 string_enum!(AgentType {
     Primary => "primary",
     SubAgent => "sub-agent",

@@ -35,4 +35,11 @@ mod tests {
         assert_eq!(super::project_of_directory("/"), None);
         assert_eq!(super::clip("  abcdef ", 4), "abc…");
     }
+
+    #[test]
+    fn every_integration_is_a_known_tool() {
+        for tool in [super::opencode::TOOL, super::claude_code::TOOL, super::codex::TOOL] {
+            assert!(crate::domain::agents::INGEST_TOOLS.contains(&tool), "{tool}");
+        }
+    }
 }

@@ -144,7 +144,7 @@ impl<'a> Reporter<'a> {
         let agent = self.agent_id(id);
         let current = agent_rows::find(&self.app.db.read, &agent).await?.map(|a| a.status);
         if current != Some(status) {
-            registry::update(self.app, agent.clone(), status_patch(status)).await?;
+            registry::update(self.app, agent.clone(), AgentPatch::status(status)).await?;
         }
         agents::heartbeat(self.app, agent, Usage::default()).await?;
         Ok(())
@@ -178,7 +178,7 @@ impl<'a> Reporter<'a> {
         let agent = self.agent_id(id);
         for child in agent_rows::sub_agents(&self.app.db.read, &agent).await? {
             if child.status != AgentStatus::Offline {
-                registry::update(self.app, child.id, status_patch(AgentStatus::Offline)).await?;
+                registry::update(self.app, child.id, AgentPatch::status(AgentStatus::Offline)).await?;
             }
         }
         Ok(())
@@ -251,19 +251,5 @@ impl<'a> Reporter<'a> {
             todos::upsert_batch(self.app, writes).await?;
         }
         Ok(())
-    }
-}
-
-fn status_patch(status: AgentStatus) -> AgentPatch {
-    AgentPatch {
-        name: None,
-        kind: None,
-        parent_agent_id: Field::Absent,
-        status: Some(status),
-        soul_md: Field::Absent,
-        skills: Field::Absent,
-        current_task_id: Field::Absent,
-        last_heartbeat: Field::Absent,
-        config: Field::Absent,
     }
 }

@@ -192,6 +192,23 @@ pub struct AgentPatch {
     pub config: Field<Value>,
 }
 
+impl AgentPatch {
+    /// A change of the status alone.
+    pub fn status(status: AgentStatus) -> AgentPatch {
+        AgentPatch {
+            name: None,
+            kind: None,
+            parent_agent_id: Field::Absent,
+            status: Some(status),
+            soul_md: Field::Absent,
+            skills: Field::Absent,
+            current_task_id: Field::Absent,
+            last_heartbeat: Field::Absent,
+            config: Field::Absent,
+        }
+    }
+}
+
 /// Changes what was sent (strict body); a parent that would make the agent its own ancestor
 /// is refused.
 pub async fn update(app: &App, id: String, body: AgentPatch) -> AppResult<Agent> {

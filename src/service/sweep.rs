@@ -10,7 +10,9 @@ use crate::db::agents::{self, AgentTask};
 use crate::db::alerts::{self, NewAlert};
 use crate::db::{settings, sweeps};
 use crate::domain::Priority;
-use crate::domain::agents::{AgentStatus, AgentTaskStatus, BlockSource, IDLE_TOO_LONG_SECS, SILENT_BLOCK_SECS, STALE_SECS, silent_since};
+use crate::domain::agents::{
+    AgentStatus, AgentTaskStatus, BlockSource, IDLE_TOO_LONG_SECS, INGEST_TOOLS, SILENT_BLOCK_SECS, STALE_SECS, silent_since,
+};
 use crate::domain::alerts::Trigger;
 use crate::error::AppResult;
 use crate::service::lifecycle;
@@ -40,6 +42,25 @@ pub async fn run(app: &App, now: i64) -> AppResult<()> {
     let stale = sweeps::blocked_since(&app.db.read, now - STALE_SECS).await?;
     for id in stale {
         app.db.write(move |c| Box::pin(async move { alert_stale(c, &id, now).await })).await?;
+    }
+    integration_sessions(app, now).await
+}
+
+/// Agents of integrations (K29): silent past `AGENT_OFFLINE_AFTER_SECONDS` they go offline (a
+/// session that ended without saying so); offline past `AGENT_RETENTION_DAYS` they are removed,
+/// sub-agents first (their todos and the event log stay).
+async fn integration_sessions(app: &App, now: i64) -> AppResult<()> {
+    let silent_since = now.saturating_sub(app.config.agent_offline_after_seconds as i64);
+    for id in sweeps::ingest_agents(&app.db.read, INGEST_TOOLS, false, silent_since).await? {
+        let patch = crate::service::registry::AgentPatch::status(AgentStatus::Offline);
+        crate::service::registry::update(app, id, patch).await?;
+    }
+    let gone_since = now.saturating_sub(app.config.agent_retention_days.saturating_mul(86_400) as i64);
+    for id in sweeps::ingest_agents(&app.db.read, INGEST_TOOLS, true, gone_since).await? {
+        // A parent whose sub-agents are not all gone yet is removed on a later sweep.
+        if let Err(e) = crate::service::registry::delete(app, id.clone()).await {
+            tracing::debug!(agent = %id, error = %e, "integration agent kept for now");
+        }
     }
     Ok(())
 }

@@ -137,3 +137,33 @@ async fn replayed_hooks_change_nothing(app: TestApp) {
     send(&app, &session()).await;
     assert_eq!(before, (app.count("agent_activity").await, app.count("todos").await));
 }
+
+crate::on_both_backends!(silent_integration_agents_go_offline_and_are_removed_later);
+
+async fn silent_integration_agents_go_offline_and_are_removed_later(app: TestApp) {
+    send(&app, &session()[..10]).await;
+    app.post("/api/agents", json!({"id": "hand-made", "name": "registered by a hook"})).await;
+    let status = |id: String| {
+        let app = &app;
+        async move { app.get(&format!("/api/agents/{id}")).await }
+    };
+    app.clock.advance_secs(29 * 60);
+    app.tick().await;
+    assert_eq!(status(format!("claude-code-{SESSION}")).await.body["agent"]["status"], "working");
+    app.clock.advance_secs(2 * 60);
+    app.tick().await;
+    assert_eq!(
+        status(format!("claude-code-{SESSION}")).await.body["agent"]["status"],
+        "offline",
+        "silent past AGENT_OFFLINE_AFTER_SECONDS"
+    );
+    assert_eq!(status(format!("claude-code-{SESSION}-a10e1ad3f0da4acad")).await.body["agent"]["status"], "offline");
+    assert_ne!(status("hand-made".into()).await.body["agent"]["status"], "offline", "other agents follow their own rules");
+    app.clock.advance_secs(31 * 86_400);
+    app.tick().await;
+    assert_eq!(status(format!("claude-code-{SESSION}-a10e1ad3f0da4acad")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(status(format!("claude-code-{SESSION}")).await.status, StatusCode::NOT_FOUND, "removed with its sub-agent");
+    assert_eq!(status("hand-made".into()).await.status, StatusCode::OK);
+    let todos = app.get(&format!("/api/todos?session_id={SESSION}")).await.body;
+    assert_eq!(todos["todos"].as_array().unwrap().len(), 4, "the board keeps the session's todos");
+}
