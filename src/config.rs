@@ -36,6 +36,21 @@ pub enum Command {
         /// The payload, when the agent passes it as an argument (Codex's `notify`).
         payload: Option<String>,
     },
+    /// Connect an agent on this machine to ocd: a key (made in this server's database, or
+    /// --url/--key), ~/.config/ocd/client.json and the agent's configuration (backups kept).
+    Install {
+        #[arg(value_enum)]
+        tool: crate::client::install::Tool,
+        /// Show what would be written instead of writing it.
+        #[arg(long)]
+        print: bool,
+        /// The ocd to report to (with --key: no database is opened).
+        #[arg(long, requires = "key")]
+        url: Option<String>,
+        /// The API key to use (with --url).
+        #[arg(long, requires = "url")]
+        key: Option<String>,
+    },
     /// Print a one-time sign-in link (single use, valid 15 minutes).
     LoginLink {
         /// Role of the new local user the link creates.

@@ -23,9 +23,11 @@ macro_rules! say {
 async fn main() -> ExitCode {
     // A hook runs beside an agent: read before the server's configuration (whose parsing may
     // refuse a setting meant for the server), no logging set-up, no database, always exit 0.
-    if std::env::args().nth(1).as_deref() == Some("hook") {
-        ocd::client::hook::run_from_args(std::env::args().skip(2).collect()).await;
-        return ExitCode::SUCCESS;
+    if std::env::args_os().nth(1).is_some_and(|a| a == "hook") {
+        ocd::client::hook::run_from_args(std::env::args_os().skip(2).map(|a| a.to_string_lossy().into_owned()).collect()).await;
+        // Exit now: a stdin the agent never closed may still be read by a blocking thread the
+        // runtime would wait for.
+        std::process::exit(0);
     }
     let cli = Config::load();
     init_logging(cli.config.log_format);
@@ -34,7 +36,9 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(cli.config).await,
         Command::LoginLink { role, user } => login_link(cli.config, role, user).await,
         Command::Backup { file } => backup(cli.config, &file).await,
+        // Handled above, before the configuration is read.
         Command::Hook { .. } => Ok(()),
+        Command::Install { tool, print, url, key } => install(cli.config, tool, print, url.zip(key)).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +83,50 @@ async fn login_link(config: Config, role: Role, user: Option<String>) -> Result<
     say!("{}{}{path}", config.public_url(config.port), config.base_path());
     say!("(single use, valid for 15 minutes)");
     Ok(())
+}
+
+/// `ocd install TOOL`: a key (made in this server's database unless one is given), the client
+/// settings and the agent's configuration.
+async fn install(config: Config, tool: ocd::client::install::Tool, print: bool, given: Option<(String, String)>) -> Result<(), String> {
+    use ocd::client::install;
+    let (url, key) = match given {
+        Some((url, key)) => (url.trim_end_matches('/').to_string(), key),
+        None => {
+            let (_, db_url) = ocd::app::storage(&config)?;
+            let db = ocd::db::Db::connect(&db_url, ocd::config::WriterCpu::Off).await?;
+            let new = ocd::service::keys::NewKey {
+                name: format!("{} integration ({})", tool_label(tool), std::env::var("HOSTNAME").unwrap_or_else(|_| "this machine".into())),
+                role: Role::Admin,
+                project: None,
+                expires_in_days: None,
+            };
+            let created = ocd::service::keys::create_on(&db, SystemClock.now(), None, new).await;
+            db.close().await;
+            let (_, token) = created.map_err(|e| e.to_string())?;
+            (format!("{}{}", config.public_url(config.port), config.base_path()), token)
+        }
+    };
+    let ocd = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "ocd".into());
+    let files = install::plan(tool, &url, &key, &ocd)?;
+    if print {
+        for file in &files {
+            say!("== {}\n{}", file.path.display(), file.text);
+        }
+        return Ok(());
+    }
+    for line in install::write(&files)? {
+        say!("{line}");
+    }
+    say!("ocd: {} now reports to {url}", tool_label(tool));
+    Ok(())
+}
+
+fn tool_label(tool: ocd::client::install::Tool) -> &'static str {
+    match tool {
+        ocd::client::install::Tool::Opencode => "OpenCode",
+        ocd::client::install::Tool::ClaudeCode => "Claude Code",
+        ocd::client::install::Tool::Codex => "Codex",
+    }
 }
 
 /// `ocd backup FILE`: a consistent copy of the running SQLite database.

@@ -35,8 +35,9 @@ const FORWARDED = new Set([
 ])
 /** Events kept while ocd is unreachable (the oldest go first). */
 const QUEUE_LIMIT = 2000
-/** Events per request. */
+/** Events per request, and bytes per request (ocd refuses bodies over 1 MiB). */
 const BATCH = 200
+const BATCH_BYTES = 512 * 1024
 /** How long events wait to be sent together. */
 const FLUSH_MS = 300
 const RETRY_FIRST_MS = 1000
@@ -47,22 +48,70 @@ const DISPOSE_MS = 1000
 /** Long-poll wait for commands (seconds; the server allows up to 60). */
 const POLL_WAIT_S = 25
 
+/** The environment's URL and key together, else client.json's together: a key is never sent
+ *  to a URL that came from somewhere else. */
 function readSettings(): Settings | null {
   const env = process.env
   let url = env.OCD_URL || env.DASHBOARD_URL
   let key = env.OCD_API_KEY || env.DASHBOARD_API_KEY
   if (!url || !key) {
+    url = key = undefined
     try {
       const dir = env.XDG_CONFIG_HOME || join(homedir(), ".config")
       const file = JSON.parse(readFileSync(join(dir, "ocd", "client.json"), "utf8"))
-      url = url || file.url
-      key = key || file.key
+      url = file.url
+      key = file.key
     } catch {
       // no client.json: not configured
     }
   }
   if (!url || !key) return null
   return { url: String(url).replace(/\/+$/, ""), key: String(key), project: env.OCD_PROJECT || undefined }
+}
+
+/** Keeps only what ocd reads of an event: tool output, file contents and diffs never leave. */
+function slim(event: any): any {
+  const p = event.properties || {}
+  if (event.type === "message.part.updated") {
+    const part = p.part || {}
+    const state = part.state || {}
+    const input = state.input || {}
+    const kept: any = {}
+    for (const k of ["description", "command", "filePath", "pattern", "subagent_type"]) {
+      if (typeof input[k] === "string") kept[k] = input[k].slice(0, 300)
+    }
+    return {
+      id: event.id,
+      type: event.type,
+      properties: {
+        sessionID: p.sessionID,
+        part: {
+          id: part.id,
+          sessionID: part.sessionID,
+          type: part.type,
+          tool: part.tool,
+          state: { status: state.status, title: typeof state.title === "string" ? state.title.slice(0, 300) : undefined,
+            error: typeof state.error === "string" ? state.error.slice(0, 500) : undefined, input: kept },
+        },
+      },
+    }
+  }
+  if (event.type === "session.created" || event.type === "session.updated" || event.type === "session.deleted") {
+    const info = p.info || {}
+    return { id: event.id, type: event.type, properties: { sessionID: p.sessionID,
+      info: { id: info.id, parentID: info.parentID, title: info.title, directory: info.directory } } }
+  }
+  if (event.type === "message.updated") {
+    const info = p.info || {}
+    return { id: event.id, type: event.type, properties: { sessionID: p.sessionID,
+      info: { id: info.id, sessionID: info.sessionID, role: info.role, cost: info.cost, tokens: info.tokens, time: info.time } } }
+  }
+  if (event.type === "session.error") {
+    const error = p.error || {}
+    return { id: event.id, type: event.type, properties: { sessionID: p.sessionID,
+      error: { name: error.name, data: { message: typeof error.data?.message === "string" ? error.data.message.slice(0, 1000) : undefined } } } }
+  }
+  return event
 }
 
 /** Whether ocd wants `event`: a finished model call, a finished tool call, and the rest of FORWARDED. */
@@ -84,11 +133,14 @@ export const Ocd = async ({ client }: any) => {
   if (!settings) return {}
   const headers = { authorization: `Bearer ${settings.key}`, "content-type": "application/json" }
   const queue: any[] = []
+  /** How many of the oldest queued events a request is carrying (never trimmed away). */
+  let inFlight = 0
   let sending = false
   let retryMs = 0
   let timer: ReturnType<typeof setTimeout> | null = null
   let closed = false
   const polled = new Set<string>()
+  const children = new Set<string>()
 
   const request = (path: string, init: any, ms = REQUEST_MS) =>
     fetch(settings.url + path, { ...init, headers, signal: AbortSignal.timeout(ms) })
@@ -101,23 +153,33 @@ export const Ocd = async ({ client }: any) => {
     }, ms)
   }
 
+  /** The oldest events that fit one request (at least one). */
+  function nextBatch(): { events: any[]; body: string } {
+    let count = Math.min(BATCH, queue.length)
+    for (;;) {
+      const events = queue.slice(0, count)
+      const body = JSON.stringify({ project: settings!.project, events })
+      if (body.length <= BATCH_BYTES || count === 1) return { events, body }
+      count = Math.max(1, Math.floor(count / 2))
+    }
+  }
+
   /** Sends the oldest batch; on failure keeps it and tries again later, waiting longer each time. */
   async function flush(): Promise<void> {
     if (sending || queue.length === 0) return
     sending = true
-    const batch = queue.slice(0, BATCH)
+    const { events, body } = nextBatch()
+    inFlight = events.length
     try {
-      const res = await request("/api/ingest/opencode", {
-        method: "POST",
-        body: JSON.stringify({ project: settings!.project, events: batch }),
-      })
-      // A refused batch (4xx other than 429) would be refused again: it is dropped.
+      const res = await request("/api/ingest/opencode", { method: "POST", body })
+      // A refused batch (4xx other than 429: it would be refused again) is dropped.
       if (res.status === 429 || res.status >= 500) throw new Error(`ocd answered ${res.status}`)
-      queue.splice(0, batch.length)
+      queue.splice(0, events.length)
       retryMs = 0
     } catch {
       retryMs = retryMs ? Math.min(RETRY_LONGEST_MS, retryMs * 2) : RETRY_FIRST_MS
     } finally {
+      inFlight = 0
       sending = false
       if (queue.length > 0) schedule(retryMs || FLUSH_MS)
     }
@@ -161,7 +223,8 @@ export const Ocd = async ({ client }: any) => {
     }
   }
 
-  /** Long-polls the session's commands until the session is deleted or opencode closes. */
+  /** Long-polls the session's commands until the session is deleted (a sub-agent: until it is
+   *  idle) or opencode closes. */
   async function poll(session: string) {
     if (polled.has(session)) return
     polled.add(session)
@@ -186,11 +249,18 @@ export const Ocd = async ({ client }: any) => {
     event: async ({ event }: any) => {
       try {
         if (!wanted(event)) return
-        queue.push(event)
-        if (queue.length > QUEUE_LIMIT) queue.splice(0, queue.length - QUEUE_LIMIT)
+        queue.push(slim(event))
+        // Over the limit the oldest go — but never those a request is carrying.
+        if (queue.length > QUEUE_LIMIT) queue.splice(inFlight, queue.length - QUEUE_LIMIT)
         const p = event.properties || {}
-        if (event.type === "session.created" && p.info?.id) void poll(p.info.id)
-        if (event.type === "session.deleted") polled.delete(p.info?.id || p.sessionID)
+        const session = p.info?.id || p.sessionID
+        if (p.info?.parentID && session) children.add(session)
+        if (event.type === "session.deleted" || (event.type === "session.idle" && children.has(session))) {
+          polled.delete(session)
+        } else if (session && event.type !== "session.idle") {
+          // Any sign of a session (also one resumed from an earlier run) starts its poll.
+          void poll(session)
+        }
         schedule(queue.length >= BATCH ? 0 : FLUSH_MS)
       } catch {
         // never into opencode

@@ -33,7 +33,7 @@ pub async fn opencode(State(app): State<App>, Body(batch): Body<OpenCodeBatch>) 
         return Err(AppError::field("too_big", "events", format!("events: at most {MAX_EVENTS} per request")));
     }
     let applied = crate::ingest::opencode::apply(&app, project, &events).await?;
-    Ok(Json(json!({ "success": true, "events": applied.events, "applied": applied.applied })))
+    Ok(Json(json!({ "success": true, "events": applied.events, "applied": applied.applied, "failed": applied.failed })))
 }
 
 /// One Claude Code hook payload, as Claude Code sends it. The answer is `{}`: no decision, so

@@ -30,11 +30,11 @@ impl HookTool {
 
 /// `ocd hook TOOL [PAYLOAD]` from its arguments (after `hook`).
 pub async fn run_from_args(args: Vec<String>) {
-    let tool = match args.first().map(String::as_str) {
-        Some("claude-code") => HookTool::ClaudeCode,
-        Some("codex") => HookTool::Codex,
+    let tool = match args.first().map(|a| <HookTool as clap::ValueEnum>::from_str(a, false)) {
+        Some(Ok(tool)) => tool,
         other => {
-            eprintln!("ocd hook: name the agent: `ocd hook claude-code` or `ocd hook codex` (got {other:?})");
+            let _ = other;
+            eprintln!("ocd hook: name the agent: `ocd hook claude-code` or `ocd hook codex` (got {:?})", args.first());
             return;
         }
     };

@@ -1,9 +1,10 @@
 //! The `ocd` commands that talk to an ocd server as a client (on a developer's machine, beside
 //! the agents): `ocd hook`. Where the server is and the key come from OCD_URL (or
 //! DASHBOARD_URL) and OCD_API_KEY (or DASHBOARD_API_KEY), else `~/.config/ocd/client.json`
-//! `{"url", "key"}` — the same settings the OpenCode plugin reads.
+//! `{"url", "key"}` — the same settings the OpenCode plugin reads; `ocd install` writes them.
 
 pub mod hook;
+pub mod install;
 
 use std::path::PathBuf;
 
@@ -28,16 +29,18 @@ fn env(names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
 }
 
-/// The environment first, then the client file; `None` when either part is missing.
+/// The environment's URL and key together, else the client file's together (never a key
+/// from one place sent to a URL from another); `None` when neither has both.
 pub fn settings() -> Option<ClientSettings> {
-    let file: serde_json::Value =
-        client_file().and_then(|p| std::fs::read_to_string(p).ok()).and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
-    let from_file = |k: &str| file.get(k).and_then(serde_json::Value::as_str).map(String::from);
-    let url = env(&["OCD_URL", "DASHBOARD_URL"]).or_else(|| from_file("url"))?;
-    let key = env(&["OCD_API_KEY", "DASHBOARD_API_KEY"]).or_else(|| from_file("key"))?;
+    let project = env(&["OCD_PROJECT"]);
+    if let (Some(url), Some(key)) = (env(&["OCD_URL", "DASHBOARD_URL"]), env(&["OCD_API_KEY", "DASHBOARD_API_KEY"])) {
+        return Some(ClientSettings { url: url.trim_end_matches('/').to_string(), key, project });
+    }
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(client_file()?).ok()?).ok()?;
+    let text = |k: &str| file.get(k).and_then(serde_json::Value::as_str).filter(|v| !v.is_empty()).map(String::from);
     Some(ClientSettings {
-        url: url.trim_end_matches('/').to_string(),
-        key,
-        project: env(&["OCD_PROJECT"]).or_else(|| from_file("project")),
+        url: text("url")?.trim_end_matches('/').to_string(),
+        key: text("key")?,
+        project: project.or_else(|| text("project")),
     })
 }

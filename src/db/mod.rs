@@ -25,6 +25,7 @@ pub mod events;
 pub mod ingest_keys;
 pub mod invites;
 pub mod messages;
+pub mod otlp_series;
 pub mod projects;
 pub mod sessions;
 pub mod settings;

@@ -52,13 +52,15 @@ pub async fn asleep_on_schedule(conn: &mut WriteConn) -> Result<Vec<String>, sql
     sqlx::query_scalar("SELECT id FROM agents WHERE status = 'sleeping' AND sleep_reason = 'schedule'").fetch_all(&mut *conn).await
 }
 
-/// Agents of integrations (`<tool>-…`, `tools`) whose last sign of life is before `before`,
+/// Agents of integrations (`<tool>-…`, `tools`) whose last sign of life (heartbeat or real
+/// progress: a long tool call reports none of the first) is before `before`,
 /// with `offline` (purge candidates) or without it (going offline). Sub-agents come first.
 pub async fn ingest_agents(pool: &AnyPool, tools: &[&str], offline: bool, before: i64) -> Result<Vec<String>, sqlx::Error> {
     let prefixes: Vec<String> = tools.iter().map(|t| format!("id LIKE '{}-%'", t.replace('\'', ""))).collect();
     let status = if offline { "status = 'offline'" } else { "status <> 'offline'" };
     sqlx::query_scalar(sql!(
-        "SELECT id FROM agents WHERE {status} AND ({}) AND COALESCE(last_heartbeat, created_at) < $1 \
+        "SELECT id FROM agents WHERE {status} AND ({}) \
+         AND COALESCE(CASE WHEN last_activity_at > last_heartbeat THEN last_activity_at ELSE last_heartbeat END, last_heartbeat, last_activity_at, created_at) < $1 \
          ORDER BY CASE WHEN parent_agent_id IS NULL THEN 1 ELSE 0 END, id",
         prefixes.join(" OR ")
     ))

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::db::{activity, alert_queue, deliveries, events, ingest_keys};
+use crate::db::{activity, alert_queue, deliveries, events, ingest_keys, otlp_series};
 use crate::error::AppResult;
 use crate::state::App;
 
@@ -44,7 +44,8 @@ async fn prune_timelines(app: &App, cutoff: i64) -> AppResult<()> {
                     let alerts = alert_queue::delete_older_than(c, cutoff, BATCH).await?;
                     let sent = deliveries::delete_older_than(c, cutoff, BATCH).await?;
                     let keys = ingest_keys::delete_older_than(c, cutoff, BATCH).await?;
-                    Ok(timeline.max(alerts).max(sent).max(keys))
+                    let series = otlp_series::delete_older_than(c, cutoff, BATCH).await?;
+                    Ok(timeline.max(alerts).max(sent).max(keys).max(series))
                 })
             })
             .await?;

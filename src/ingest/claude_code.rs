@@ -60,8 +60,14 @@ pub async fn apply(app: &App, tool: &'static str, project: Option<String>, paylo
     // Inside a sub-agent, its own agent; else the session's.
     let sub = text(payload, "agent_id").map(|a| format!("{session}-{a}"));
     let me = sub.clone().unwrap_or_else(|| session.to_string());
-    // Replays of the same payload are recognised by their content.
-    let key = format!("claude-code:{}", crate::crypto::sha256_hex(&payload.to_string()));
+    // A payload without an id of its own is recognised by its content within the minute: a
+    // replay changes nothing, the same notification later in the session shows again.
+    let minute = app.clock.now() / 60;
+    let key = format!("claude-code:{minute}:{}", crate::crypto::sha256_hex(&payload.to_string()));
+    // A sub-agent's event that came before its SubagentStart still lands under the session.
+    if sub.is_some() && event != "SubagentStart" {
+        to.ensure_under(&me, session).await?;
+    }
     match event {
         "SessionStart" => {
             to.session(session, None, main_name, project).await?;
@@ -86,8 +92,10 @@ pub async fn apply(app: &App, tool: &'static str, project: Option<String>, paylo
         "PreToolUse" => to.status(&me, AgentStatus::Working).await?,
         "PostToolUse" => {
             let call = text(payload, "tool_use_id").map_or(key, |id| format!("claude-code-tool:{id}"));
-            to.note(&me, call, "tool", tool_summary(payload)).await?;
-            tool_todos(&mut to, session, payload).await?;
+            // A replayed call changes nothing, its task list included.
+            if to.note(&me, call, "tool", tool_summary(payload)).await? {
+                tool_todos(&mut to, &me, payload).await?;
+            }
         }
         "PostToolUseFailure" => {
             let call = text(payload, "tool_use_id").map_or(key, |id| format!("claude-code-tool:{id}"));
@@ -102,10 +110,14 @@ pub async fn apply(app: &App, tool: &'static str, project: Option<String>, paylo
         "PermissionRequest" => {
             to.note(&me, key, "permission", clip(&format!("waiting for a person: {}", tool_summary(payload)), 300)).await?;
         }
-        "TaskCreated" | "TaskCompleted" => {
-            let status = if event == "TaskCreated" { TodoStatus::Pending } else { TodoStatus::Completed };
+        "TaskCreated" => {
             if let (Some(number), Some(subject)) = (text(payload, "task_id"), text(payload, "task_subject")) {
-                to.some_todos(session, vec![task(session, number, subject, status)]).await?;
+                to.new_task(&me, task(&me, number, subject, TodoStatus::Pending)).await?;
+            }
+        }
+        "TaskCompleted" => {
+            if let (Some(number), Some(subject)) = (text(payload, "task_id"), text(payload, "task_subject")) {
+                to.some_todos(&me, vec![task(&me, number, subject, TodoStatus::Completed)]).await?;
             }
         }
         "Stop" => {
@@ -120,7 +132,8 @@ pub async fn apply(app: &App, tool: &'static str, project: Option<String>, paylo
     Ok("applied")
 }
 
-/// Claude Code's own task lists: TodoWrite (the whole list) and TaskCreate/TaskUpdate (one task).
+/// Claude Code's own task lists: TodoWrite (the whole list) and TaskCreate/TaskUpdate (one
+/// task), each the list of the agent that wrote it (`session`: the session or a sub-agent).
 async fn tool_todos(to: &mut Reporter<'_>, session: &str, payload: &Value) -> AppResult<()> {
     let input = payload.get("tool_input").cloned().unwrap_or(Value::Null);
     match text(payload, "tool_name") {
@@ -131,7 +144,7 @@ async fn tool_todos(to: &mut Reporter<'_>, session: &str, payload: &Value) -> Ap
         Some("TaskCreate") => {
             let number = payload.pointer("/tool_response/task/id").and_then(Value::as_str);
             match (number, text(&input, "subject")) {
-                (Some(number), Some(subject)) => to.some_todos(session, vec![task(session, number, subject, TodoStatus::Pending)]).await,
+                (Some(number), Some(subject)) => to.new_task(session, task(session, number, subject, TodoStatus::Pending)).await,
                 _ => Ok(()),
             }
         }

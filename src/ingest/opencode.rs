@@ -81,7 +81,8 @@ fn tool_summary(part: &Value) -> String {
 pub fn action(event: &Value) -> Option<Action> {
     let kind = text(event, "/type")?;
     let props = event.get("properties")?;
-    let event_id = text(event, "/id").unwrap_or_default();
+    // The event's id, else (an id-less event) its content: the key a replay is recognised by.
+    let event_id = text(event, "/id").map_or_else(|| crate::crypto::sha256_hex(&event.to_string()), String::from);
     let session = || text(props, "/sessionID").map(String::from);
     match kind {
         "session.created" | "session.updated" => {
@@ -110,6 +111,8 @@ pub fn action(event: &Value) -> Option<Action> {
             _ => None,
         },
         "session.idle" => Some(Action::Idle { session: session()? }),
+        // Stopping a session (Esc, or stop from ocd) reports an abort: not an error.
+        "session.error" if text(props, "/error/name") == Some("MessageAbortedError") => None,
         "session.error" => {
             let message = text(props, "/error/data/message").or_else(|| text(props, "/error/name")).unwrap_or("unknown error");
             Some(Action::Error { session: session()?, key: format!("opencode:{event_id}"), message: clip(message, 1000) })
@@ -155,14 +158,14 @@ pub fn action(event: &Value) -> Option<Action> {
                 props.get("patterns").and_then(Value::as_array).map(|p| p.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
             Some(Action::Note {
                 session: session()?,
-                key: format!("opencode-permission:{}", text(props, "/id").unwrap_or(event_id)),
+                key: format!("opencode-permission:{}", text(props, "/id").unwrap_or(&event_id)),
                 kind: "permission",
                 summary: clip(&format!("waiting for a person: {what} {}", patterns.join(" ")), 300),
             })
         }
         "permission.replied" => Some(Action::Note {
             session: session()?,
-            key: format!("opencode-permission-reply:{}", text(props, "/requestID").unwrap_or(event_id)),
+            key: format!("opencode-permission-reply:{}", text(props, "/requestID").unwrap_or(&event_id)),
             kind: "permission",
             summary: format!("answered: {}", text(props, "/reply").unwrap_or("?")),
         }),
@@ -175,18 +178,26 @@ pub fn action(event: &Value) -> Option<Action> {
 pub struct Applied {
     pub events: usize,
     pub applied: usize,
+    /// Events that could not be applied (logged); the others were, so a retry is not needed.
+    pub failed: usize,
 }
 
 /// Applies a batch of raw events in order. `project` (the plugin's setting) wins over the
 /// session's directory.
 pub async fn apply(app: &App, project: Option<String>, events: &[Value]) -> AppResult<Applied> {
     let mut to = Reporter::new(app, TOOL, project);
-    let mut applied = 0;
+    let (mut applied, mut failed) = (0, 0);
     for action in events.iter().filter_map(action) {
-        apply_one(&mut to, action).await?;
-        applied += 1;
+        match apply_one(&mut to, action).await {
+            Ok(()) => applied += 1,
+            // One bad event must not hold up the rest, nor make the plugin resend them forever.
+            Err(e) => {
+                tracing::warn!(error = %e, "an OpenCode event could not be applied");
+                failed += 1;
+            }
+        }
     }
-    Ok(Applied { events: events.len(), applied })
+    Ok(Applied { events: events.len(), applied, failed })
 }
 
 async fn apply_one(to: &mut Reporter<'_>, action: Action) -> AppResult<()> {
@@ -197,10 +208,10 @@ async fn apply_one(to: &mut Reporter<'_>, action: Action) -> AppResult<()> {
         }
         Action::Working { session } => to.status(&session, AgentStatus::Working).await,
         Action::Idle { session } => to.status(&session, AgentStatus::Idle).await,
-        Action::Gone { session } => to.status(&session, AgentStatus::Offline).await,
+        Action::Gone { session } => to.session_ended(&session).await,
         Action::Todos { session, items } => to.todos(&session, items).await,
         Action::Usage { session, key, tokens_in, tokens_out, cost } => to.usage(&session, key, tokens_in, tokens_out, cost).await,
-        Action::Note { session, key, kind, summary } => to.note(&session, key, kind, summary).await,
+        Action::Note { session, key, kind, summary } => to.note(&session, key, kind, summary).await.map(|_| ()),
         Action::Error { session, key, message } => to.error(&session, key, message).await,
     }
 }

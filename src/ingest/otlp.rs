@@ -38,6 +38,11 @@ fn attribute(attributes: Option<&Value>, key: &str) -> Option<String> {
     })
 }
 
+/// The session a point belongs to: `session.id` (Claude Code), else `conversation.id` (Codex).
+fn session_of(attributes: Option<&Value>) -> Option<String> {
+    attribute(attributes, "session.id").or_else(|| attribute(attributes, "conversation.id")).filter(|s| !s.is_empty())
+}
+
 /// A number OTLP JSON may send as a number or (int64) as a string.
 fn number(v: Option<&Value>) -> Option<f64> {
     match v? {
@@ -76,9 +81,13 @@ pub async fn metrics(app: &App, body: &Value) -> AppResult<usize> {
             for metric in list(scope, "metrics") {
                 let name = metric.get("name").and_then(Value::as_str).unwrap_or_default();
                 let Some(sum) = metric.get("sum") else { continue };
-                let temporality = sum.get("aggregationTemporality").and_then(Value::as_i64).unwrap_or(CUMULATIVE);
+                let temporality = match sum.get("aggregationTemporality") {
+                    Some(Value::String(name)) if name.ends_with("DELTA") => 1,
+                    Some(v) => v.as_i64().unwrap_or(CUMULATIVE),
+                    None => CUMULATIVE,
+                };
                 for point in list(sum, "dataPoints") {
-                    let Some(session) = attribute(point.get("attributes"), "session.id") else { continue };
+                    let Some(session) = session_of(point.get("attributes")) else { continue };
                     let (Some(add), Some(value)) =
                         (usage_of(name, point), number(point.get("asDouble")).or_else(|| number(point.get("asInt"))))
                     else {
@@ -115,7 +124,7 @@ pub async fn logs(app: &App, body: &Value) -> AppResult<usize> {
             for record in list(scope, "logRecords") {
                 let attributes = record.get("attributes");
                 let name = attribute(attributes, "event.name").unwrap_or_default();
-                let (true, Some(session)) = (name.ends_with("api_request"), attribute(attributes, "session.id")) else { continue };
+                let (true, Some(session)) = (name.ends_with("api_request"), session_of(attributes)) else { continue };
                 let get = |k: &str| attribute(attributes, k).unwrap_or_default();
                 let summary = clip(
                     &format!(
@@ -127,7 +136,7 @@ pub async fn logs(app: &App, body: &Value) -> AppResult<usize> {
                     ),
                     300,
                 );
-                let key = format!("otlp-log:{tool}:{session}:{}:{}", get("event.sequence"), get("request_id"));
+                let key = format!("otlp-log:{tool}:{session}:{}", crate::crypto::sha256_hex(&record.to_string()));
                 to.note(&session, key, "model", summary).await?;
                 noted += 1;
             }

@@ -28,21 +28,23 @@ pub struct Item {
     pub priority: Priority,
 }
 
-/// The ids todos of integrations get start with this (so a list's left-over items are found).
-const TODO_PREFIX: &str = "oc-";
+/// Todos from a whole list get ids with this prefix (so the list's left-over items are found).
+const LIST_PREFIX: &str = "oc-";
+/// Todos a tool numbers itself (they are never cancelled by a list).
+const NUMBERED_PREFIX: &str = "on-";
 
 /// A stable id for a todo of `session` when the tool gives none (OpenCode, Claude Code's
 /// TodoWrite): it comes from the text; the n-th item with the same text gets `-n`.
 fn derived_id(session: &str, content: &str, nth: usize) -> String {
     let hash = crate::crypto::sha256_hex(&format!("{session}\n{content}"));
-    let base = format!("{TODO_PREFIX}{}", &hash[..16]);
+    let base = format!("{LIST_PREFIX}{}", &hash[..16]);
     if nth == 0 { base } else { format!("{base}-{}", nth + 1) }
 }
 
 /// The id of a todo the tool numbers itself (Claude Code's tasks).
 pub fn numbered_id(session: &str, number: &str) -> String {
     let hash = crate::crypto::sha256_hex(&format!("{session}\n#{number}"));
-    format!("{TODO_PREFIX}{}", &hash[..16])
+    format!("{NUMBERED_PREFIX}{}", &hash[..16])
 }
 
 /// A whole list `[{content, status, priority?}]` as items with derived ids.
@@ -138,7 +140,18 @@ impl<'a> Reporter<'a> {
         self.register(id, None, name, self.project.clone()).await
     }
 
-    /// Sets the agent's status (when it changed) and counts as a heartbeat.
+    /// Makes sure the sub-agent `id` of session `parent` exists.
+    pub async fn ensure_under(&mut self, id: &str, parent: &str) -> AppResult<()> {
+        if self.known.contains(id) || agent_rows::find(&self.app.db.read, &self.agent_id(id)).await?.is_some() {
+            self.known.insert(id.to_string());
+            return Ok(());
+        }
+        self.ensure(parent).await?;
+        let name = format!("{} sub-agent", self.tool);
+        self.register(id, Some(parent), name, self.project.clone()).await
+    }
+
+    /// Sets the agent's status (when it changed) and counts as a sign of life.
     pub async fn status(&mut self, id: &str, status: AgentStatus) -> AppResult<()> {
         self.ensure(id).await?;
         let agent = self.agent_id(id);
@@ -146,12 +159,11 @@ impl<'a> Reporter<'a> {
         if current != Some(status) {
             registry::update(self.app, agent.clone(), AgentPatch::status(status)).await?;
         }
-        agents::heartbeat(self.app, agent, Usage::default()).await?;
-        Ok(())
+        agents::seen(self.app, agent).await
     }
 
-    /// A timeline row, once per key.
-    pub async fn note(&mut self, id: &str, key: String, kind: &str, summary: String) -> AppResult<()> {
+    /// A timeline row, once per key; `false` when the key was applied before.
+    pub async fn note(&mut self, id: &str, key: String, kind: &str, summary: String) -> AppResult<bool> {
         self.ensure(id).await?;
         let note = Activity { kind: kind.into(), summary: Some(summary), task_id: None, usage: Usage::default(), once: Some(key) };
         agents::activity(self.app, self.agent_id(id), note).await
@@ -163,7 +175,8 @@ impl<'a> Reporter<'a> {
         let usage = Usage { tokens_in: Some(tokens_in), tokens_out: Some(tokens_out), cost_usd: Some(cost) };
         let summary = Some(format!("model call: {} tokens", tokens_in + tokens_out));
         agents::activity(self.app, self.agent_id(id), Activity { kind: "model".into(), summary, task_id: None, usage, once: Some(key) })
-            .await
+            .await?;
+        Ok(())
     }
 
     /// An error of the session: a timeline row and an `error` alert, once per key.
@@ -182,6 +195,14 @@ impl<'a> Reporter<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A numbered task the tool created: written only if it is new (a replay never resets it).
+    pub async fn new_task(&mut self, id: &str, item: Item) -> AppResult<()> {
+        if todo_rows::find(&self.app.db.read, &item.id).await?.is_some() {
+            return Ok(());
+        }
+        self.some_todos(id, vec![item]).await
     }
 
     /// One known todo's new status (a tool that updates a task by its number).
@@ -221,7 +242,7 @@ impl<'a> Reporter<'a> {
             stale = todo_rows::rows(&self.app.db.read, &filter)
                 .await?
                 .into_iter()
-                .filter(|t| t.id.starts_with(TODO_PREFIX) && !listed.contains(t.id.as_str()))
+                .filter(|t| t.id.starts_with(LIST_PREFIX) && !listed.contains(t.id.as_str()))
                 .filter(|t| t.status != TodoStatus::Completed && t.status != TodoStatus::Cancelled)
                 .map(|t| t.id)
                 .collect();

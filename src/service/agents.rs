@@ -190,6 +190,16 @@ pub async fn heartbeat(app: &App, agent_id: String, usage: Usage) -> AppResult<V
     Ok(due)
 }
 
+/// A sign of life reported by an integration: `last_heartbeat` moves; queued commands stay
+/// queued for the agent's own poll (a heartbeat would mark them delivered).
+pub async fn seen(app: &App, agent_id: String) -> AppResult<()> {
+    let now = app.clock.now();
+    let id = agent_id.clone();
+    app.db.write(move |c| Box::pin(async move { Ok(agents::beat(c, &id, now).await.map(|_| ())?) })).await?;
+    app.usage.touch(&agent_id);
+    Ok(())
+}
+
 /// How a telemetry point counts (K29).
 #[derive(Debug, Clone)]
 pub enum Counted {
@@ -213,9 +223,7 @@ pub async fn telemetry_usage(app: &App, agent_id: String, counted: Counted, valu
                         }
                         value
                     }
-                    Counted::Cumulative { series, start_ns } => {
-                        crate::db::ingest_keys::cumulative_growth(c, series, start_ns, value, now).await?
-                    }
+                    Counted::Cumulative { series, start_ns } => crate::db::otlp_series::growth(c, series, start_ns, value, now).await?,
                 };
                 if amount > 0.0 {
                     agents::record_activity(c, &id, None, usage_of(amount), now).await?;
@@ -276,18 +284,20 @@ pub struct Activity {
     pub once: Option<String>,
 }
 
-/// Moves `last_activity_at` of the agent and its task and adds the usage deltas.
-pub async fn activity(app: &App, agent_id: String, activity: Activity) -> AppResult<()> {
+/// Moves `last_activity_at` of the agent and its task and adds the usage deltas; `false` when
+/// its `once` key was applied before (nothing happened).
+pub async fn activity(app: &App, agent_id: String, activity: Activity) -> AppResult<bool> {
     let now = app.clock.now();
     let id = agent_id.clone();
-    app.db
+    let applied = app
+        .db
         .write(move |c| {
             Box::pin(async move {
                 let agent = agents::get(c, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
                 if let Some(key) = &activity.once
                     && !crate::db::ingest_keys::claim(c, key, now).await?
                 {
-                    return Ok(());
+                    return Ok(false);
                 }
                 let task_id = activity.task_id.or(agent.current_task_id.clone());
                 agents::record_activity(c, &id, task_id.as_deref(), activity.usage, now).await?;
@@ -301,10 +311,12 @@ pub async fn activity(app: &App, agent_id: String, activity: Activity) -> AppRes
                 let payload =
                     json!({"agentId": id, "action": "activity", "kind": activity.kind, "summary": activity.summary, "taskId": task_id});
                 announce(c, agent.project_id.as_deref(), payload, now).await?;
-                Ok(())
+                Ok(true)
             })
         })
         .await?;
-    app.usage.touch(&agent_id);
-    Ok(())
+    if applied {
+        app.usage.touch(&agent_id);
+    }
+    Ok(applied)
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::auth::tokens::Secret;
 use crate::crypto::random_hex;
 use crate::db::api_keys::{self, ApiKey};
-use crate::db::projects;
+use crate::db::{Db, projects};
 use crate::domain::roles::Role;
 use crate::domain::{Int, non_null};
 use crate::error::{AppError, AppResult, Checks};
@@ -26,12 +26,16 @@ pub struct NewKey {
 
 /// Creates a key for an existing project (or none); returns it with its one-time token.
 pub async fn create(app: &App, by: Option<i64>, new: NewKey) -> AppResult<(ApiKey, String)> {
+    create_on(&app.db, app.clock.now(), by, new).await
+}
+
+/// `create` on a database without a running server (`ocd install`).
+pub async fn create_on(db: &Db, now: i64, by: Option<i64>, new: NewKey) -> AppResult<(ApiKey, String)> {
     let name = new.name.trim().to_string();
     Checks::new()
         .min1("name", &name)
         .require(name.chars().count() <= 100, "too_big", "name", "name must be at most 100 characters")
         .finish()?;
-    let now = app.clock.now();
     let expires_at = match new.expires_in_days {
         None => None,
         Some(Int(days)) if (1..=3650).contains(&days) => Some(now + days * 86_400),
@@ -51,18 +55,17 @@ pub async fn create(app: &App, by: Option<i64>, new: NewKey) -> AppResult<(ApiKe
     };
     let stored = key.clone();
     let hash = secret.hash;
-    app.db
-        .write(move |c| {
-            Box::pin(async move {
-                if let Some(project) = &stored.project_id
-                    && projects::get(c, project).await?.is_none()
-                {
-                    return Err(AppError::field("invalid_value", "project", format!("project: there is no project `{project}`")));
-                }
-                Ok(api_keys::insert(c, &stored, &hash).await?)
-            })
+    db.write(move |c| {
+        Box::pin(async move {
+            if let Some(project) = &stored.project_id
+                && projects::get(c, project).await?.is_none()
+            {
+                return Err(AppError::field("invalid_value", "project", format!("project: there is no project `{project}`")));
+            }
+            Ok(api_keys::insert(c, &stored, &hash).await?)
         })
-        .await?;
+    })
+    .await?;
     tracing::info!(by = ?by, key_id = %key.id, role, project = ?key.project_id, "API key created");
     Ok((key, secret.token))
 }

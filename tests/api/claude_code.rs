@@ -167,3 +167,28 @@ async fn silent_integration_agents_go_offline_and_are_removed_later(app: TestApp
     let todos = app.get(&format!("/api/todos?session_id={SESSION}")).await.body;
     assert_eq!(todos["todos"].as_array().unwrap().len(), 4, "the board keeps the session's todos");
 }
+
+crate::on_both_backends!(sub_agent_lists_and_replayed_tasks_stay_put);
+
+async fn sub_agent_lists_and_replayed_tasks_stay_put(app: TestApp) {
+    let created = hook("TaskCreated", json!({"task_id": "7", "task_subject": "Write docs"}));
+    send(&app, &[created.clone(), hook("TaskCompleted", json!({"task_id": "7", "task_subject": "Write docs"}))]).await;
+    send(&app, &[created]).await;
+    let todos = app.get(&format!("/api/todos?session_id={SESSION}")).await.body;
+    assert_eq!(todos["todos"][0]["status"], "completed", "a replayed TaskCreated never resets the task: {todos}");
+    // A sub-agent's TodoWrite is its own list: the session's items stay.
+    let main_list = hook(
+        "PostToolUse",
+        json!({"tool_name": "TodoWrite", "tool_use_id": "toolu_m", "tool_input": {"todos": [{"content": "Main item", "status": "pending"}]}}),
+    );
+    let mut sub_list = hook(
+        "PostToolUse",
+        json!({"tool_name": "TodoWrite", "tool_use_id": "toolu_s", "tool_input": {"todos": [{"content": "Sub item", "status": "pending"}]}}),
+    );
+    sub_list["agent_id"] = json!("sub-1");
+    send(&app, &[main_list, sub_list]).await;
+    let main = app.get(&format!("/api/todos?session_id={SESSION}")).await.body.to_string();
+    assert!(main.contains("Main item") && !main.contains("\"cancelled\""), "{main}");
+    let sub = app.get(&format!("/api/agents/claude-code-{SESSION}-sub-1")).await.body;
+    assert_eq!(sub["agent"]["parent_agent_id"], format!("claude-code-{SESSION}"), "an early sub-agent event still lands under the session");
+}

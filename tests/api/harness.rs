@@ -197,6 +197,11 @@ impl TestApp {
         }
     }
 
+    /// The data directory (SQLite: where the database is).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     /// A second instance on the same database, data directory and clock (a replica).
     pub async fn replica(&self) -> TestApp {
         TestApp::start(self.config.clone(), self.clock.clone(), None, false).await

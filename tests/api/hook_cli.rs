@@ -91,3 +91,58 @@ async fn codex_notify_and_hooks_show_up(app: TestApp) {
     let r = app.post("/api/ingest/codex", json!({"type": "agent-turn-complete"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
 }
+
+/// `ocd install` as a real process, in a throwaway home: a key made in the server's database,
+/// the client file (0600), the agent's configuration with a backup, and twice changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_connects_each_agent() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await.unwrap();
+    let home = std::env::temp_dir().join(format!("ocd-install-{}", ocd::crypto::random_hex(4)));
+    std::fs::create_dir_all(home.join(".claude")).unwrap();
+    std::fs::write(
+        home.join(".claude/settings.json"),
+        r#"{"model": "opus", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "say done"}]}]}}"#,
+    )
+    .unwrap();
+    let install = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ocd"))
+            .env_clear()
+            .env("HOME", &home)
+            .env("DATA_DIR", app.data_dir())
+            .env("PUBLIC_URL", &app.base)
+            .arg("install")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    install(&["claude-code"]);
+    let client_file = home.join(".config/ocd/client.json");
+    let client: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&client_file).unwrap()).unwrap();
+    assert_eq!(std::fs::metadata(&client_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let key = client["key"].as_str().unwrap().to_string();
+    assert_eq!(client["url"].as_str(), Some(app.base.trim_end_matches('/')));
+    let r = app.request(reqwest::Method::GET, "/api/agents", None, Some(&key)).await;
+    assert_eq!(r.status, StatusCode::OK, "the new key works");
+    let settings: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(home.join(".claude/settings.json")).unwrap()).unwrap();
+    assert_eq!(settings["model"], "opus", "the user's settings stay");
+    let stop = settings["hooks"]["Stop"].as_array().unwrap();
+    assert_eq!(stop[0]["hooks"][0]["command"], "say done");
+    assert_eq!(stop[1]["hooks"][0]["headers"]["Authorization"], format!("Bearer {key}"));
+    assert!(home.join(".claude/settings.json.bak").exists(), "a backup of what was there");
+    assert_eq!(settings["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"], format!("{}/api/ingest/otlp", app.base.trim_end_matches('/')));
+
+    // On another machine: --url and --key, no database.
+    let out = install(&["opencode", "--url", "http://ocd.internal:3000/", "--key", "ocdk_given"]);
+    assert!(out.contains("ocd.ts"), "{out}");
+    let plugin = std::fs::read_to_string(home.join(".config/opencode/plugins/ocd.ts")).unwrap();
+    assert_eq!(plugin, include_str!("../../integrations/opencode/ocd.ts"));
+    let again = install(&["opencode", "--url", "http://ocd.internal:3000/", "--key", "ocdk_given"]);
+    assert!(again.contains("unchanged"), "{again}");
+    install(&["codex", "--url", "http://ocd.internal:3000", "--key", "ocdk_given"]);
+    let codex = std::fs::read_to_string(home.join(".codex/config.toml")).unwrap();
+    assert!(codex.starts_with("notify = [\"") && codex.contains("\"hook\", \"codex\"]"), "{codex}");
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -147,3 +147,31 @@ async fn todo_lists_update_in_place(app: TestApp) {
     let many: Vec<Value> = (0..1001).map(|_| json!({})).collect();
     assert_eq!(app.post("/api/ingest/opencode", json!(many)).await.status, StatusCode::BAD_REQUEST);
 }
+
+crate::on_both_backends!(stops_deletions_and_commands_behave);
+
+async fn stops_deletions_and_commands_behave(app: TestApp) {
+    let created = |id: &str, parent: Option<&str>| {
+        json!({"id": format!("evt_c_{id}"), "type": "session.created", "properties": {"sessionID": id,
+            "info": {"id": id, "parentID": parent, "title": format!("Session {id}"), "directory": "/src/web"}}})
+    };
+    post(&app, &[created("root", None), created("kid", Some("root"))], 10).await;
+    // A queued command stays for the plugin's own poll: status events are not heartbeats.
+    let r = app.post("/api/agents/opencode-root/commands", json!({"kind": "message", "text": "rebase"})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let busy = json!({"id": "evt_busy", "type": "session.status", "properties": {"sessionID": "root", "status": {"type": "busy"}}});
+    post(&app, &[busy], 10).await;
+    let queued = app.get("/api/agents/opencode-root/commands?status=queued").await.body;
+    assert_eq!(queued["commands"].as_array().map(Vec::len), Some(1), "{queued}");
+    // Stopping a session is not an error.
+    let aborted = json!({"id": "evt_abort", "type": "session.error", "properties": {"sessionID": "root",
+        "error": {"name": "MessageAbortedError", "data": {"message": "The operation was aborted."}}}});
+    post(&app, &[aborted], 10).await;
+    assert_eq!(app.count("alert_events").await, 0);
+    // A deleted session takes its sub-agents offline too.
+    let deleted = json!({"id": "evt_del", "type": "session.deleted", "properties": {"sessionID": "root", "info": {"id": "root"}}});
+    post(&app, &[deleted], 10).await;
+    for id in ["opencode-root", "opencode-kid"] {
+        assert_eq!(app.get(&format!("/api/agents/{id}")).await.body["agent"]["status"], "offline", "{id}");
+    }
+}

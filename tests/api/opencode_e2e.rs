@@ -161,6 +161,7 @@ async fn stop_from_ocd_aborts_a_running_opencode() {
     assert!(status.is_ok());
     let acknowledged = app.get(&format!("/api/agents/{agent}/commands?status=acknowledged")).await.body;
     assert!(acknowledged.to_string().contains(&command), "the plugin acknowledged the stop: {acknowledged}");
+    assert_eq!(app.count("alert_events WHERE kind = 'error'").await, 0, "a stopped session is not an error");
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }
 
