@@ -103,20 +103,11 @@ async fn a_claude_code_session_shows_its_agents_activity_and_tasks(app: TestApp)
     assert!(sub_timeline.contains("Grep: export_csv"));
     assert!(sub_timeline.contains("Bash failed: Exit code 2 ls: cannot access '/nope'"), "{sub_timeline}");
 
-    let todos = app.get(&format!("/api/todos?session_id={SESSION}")).await.body;
-    let mut seen: Vec<(String, String)> = todos["todos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| (t["content"].as_str().unwrap().into(), t["status"].as_str().unwrap().into()))
-        .collect();
-    seen.sort();
-    let expected: Vec<(String, String)> =
-        [("Add a test", "pending"), ("Find the bug", "completed"), ("Fix the export", "in_progress"), ("Ship it", "completed")]
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-    assert_eq!(seen, expected, "TodoWrite's list and the numbered task");
+    assert_eq!(
+        app.session_todos(SESSION).await,
+        ["Add a test: pending", "Find the bug: completed", "Fix the export: in_progress", "Ship it: completed"],
+        "TodoWrite's list and the numbered task"
+    );
 
     send(&app, &[hook("SessionEnd", json!({"reason": "other"}))]).await;
     assert_eq!(app.get(&format!("/api/agents/claude-code-{SESSION}")).await.body["agent"]["status"], "offline");

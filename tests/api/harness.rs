@@ -293,6 +293,19 @@ impl TestApp {
         ocd::jobs::alerts::run(&self.app).await.expect("alert pass");
     }
 
+    /// The todos of `session` as `"content: status"`, sorted (what the board shows of it).
+    pub async fn session_todos(&self, session: &str) -> Vec<String> {
+        let todos = self.get(&format!("/api/todos?session_id={}", ocd::percent::encode(session))).await.body;
+        let mut seen: Vec<String> = todos["todos"]
+            .as_array()
+            .map(|list| {
+                list.iter().map(|t| format!("{}: {}", t["content"].as_str().unwrap_or(""), t["status"].as_str().unwrap_or(""))).collect()
+            })
+            .unwrap_or_default();
+        seen.sort();
+        seen
+    }
+
     /// Number of rows in `table` (test helper over the read pool).
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&self.app.db.read).await.expect("count")

@@ -69,9 +69,11 @@ async fn an_opencode_run_shows_its_agents_todos_and_usage(app: TestApp) {
 
     let todos = app.get(&format!("/api/todos?session_id={root}")).await.body;
     let list = todos["todos"].as_array().unwrap();
-    let mut seen: Vec<(&str, &str)> = list.iter().map(|t| (t["content"].as_str().unwrap(), t["status"].as_str().unwrap())).collect();
-    seen.sort();
-    assert_eq!(seen, [("Delegate to sub-agent", "completed"), ("Inspect repo", "completed"), ("Summarize", "completed")], "no duplicates");
+    assert_eq!(
+        app.session_todos(&root).await,
+        ["Delegate to sub-agent: completed", "Inspect repo: completed", "Summarize: completed"],
+        "no duplicates"
+    );
     assert!(list.iter().all(|t| t["project"] == "proj" && t["agent"] == format!("opencode-{root}")));
     let session = app.get("/api/sessions").await.body;
     assert!(session.to_string().contains(&root));
@@ -123,21 +125,9 @@ async fn todo_lists_update_in_place(app: TestApp) {
         {"content": "Write tests", "status": "in_progress", "priority": "low"},
     ]);
     app.post("/api/ingest/opencode", json!({"project": "billing", "events": [todo_event("evt_2", "ses_x", second)]})).await;
-    let todos = app.get("/api/todos?session_id=ses_x").await.body;
-    let mut seen: Vec<(String, String)> = todos["todos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| (t["content"].as_str().unwrap().to_string(), t["status"].as_str().unwrap().to_string()))
-        .collect();
-    seen.sort();
     assert_eq!(
-        seen,
-        [
-            ("Refactor".to_string(), "cancelled".to_string()),
-            ("Write tests".into(), "completed".into()),
-            ("Write tests".into(), "in_progress".into())
-        ],
+        app.session_todos("ses_x").await,
+        ["Refactor: cancelled", "Write tests: completed", "Write tests: in_progress"],
         "same items update in place; one that left the list is cancelled"
     );
     assert_eq!(app.get("/api/agents/opencode-ses_x").await.body["agent"]["project_id"], "billing");

@@ -117,20 +117,11 @@ async fn a_real_opencode_run_shows_up_in_ocd() {
     assert!(detail["agent"]["totals"]["cost_usd"].as_f64().unwrap() > 0.0, "{detail}");
 
     let session = main_id.strip_prefix("opencode-").unwrap();
-    let todos = app.get(&format!("/api/todos?session_id={session}")).await.body;
-    let mut seen: Vec<(String, String)> = todos["todos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| (t["content"].as_str().unwrap().to_string(), t["status"].as_str().unwrap().to_string()))
-        .collect();
-    seen.sort();
-    let expected: Vec<(String, String)> =
-        [("Delegate to sub-agent", "completed"), ("Inspect repo", "completed"), ("Summarize", "cancelled")]
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-    assert_eq!(seen, expected, "the final list, no duplicates");
+    assert_eq!(
+        app.session_todos(session).await,
+        ["Delegate to sub-agent: completed", "Inspect repo: completed", "Summarize: cancelled"],
+        "the final list, no duplicates"
+    );
 
     let timeline = app.get(&format!("/api/agents/{main_id}/activity")).await.body;
     assert!(timeline.to_string().contains("scripted failure"), "the model's error on the timeline: {timeline}");
