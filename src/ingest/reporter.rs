@@ -92,7 +92,21 @@ impl<'a> Reporter<'a> {
     }
 
     /// Registers (or updates) the agent of `id` and its session; a sub-agent names its parent.
+    /// Sessions report themselves often (every title change, every prompt): when nothing
+    /// changed, nothing is written (no row, no event).
     pub async fn session(&mut self, id: &str, parent: Option<&str>, name: String, project: Option<String>) -> AppResult<()> {
+        let kind = if parent.is_some() { AgentType::SubAgent } else { AgentType::Primary };
+        let parent_agent = parent.map(|p| self.agent_id(p));
+        if let Some(stored) = agent_rows::find(&self.app.db.read, &self.agent_id(id)).await?
+            && stored.name == name
+            && stored.kind == kind
+            && stored.parent_agent_id == parent_agent
+            && (project.is_none() || stored.project_id == project)
+        {
+            self.known.insert(id.to_string());
+            self.projects.insert(id.to_string(), stored.project_id);
+            return Ok(());
+        }
         if let Some(parent) = parent {
             self.ensure(parent).await?;
         }

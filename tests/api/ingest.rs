@@ -83,6 +83,13 @@ async fn an_opencode_run_shows_its_agents_todos_and_usage(app: TestApp) {
     assert!(kinds.contains(&"tool") && kinds.contains(&"model"), "{kinds:?}");
     assert!(timeline.to_string().contains("task: Probe subagent"), "the task tool's call: {timeline}");
 
+    // A session reporting itself again unchanged (opencode sends session.updated often) writes nothing.
+    let sessions_events = |events: Vec<ocd::db::events::StoredEvent>| events.iter().filter(|e| e.name.starts_with("session:")).count();
+    let announced = sessions_events(app.events().await);
+    let last_update = events.iter().rev().find(|e| e["type"] == "session.updated").cloned().unwrap();
+    post(&app, &[last_update], 1).await;
+    assert_eq!(sessions_events(app.events().await), announced, "an unchanged session is not written again");
+
     // Replaying the whole run (a plugin retry) changes nothing.
     let before = snapshot(&app).await;
     post(&app, &events, 50).await;
