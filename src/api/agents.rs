@@ -36,6 +36,7 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
             v["sub_agent_count"] = Value::from(c.sub_agent_count);
             v["age_seconds"] = Value::from(c.age_seconds);
             v["stalled"] = Value::from(c.stalled);
+            v["waiting_for_person"] = json!(c.waiting_for);
             v["totals"] = json!(c.totals);
             v
         })
@@ -56,6 +57,7 @@ pub async fn detail(State(app): State<App>, Path(id): Path<String>, params: Para
     let mut v = json!(d.card.agent);
     v["age_seconds"] = Value::from(d.card.age_seconds);
     v["stalled"] = Value::from(d.card.stalled);
+    v["waiting_for_person"] = json!(d.card.waiting_for);
     v["totals"] = json!(d.card.totals);
     v["skills"] = decoded(&d.card.agent.skills);
     v["config"] = decoded(&d.card.agent.config);

@@ -67,6 +67,23 @@ pub async fn list(
     .await
 }
 
+/// The summary of each agent's latest timeline row, for the agents among `ids`.
+pub async fn latest_summaries(pool: &AnyPool, ids: &[String]) -> Result<Vec<(String, Option<String>)>, sqlx::Error> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(super::IN_CHUNK) {
+        let sql = format!(
+            "SELECT agent_id, summary FROM agent_activity WHERE id IN (SELECT MAX(id) FROM agent_activity WHERE agent_id IN ({}) GROUP BY agent_id)",
+            super::placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, Option<String>)>(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        found.extend(query.fetch_all(pool).await?);
+    }
+    Ok(found)
+}
+
 /// Deletes up to `limit` rows older than `cutoff`; returns how many went.
 pub async fn delete_older_than(conn: &mut WriteConn, cutoff: i64, limit: i64) -> Result<u64, sqlx::Error> {
     let done =

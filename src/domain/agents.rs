@@ -5,6 +5,15 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
+/// How a timeline row says an agent waits for a person (a permission request, a question);
+/// while it is the agent's latest row, the agent shows as waiting.
+pub const WAITING_PREFIX: &str = "waiting for a person: ";
+
+/// What the agent waits for, when its latest timeline row (`summary`) says it waits for a person.
+pub fn waiting_for(summary: Option<&str>) -> Option<&str> {
+    summary?.strip_prefix(WAITING_PREFIX)
+}
+
 /// The tools whose sessions ocd's integrations register as agents `<tool>-<id>` (K29); their
 /// agents go offline when silent and are purged when offline long enough.
 pub const INGEST_TOOLS: &[&str] = &["opencode", "claude-code", "codex"];

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::clip;
 use super::reporter::{Item, Reporter, numbered_id, todo_list};
-use crate::domain::agents::AgentStatus;
+use crate::domain::agents::{AgentStatus, WAITING_PREFIX};
 use crate::domain::{Priority, TodoStatus};
 use crate::error::{AppError, AppResult};
 use crate::state::App;
@@ -105,10 +105,10 @@ pub async fn apply(app: &App, tool: &'static str, project: Option<String>, paylo
         }
         "Notification" => {
             let kind = if text(payload, "notification_type") == Some("permission_prompt") { "permission" } else { "waiting" };
-            to.note(&me, key, kind, clip(&format!("waiting for a person: {}", text(payload, "message").unwrap_or("")), 300)).await?;
+            to.note(&me, key, kind, clip(&format!("{WAITING_PREFIX}{}", text(payload, "message").unwrap_or("")), 300)).await?;
         }
         "PermissionRequest" => {
-            to.note(&me, key, "permission", clip(&format!("waiting for a person: {}", tool_summary(payload)), 300)).await?;
+            to.note(&me, key, "permission", clip(&format!("{WAITING_PREFIX}{}", tool_summary(payload)), 300)).await?;
         }
         "TaskCreated" => {
             if let (Some(number), Some(subject)) = (text(payload, "task_id"), text(payload, "task_subject")) {

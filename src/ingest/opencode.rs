@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::clip;
 use super::reporter::{Item, Reporter, todo_list};
-use crate::domain::agents::AgentStatus;
+use crate::domain::agents::{AgentStatus, WAITING_PREFIX};
 use crate::error::AppResult;
 use crate::state::App;
 
@@ -160,7 +160,7 @@ pub fn action(event: &Value) -> Option<Action> {
                 session: session()?,
                 key: format!("opencode-permission:{}", text(props, "/id").unwrap_or(&event_id)),
                 kind: "permission",
-                summary: clip(&format!("waiting for a person: {what} {}", patterns.join(" ")), 300),
+                summary: clip(&format!("{WAITING_PREFIX}{what} {}", patterns.join(" ")), 300),
             })
         }
         "permission.replied" => Some(Action::Note {

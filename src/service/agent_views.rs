@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::db::agents::{self, Agent, AgentTask};
 use crate::db::todos::Filter;
-use crate::domain::agents::{Totals, is_stalled, subtree_totals};
+use crate::domain::agents::{Totals, is_stalled, subtree_totals, waiting_for};
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
@@ -17,6 +17,8 @@ pub struct AgentCard {
     pub age_seconds: i64,
     pub stalled: bool,
     pub totals: Totals,
+    /// What the agent waits for a person for (its latest timeline row says so), if it does.
+    pub waiting_for: Option<String>,
 }
 
 /// Which agents to list.
@@ -53,6 +55,7 @@ pub async fn cards(app: &App, query: AgentQuery<'_>) -> AppResult<Vec<AgentCard>
         agents::current_tasks(&app.db.read, &ids).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
     let counts: HashMap<String, i64> = agents::sub_agent_counts(&app.db.read).await?.into_iter().collect();
     let totals = subtree_totals(&agents::usage_rows(&app.db.read).await?);
+    let mut waiting = waiting_of(app, &ids).await?;
     let now = app.clock.now();
     Ok(list
         .into_iter()
@@ -66,10 +69,17 @@ pub async fn cards(app: &App, query: AgentQuery<'_>) -> AppResult<Vec<AgentCard>
                 age_seconds: age(&agent, now),
                 stalled: stalled(app, &agent, now),
                 totals: totals.get(&agent.id).copied().unwrap_or_default(),
+                waiting_for: waiting.remove(&agent.id),
                 agent,
             }
         })
         .collect())
+}
+
+/// Which of `ids` wait for a person, and for what.
+async fn waiting_of(app: &App, ids: &[String]) -> AppResult<HashMap<String, String>> {
+    let latest = crate::db::activity::latest_summaries(&app.db.read, ids).await?;
+    Ok(latest.into_iter().filter_map(|(id, summary)| waiting_for(summary.as_deref()).map(|w| (id, w.to_string()))).collect())
 }
 
 pub struct AgentDetail {
@@ -96,6 +106,7 @@ pub async fn detail(app: &App, id: &str, project: Option<&str>) -> AppResult<Age
         age_seconds: age(&agent, now),
         stalled: stalled(app, &agent, now),
         totals: totals.get(&agent.id).copied().unwrap_or_default(),
+        waiting_for: waiting_of(app, std::slice::from_ref(&agent.id)).await?.remove(&agent.id),
         agent,
     };
     Ok(AgentDetail { card, task_history, sub_agents })

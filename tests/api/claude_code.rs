@@ -84,7 +84,18 @@ async fn send(app: &TestApp, payloads: &[Value]) {
 }
 
 async fn a_claude_code_session_shows_its_agents_activity_and_tasks(app: TestApp) {
-    send(&app, &session()).await;
+    let all = session();
+    send(&app, &all[..all.len() - 1]).await;
+    // The session's last word was a permission prompt: it waits for a person, until its next report.
+    let waiting = app.get(&format!("/api/agents/claude-code-{SESSION}")).await.body;
+    assert_eq!(waiting["agent"]["waiting_for_person"], "Claude needs your permission");
+    let list = app.get("/api/agents").await.body;
+    let listed = list["agents"].as_array().unwrap().iter().find(|a| a["id"] == format!("claude-code-{SESSION}")).cloned().unwrap();
+    assert_eq!(listed["waiting_for_person"], "Claude needs your permission");
+    let mut person = crate::auth_helpers::signed_in(&app, ocd::domain::roles::Role::Viewer).await;
+    let page = person.get("/agents").await;
+    assert!(page.body.as_str().unwrap_or_default().contains("waiting for a person"), "the agents page shows it");
+    send(&app, &all[all.len() - 1..]).await;
     let main = app.get(&format!("/api/agents/claude-code-{SESSION}")).await.body;
     assert_eq!(main["agent"]["type"], "primary");
     assert_eq!(main["agent"]["project_id"], "billing");
@@ -94,6 +105,7 @@ async fn a_claude_code_session_shows_its_agents_activity_and_tasks(app: TestApp)
     assert_eq!(sub["agent"]["name"], "general-purpose sub-agent");
     assert_eq!(sub["agent"]["status"], "idle");
 
+    assert_eq!(main["agent"]["waiting_for_person"], Value::Null, "it answered after the prompt");
     let timeline = app.get(&format!("/api/agents/claude-code-{SESSION}/activity")).await.body.to_string();
     for expected in ["please fix the billing export", "Bash: Run the tests", "waiting for a person: Claude needs your permission", "Fixed."]
     {
