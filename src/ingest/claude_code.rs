@@ -16,7 +16,8 @@ use crate::state::App;
 
 pub const TOOL: &str = "claude-code";
 
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+/// A non-empty string field of a payload.
+pub(super) fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
@@ -53,10 +54,10 @@ pub async fn apply(app: &App, tool: &'static str, project: Option<String>, paylo
     let event = text(payload, "hook_event_name")
         .ok_or_else(|| AppError::field("invalid_type", "hook_event_name", "hook_event_name is required"))?;
     let session = text(payload, "session_id").ok_or_else(|| AppError::field("invalid_type", "session_id", "session_id is required"))?;
-    let mut to = Reporter::new(app, tool, project);
-    let project = to.project_for(text(payload, "cwd"));
-    let label = if tool == TOOL { "Claude Code" } else { "Codex" };
-    let main_name = format!("{label} · {}", project.as_deref().unwrap_or("session"));
+    let mut to = Reporter::new(app, tool, project).in_directory(text(payload, "cwd"));
+    let project = to.project();
+    let main_name = to.session_name();
+    let label = super::label(tool);
     // Inside a sub-agent, its own agent; else the session's.
     let sub = text(payload, "agent_id").map(|a| format!("{session}-{a}"));
     let me = sub.clone().unwrap_or_else(|| session.to_string());

@@ -17,15 +17,14 @@ pub async fn apply(app: &App, project: Option<String>, payload: &Value) -> AppRe
     if payload.get("hook_event_name").is_some() {
         return super::claude_code::apply(app, TOOL, project, payload).await;
     }
-    let text = |k: &str| payload.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let text = |k: &str| super::claude_code::text(payload, k);
     if text("type") != Some("agent-turn-complete") {
         return Ok("ignored");
     }
     let thread = text("thread-id").ok_or_else(|| AppError::field("invalid_type", "thread-id", "thread-id is required"))?;
     let turn = text("turn-id").unwrap_or("turn");
-    let mut to = Reporter::new(app, TOOL, project);
-    let project = to.project_for(text("cwd"));
-    let name = format!("Codex · {}", project.as_deref().unwrap_or("session"));
+    let mut to = Reporter::new(app, TOOL, project).in_directory(text("cwd"));
+    let (name, project) = (to.session_name(), to.project());
     to.session(thread, None, name, project).await?;
     let asked: Vec<&str> =
         payload.get("input-messages").and_then(Value::as_array).map(|m| m.iter().filter_map(Value::as_str).collect()).unwrap_or_default();

@@ -86,6 +86,22 @@ impl<'a> Reporter<'a> {
         format!("{}-{id}", self.tool)
     }
 
+    /// The same reporter, its project now the client's or else `directory`'s name (a tool whose
+    /// every payload names its working directory).
+    pub fn in_directory(mut self, directory: Option<&str>) -> Reporter<'a> {
+        self.project = self.project_for(directory);
+        self
+    }
+
+    pub fn project(&self) -> Option<String> {
+        self.project.clone()
+    }
+
+    /// A session's name on the pages: the tool and the project (`Claude Code · billing`).
+    pub fn session_name(&self) -> String {
+        format!("{} · {}", super::label(self.tool), self.project.as_deref().unwrap_or("session"))
+    }
+
     /// The client's project, else the working directory's name.
     pub fn project_for(&self, directory: Option<&str>) -> Option<String> {
         self.project.clone().or_else(|| directory.and_then(project_of_directory))
@@ -150,8 +166,7 @@ impl<'a> Reporter<'a> {
             self.known.insert(id.to_string());
             return Ok(());
         }
-        let name = format!("{} {}", self.tool, clip(id, 12));
-        self.register(id, None, name, self.project.clone()).await
+        self.register(id, None, self.session_name(), self.project.clone()).await
     }
 
     /// Makes sure the sub-agent `id` of session `parent` exists.
@@ -161,7 +176,7 @@ impl<'a> Reporter<'a> {
             return Ok(());
         }
         self.ensure(parent).await?;
-        let name = format!("{} sub-agent", self.tool);
+        let name = format!("{} sub-agent", super::label(self.tool));
         self.register(id, Some(parent), name, self.project.clone()).await
     }
 

@@ -70,6 +70,12 @@ async fn seed(app: &TestApp) {
     )
     .await;
     app.post("/api/agents/ag-builder/heartbeat", json!({"tokens_in": 120500, "tokens_out": 8300, "cost_usd": 1.42})).await;
+    // An alert in the feed (linked to its agent) and a Claude Code session waiting for a person.
+    app.post("/api/agents/ag-builder/error", json!({"taskId": "t-1", "message": "cargo test: 3 tests failed in auth::links"})).await;
+    app.alerts().await;
+    let waiting = json!({"session_id": "5b1e9c2a-claude", "cwd": "/src/web", "hook_event_name": "Notification",
+        "message": "Claude needs your permission to use Bash", "notification_type": "permission_prompt"});
+    app.post("/api/ingest/claude-code", waiting).await;
 }
 
 fn todo_status(list: &Value, id: &str) -> Option<String> {
