@@ -37,7 +37,8 @@ pub enum Command {
         payload: Option<String>,
     },
     /// Connect an agent on this machine to ocd: a key (made in this server's database, or
-    /// --url/--key), ~/.config/ocd/client.json and the agent's configuration (backups kept).
+    /// --url/--key), ~/.config/ocd/client.json and the agent's configuration (backups kept);
+    /// with --project, one repository with a key scoped to that project.
     Install {
         #[arg(value_enum)]
         tool: crate::client::install::Tool,
@@ -50,6 +51,13 @@ pub enum Command {
         /// The API key to use (with --url).
         #[arg(long, requires = "url")]
         key: Option<String>,
+        /// Connect one repository instead, reporting into project P with a key scoped to it
+        /// (the project is created when missing).
+        #[arg(long, value_name = "P")]
+        project: Option<String>,
+        /// The repository (with --project; default: the current directory).
+        #[arg(long, value_name = "DIR", requires = "project")]
+        dir: Option<std::path::PathBuf>,
     },
     /// Print a one-time sign-in link (single use, valid 15 minutes).
     LoginLink {

@@ -38,7 +38,17 @@ async fn main() -> ExitCode {
         Command::Backup { file } => backup(cli.config, &file).await,
         // Handled above, before the configuration is read.
         Command::Hook { .. } => Ok(()),
-        Command::Install { tool, print, url, key } => install(cli.config, tool, print, url.zip(key)).await,
+        Command::Install { tool, print, url, key, project, dir } => {
+            let target = match project.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()) {
+                None => ocd::client::install::Target::User,
+                Some(project) => {
+                    // An unreadable current directory leaves `.`, which is the same place.
+                    let dir = dir.or_else(|| std::env::current_dir().ok()).unwrap_or_else(|| ".".into());
+                    ocd::client::install::Target::Repository { dir, project }
+                }
+            };
+            install(cli.config, tool, &target, print, url.zip(key)).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,28 +96,50 @@ async fn login_link(config: Config, role: Role, user: Option<String>) -> Result<
 }
 
 /// `ocd install TOOL`: a key (made in this server's database unless one is given), the client
-/// settings and the agent's configuration.
-async fn install(config: Config, tool: ocd::client::install::Tool, print: bool, given: Option<(String, String)>) -> Result<(), String> {
-    use ocd::client::install;
+/// settings and the agent's configuration — for the user, or for one repository and project.
+async fn install(
+    config: Config,
+    tool: ocd::client::install::Tool,
+    target: &ocd::client::install::Target,
+    print: bool,
+    given: Option<(String, String)>,
+) -> Result<(), String> {
+    use ocd::client::install::{self, Target};
+    let project = match target {
+        Target::User => None,
+        Target::Repository { project, .. } => Some(project.clone()),
+    };
     let (url, key) = match given {
         Some((url, key)) => (url.trim_end_matches('/').to_string(), key),
         None => {
             let (_, db_url) = ocd::app::storage(&config)?;
             let db = ocd::db::Db::connect(&db_url, ocd::config::WriterCpu::Off).await?;
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "this machine".into());
             let new = ocd::service::keys::NewKey {
-                name: format!("{} integration ({})", tool_label(tool), std::env::var("HOSTNAME").unwrap_or_else(|_| "this machine".into())),
+                name: match &project {
+                    Some(p) => format!("{} integration for {p} ({host})", tool_label(tool)),
+                    None => format!("{} integration ({host})", tool_label(tool)),
+                },
                 role: Role::Admin,
-                project: None,
+                project: project.clone(),
                 expires_in_days: None,
             };
-            let created = ocd::service::keys::create_on(&db, SystemClock.now(), None, new).await;
+            let now = SystemClock.now();
+            let created = match &project {
+                Some(p) => ocd::service::projects::ensure_on(&db, now, p).await.map_err(|e| e.to_string()),
+                None => Ok(()),
+            };
+            let created = match created {
+                Ok(()) => ocd::service::keys::create_on(&db, now, None, new).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
             db.close().await;
-            let (_, token) = created.map_err(|e| e.to_string())?;
+            let (_, token) = created?;
             (format!("{}{}", config.public_url(config.port), config.base_path()), token)
         }
     };
     let ocd = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "ocd".into());
-    let files = install::plan(tool, &url, &key, &ocd)?;
+    let files = install::plan(tool, target, &url, &key, &ocd)?;
     if print {
         for file in &files {
             say!("== {}\n{}", file.path.display(), file.text);
@@ -117,7 +149,13 @@ async fn install(config: Config, tool: ocd::client::install::Tool, print: bool, 
     for line in install::write(&files)? {
         say!("{line}");
     }
-    say!("ocd: {} now reports to {url}", tool_label(tool));
+    if let Some(note) = install::overlap(tool, target) {
+        say!("note: {note}");
+    }
+    match project {
+        Some(p) => say!("ocd: {} in this repository now reports to {url}, project {p}", tool_label(tool)),
+        None => say!("ocd: {} now reports to {url}", tool_label(tool)),
+    }
     Ok(())
 }
 

@@ -3,9 +3,11 @@
 // permission answers). Copy this file into ~/.config/opencode/plugins/ (or a project's
 // .opencode/plugins/), or run `ocd install opencode`.
 //
-// Settings: OCD_URL (or DASHBOARD_URL) and OCD_API_KEY (or DASHBOARD_API_KEY); else
-// ~/.config/ocd/client.json {"url", "key"}. OCD_PROJECT names the project (default: the
-// session's directory name, decided by the server).
+// Settings: OCD_URL (or DASHBOARD_URL) and OCD_API_KEY (or DASHBOARD_API_KEY); else the
+// repository's .ocd/client.json {"url", "key", "project"} (written by `ocd install --project`);
+// else ~/.config/ocd/client.json {"url", "key"}. OCD_PROJECT names the project (default: the
+// file's, else the session's directory name, decided by the server). Installed both for the
+// user and in a repository, only the first copy opencode loads runs.
 //
 // Rules this file keeps: it never blocks, slows or crashes opencode. The event hook only
 // queues (it never awaits the network); a bounded queue keeps the newest events while ocd is
@@ -14,7 +16,7 @@
 
 import { readFileSync } from "node:fs"
 import { homedir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 
 type Settings = { url: string; key: string; project?: string }
 type Command = { id: string; kind: string; text?: string | null }
@@ -48,26 +50,41 @@ const DISPOSE_MS = 1000
 /** Long-poll wait for commands (seconds; the server allows up to 60). */
 const POLL_WAIT_S = 25
 
-/** The environment's URL and key together, else client.json's together: a key is never sent
- *  to a URL that came from somewhere else. */
-function readSettings(): Settings | null {
-  const env = process.env
-  let url = env.OCD_URL || env.DASHBOARD_URL
-  let key = env.OCD_API_KEY || env.DASHBOARD_API_KEY
-  if (!url || !key) {
-    url = key = undefined
-    try {
-      const dir = env.XDG_CONFIG_HOME || join(homedir(), ".config")
-      const file = JSON.parse(readFileSync(join(dir, "ocd", "client.json"), "utf8"))
-      url = file.url
-      key = file.key
-    } catch {
-      // no client.json: not configured
-    }
+/** A client file's settings, or null when it is missing or lacks the URL or the key. */
+function readClientFile(path: string): Settings | null {
+  try {
+    const file = JSON.parse(readFileSync(path, "utf8"))
+    if (!file.url || !file.key) return null
+    return { url: String(file.url), key: String(file.key), project: file.project ? String(file.project) : undefined }
+  } catch {
+    return null
   }
-  if (!url || !key) return null
-  return { url: String(url).replace(/\/+$/, ""), key: String(key), project: env.OCD_PROJECT || undefined }
 }
+
+/** The nearest .ocd/client.json at `dir` or above it. */
+function repoSettings(dir: string | undefined): Settings | null {
+  for (let d = dir; d; d = dirname(d) === d ? undefined : dirname(d)) {
+    const found = readClientFile(join(d, ".ocd", "client.json"))
+    if (found) return found
+  }
+  return null
+}
+
+/** The environment's URL and key together, else the repository's client file, else the
+ *  user's: a key is never sent to a URL that came from somewhere else. */
+function readSettings(dir: string | undefined): Settings | null {
+  const env = process.env
+  const url = env.OCD_URL || env.DASHBOARD_URL
+  const key = env.OCD_API_KEY || env.DASHBOARD_API_KEY
+  const found = url && key ? { url, key } as Settings
+    : repoSettings(dir) || readClientFile(join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "ocd", "client.json"))
+  if (!found) return null
+  return { url: found.url.replace(/\/+$/, ""), key: found.key, project: env.OCD_PROJECT || found.project }
+}
+
+/** The directories a copy of this plugin already reports for (opencode may serve several), so
+ *  a second copy (one for the user, one in the repository) stays quiet. */
+const LOADED = Symbol.for("ocd.opencode-plugin.directories")
 
 /** Keeps only what ocd reads of an event: tool output, file contents and diffs never leave. */
 function slim(event: any): any {
@@ -128,9 +145,13 @@ function wanted(event: any): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-export const Ocd = async ({ client }: any) => {
-  const settings = readSettings()
+export const Ocd = async ({ client, directory, worktree }: any) => {
+  const here = String(directory || worktree || "")
+  const loaded: Set<string> = ((globalThis as any)[LOADED] ||= new Set<string>())
+  if (loaded.has(here)) return {}
+  const settings = readSettings(here || undefined)
   if (!settings) return {}
+  loaded.add(here)
   const headers = { authorization: `Bearer ${settings.key}`, "content-type": "application/json" }
   const queue: any[] = []
   /** How many of the oldest queued events a request is carrying (never trimmed away). */

@@ -5,8 +5,10 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::auth::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Body, Params};
+use crate::ingest::Sender;
 use crate::state::App;
 
 /// The largest batch one request may carry.
@@ -24,41 +26,47 @@ pub enum OpenCodeBatch {
     },
 }
 
-pub async fn opencode(State(app): State<App>, Body(batch): Body<OpenCodeBatch>) -> AppResult<Json<Value>> {
+pub async fn opencode(State(app): State<App>, principal: Principal, Body(batch): Body<OpenCodeBatch>) -> AppResult<Json<Value>> {
     let (project, events) = match batch {
         OpenCodeBatch::Events(events) => (None, events),
-        OpenCodeBatch::Envelope { project, events } => (project.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()), events),
+        OpenCodeBatch::Envelope { project, events } => (project, events),
     };
     if events.len() > MAX_EVENTS {
         return Err(AppError::field("too_big", "events", format!("events: at most {MAX_EVENTS} per request")));
     }
-    let applied = crate::ingest::opencode::apply(&app, project, &events).await?;
+    let sender = Sender::of(&principal, project.as_deref())?;
+    let applied = crate::ingest::opencode::apply(&app, &sender, &events).await?;
     Ok(Json(json!({ "success": true, "events": applied.events, "applied": applied.applied, "failed": applied.failed })))
 }
 
 /// One Claude Code hook payload, as Claude Code sends it. The answer is `{}`: no decision, so
 /// Claude Code goes on as it would without ocd (the approvals issue adds decisions).
-pub async fn claude_code(State(app): State<App>, params: Params, Body(payload): Body<Value>) -> AppResult<Json<Value>> {
-    let project = params.non_empty("project").map(String::from);
-    crate::ingest::claude_code::apply(&app, crate::ingest::claude_code::TOOL, project, &payload).await?;
+pub async fn claude_code(
+    State(app): State<App>,
+    principal: Principal,
+    params: Params,
+    Body(payload): Body<Value>,
+) -> AppResult<Json<Value>> {
+    let sender = Sender::of(&principal, params.non_empty("project"))?;
+    crate::ingest::claude_code::apply(&app, crate::ingest::claude_code::TOOL, &sender, &payload).await?;
     Ok(Json(json!({})))
 }
 
 /// One Codex payload: its `notify` program's, or one of its hooks'.
-pub async fn codex(State(app): State<App>, params: Params, Body(payload): Body<Value>) -> AppResult<Json<Value>> {
-    let project = params.non_empty("project").map(String::from);
-    crate::ingest::codex::apply(&app, project, &payload).await?;
+pub async fn codex(State(app): State<App>, principal: Principal, params: Params, Body(payload): Body<Value>) -> AppResult<Json<Value>> {
+    let sender = Sender::of(&principal, params.non_empty("project"))?;
+    crate::ingest::codex::apply(&app, &sender, &payload).await?;
     Ok(Json(json!({})))
 }
 
 /// OTLP/HTTP JSON metrics (Claude Code's and Codex's telemetry export). The answer is OTLP's
 /// success (an empty `partialSuccess`).
-pub async fn otlp_metrics(State(app): State<App>, Body(body): Body<Value>) -> AppResult<Json<Value>> {
-    crate::ingest::otlp::metrics(&app, &body).await?;
+pub async fn otlp_metrics(State(app): State<App>, principal: Principal, Body(body): Body<Value>) -> AppResult<Json<Value>> {
+    crate::ingest::otlp::metrics(&app, &Sender::of(&principal, None)?, &body).await?;
     Ok(Json(json!({ "partialSuccess": {} })))
 }
 
-pub async fn otlp_logs(State(app): State<App>, Body(body): Body<Value>) -> AppResult<Json<Value>> {
-    crate::ingest::otlp::logs(&app, &body).await?;
+pub async fn otlp_logs(State(app): State<App>, principal: Principal, Body(body): Body<Value>) -> AppResult<Json<Value>> {
+    crate::ingest::otlp::logs(&app, &Sender::of(&principal, None)?, &body).await?;
     Ok(Json(json!({ "partialSuccess": {} })))
 }

@@ -62,7 +62,9 @@ async fn forward(tool: HookTool, argument: Option<String>) -> Result<(), String>
         .map_err(|e| format!("cannot read the payload: {e}"))?,
     };
     let body: serde_json::Value = serde_json::from_str(payload.trim()).map_err(|e| format!("the payload is not JSON: {e}"))?;
-    let settings = super::settings().ok_or("not configured: set OCD_URL and OCD_API_KEY, or run `ocd install`")?;
+    // The agent's working directory decides which repository's settings apply.
+    let dir = body.get("cwd").and_then(serde_json::Value::as_str).map(std::path::PathBuf::from).or_else(|| std::env::current_dir().ok());
+    let settings = super::settings(dir.as_deref()).ok_or("not configured: set OCD_URL and OCD_API_KEY, or run `ocd install`")?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().build().map_err(|e| e.to_string())?;
     let mut url = format!("{}{}", settings.url, tool.route());

@@ -4,6 +4,13 @@
 //! writes `~/.config/ocd/client.json` (0600) and the agent's configuration — the OpenCode
 //! plugin, Claude Code's hooks and telemetry settings, Codex's `notify` — keeping a backup of
 //! every file it changes (`.bak`), or with `--print` only shows what it would write.
+//!
+//! With `--project P` it connects one repository instead (the current directory, or `--dir`):
+//! the key is scoped to P, the client file is the repository's `.ocd/client.json`, the OpenCode
+//! plugin goes to `.opencode/plugins/`, Claude Code's settings to `.claude/settings.local.json`
+//! (Codex has no per-repository `notify`: the user's is set, and `ocd hook` picks the
+//! repository's key by the working directory). Both files with the key are kept out of git
+//! through `.git/info/exclude`, never through the repository's own `.gitignore`.
 
 use std::path::{Path, PathBuf};
 
@@ -132,20 +139,48 @@ pub fn codex_config(existing: &str, ocd: &str) -> String {
     lines.join("\n") + "\n"
 }
 
+/// Where `install` connects the agent: for the user (every repository), or for one repository
+/// with a key scoped to its project.
+#[derive(Debug, Clone)]
+pub enum Target {
+    User,
+    Repository { dir: PathBuf, project: String },
+}
+
+/// Repository files that hold the key and must never be committed.
+const REPO_SECRETS: [&str; 2] = [".ocd/", ".claude/settings.local.json"];
+
 /// What `install` writes for `tool`.
-pub fn plan(tool: Tool, url: &str, key: &str, ocd: &str) -> Result<Vec<Planned>, String> {
-    let client = json!({"url": url, "key": key});
-    let mut files = vec![Planned { path: config_dir()?.join("ocd").join("client.json"), text: format!("{client:#}\n"), secret: true }];
+pub fn plan(tool: Tool, target: &Target, url: &str, key: &str, ocd: &str) -> Result<Vec<Planned>, String> {
+    let mut files = Vec::new();
+    match target {
+        Target::User => {
+            let client = json!({"url": url, "key": key});
+            files.push(Planned { path: config_dir()?.join("ocd").join("client.json"), text: format!("{client:#}\n"), secret: true });
+        }
+        Target::Repository { dir, project } => {
+            let client = json!({"url": url, "key": key, "project": project});
+            files.push(Planned { path: dir.join(super::REPO_CLIENT_FILE), text: format!("{client:#}\n"), secret: true });
+            files.extend(git_exclude(dir)?);
+        }
+    }
+    let repository = match target {
+        Target::User => None,
+        Target::Repository { dir, .. } => Some(dir),
+    };
     match tool {
         Tool::Opencode => {
-            files.push(Planned {
-                path: config_dir()?.join("opencode").join("plugins").join("ocd.ts"),
-                text: OPENCODE_PLUGIN.to_string(),
-                secret: false,
-            });
+            let plugins = match repository {
+                Some(dir) => dir.join(".opencode"),
+                None => config_dir()?.join("opencode"),
+            };
+            files.push(Planned { path: plugins.join("plugins").join("ocd.ts"), text: OPENCODE_PLUGIN.to_string(), secret: false });
         }
         Tool::ClaudeCode => {
-            let path = home()?.join(".claude").join("settings.json");
+            let path = match repository {
+                Some(dir) => dir.join(".claude").join("settings.local.json"),
+                None => home()?.join(".claude").join("settings.json"),
+            };
             let settings = claude_settings(read_json(&path)?, url, key, ocd)?;
             files.push(Planned { path, text: format!("{:#}\n", Value::Object(settings)), secret: true });
         }
@@ -156,6 +191,48 @@ pub fn plan(tool: Tool, url: &str, key: &str, ocd: &str) -> Result<Vec<Planned>,
         }
     }
     Ok(files)
+}
+
+/// The repository's `.git/info/exclude` with the files holding the key added (nothing when the
+/// directory is not a git repository's root, or they are already excluded).
+fn git_exclude(dir: &Path) -> Result<Option<Planned>, String> {
+    let git = dir.join(".git");
+    if !git.is_dir() {
+        return Ok(None);
+    }
+    let path = git.join("info").join("exclude");
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let missing: Vec<&str> = REPO_SECRETS.iter().copied().filter(|line| !existing.lines().any(|l| l.trim() == *line)).collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let mut text = existing;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("# ocd install: these hold an API key\n");
+    for line in missing {
+        text.push_str(line);
+        text.push('\n');
+    }
+    Ok(Some(Planned { path, text, secret: false }))
+}
+
+/// A warning when the agent will also report through an install for the user: Claude Code runs
+/// the hooks of every settings file, so in this repository both would report (the user's
+/// unscoped key naming the directory's project). The OpenCode plugin runs once either way.
+pub fn overlap(tool: Tool, target: &Target) -> Option<String> {
+    let (Tool::ClaudeCode, Target::Repository { .. }) = (tool, target) else { return None };
+    let user = home().ok()?.join(".claude").join("settings.json");
+    let settings = read_json(&user).ok()?;
+    let hooks = settings.get("hooks")?.as_object()?;
+    hooks.values().filter_map(Value::as_array).flatten().any(is_ocds).then(|| {
+        format!("{} also sends Claude Code's hooks to ocd; remove ocd's hooks there so this repository reports once", user.display())
+    })
 }
 
 /// Writes each file (0600 when it holds the key), keeping `<file>.bak` of one it changes.

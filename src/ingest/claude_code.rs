@@ -7,8 +7,8 @@
 
 use serde_json::Value;
 
-use super::clip;
 use super::reporter::{Item, Reporter, numbered_id, todo_list};
+use super::{Sender, clip};
 use crate::domain::agents::{AgentStatus, WAITING_PREFIX};
 use crate::domain::{Priority, TodoStatus};
 use crate::error::{AppError, AppResult};
@@ -50,11 +50,11 @@ fn task(session: &str, number: &str, subject: &str, status: TodoStatus) -> Item 
 
 /// Applies one hook payload. `project` (the hook's `?project=`) wins over the working
 /// directory's name. `tool` names the agents: Codex's hooks send the same shapes.
-pub async fn apply(app: &App, tool: &'static str, project: Option<String>, payload: &Value) -> AppResult<&'static str> {
+pub async fn apply(app: &App, tool: &'static str, sender: &Sender, payload: &Value) -> AppResult<&'static str> {
     let event = text(payload, "hook_event_name")
         .ok_or_else(|| AppError::field("invalid_type", "hook_event_name", "hook_event_name is required"))?;
     let session = text(payload, "session_id").ok_or_else(|| AppError::field("invalid_type", "session_id", "session_id is required"))?;
-    let mut to = Reporter::new(app, tool, project).in_directory(text(payload, "cwd"));
+    let mut to = Reporter::new(app, tool, sender).in_directory(text(payload, "cwd"));
     let project = to.project();
     let main_name = to.session_name();
     let label = super::label(tool);

@@ -5,17 +5,17 @@
 
 use serde_json::Value;
 
-use super::clip;
 use super::reporter::Reporter;
+use super::{Sender, clip};
 use crate::domain::agents::AgentStatus;
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
 pub const TOOL: &str = "codex";
 
-pub async fn apply(app: &App, project: Option<String>, payload: &Value) -> AppResult<&'static str> {
+pub async fn apply(app: &App, sender: &Sender, payload: &Value) -> AppResult<&'static str> {
     if payload.get("hook_event_name").is_some() {
-        return super::claude_code::apply(app, TOOL, project, payload).await;
+        return super::claude_code::apply(app, TOOL, sender, payload).await;
     }
     let text = |k: &str| super::claude_code::text(payload, k);
     if text("type") != Some("agent-turn-complete") {
@@ -23,7 +23,7 @@ pub async fn apply(app: &App, project: Option<String>, payload: &Value) -> AppRe
     }
     let thread = text("thread-id").ok_or_else(|| AppError::field("invalid_type", "thread-id", "thread-id is required"))?;
     let turn = text("turn-id").unwrap_or("turn");
-    let mut to = Reporter::new(app, TOOL, project).in_directory(text("cwd"));
+    let mut to = Reporter::new(app, TOOL, sender).in_directory(text("cwd"));
     let (name, project) = (to.session_name(), to.project());
     to.session(thread, None, name, project).await?;
     let asked: Vec<&str> =

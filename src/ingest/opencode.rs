@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::clip;
 use super::reporter::{Item, Reporter, todo_list};
+use super::{Sender, clip};
 use crate::domain::agents::{AgentStatus, WAITING_PREFIX};
 use crate::error::AppResult;
 use crate::state::App;
@@ -184,8 +184,8 @@ pub struct Applied {
 
 /// Applies a batch of raw events in order. `project` (the plugin's setting) wins over the
 /// session's directory.
-pub async fn apply(app: &App, project: Option<String>, events: &[Value]) -> AppResult<Applied> {
-    let mut to = Reporter::new(app, TOOL, project);
+pub async fn apply(app: &App, sender: &Sender, events: &[Value]) -> AppResult<Applied> {
+    let mut to = Reporter::new(app, TOOL, sender);
     let (mut applied, mut failed) = (0, 0);
     for action in events.iter().filter_map(action) {
         match apply_one(&mut to, action).await {

@@ -7,8 +7,8 @@
 
 use serde_json::Value;
 
-use super::clip;
 use super::reporter::Reporter;
+use super::{Sender, clip};
 use crate::db::agents::Usage;
 use crate::error::AppResult;
 use crate::service::agents::{self, Counted};
@@ -72,11 +72,11 @@ fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
 }
 
 /// Applies an OTLP metrics export; returns how many data points counted.
-pub async fn metrics(app: &App, body: &Value) -> AppResult<usize> {
+pub async fn metrics(app: &App, sender: &Sender, body: &Value) -> AppResult<usize> {
     let mut counted = 0;
     for resource in list(body, "resourceMetrics") {
         let tool = tool_of(resource.get("resource").unwrap_or(&Value::Null));
-        let mut to = Reporter::new(app, tool, None);
+        let mut to = Reporter::new(app, tool, sender);
         for scope in list(resource, "scopeMetrics") {
             for metric in list(scope, "metrics") {
                 let name = metric.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -115,11 +115,11 @@ pub async fn metrics(app: &App, body: &Value) -> AppResult<usize> {
 }
 
 /// Applies an OTLP logs export: each `api_request` record is a timeline row; returns how many.
-pub async fn logs(app: &App, body: &Value) -> AppResult<usize> {
+pub async fn logs(app: &App, sender: &Sender, body: &Value) -> AppResult<usize> {
     let mut noted = 0;
     for resource in list(body, "resourceLogs") {
         let tool = tool_of(resource.get("resource").unwrap_or(&Value::Null));
-        let mut to = Reporter::new(app, tool, None);
+        let mut to = Reporter::new(app, tool, sender);
         for scope in list(resource, "scopeLogs") {
             for record in list(scope, "logRecords") {
                 let attributes = record.get("attributes");

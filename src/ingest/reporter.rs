@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::{clip, project_of_directory};
-use crate::db::agents::Usage;
+use super::{Sender, clip, project_of_directory};
+use crate::db::agents::{Agent, Usage};
 use crate::db::{agents as agent_rows, todos as todo_rows};
 use crate::domain::agents::{AgentStatus, AgentType};
 use crate::domain::todos::TodoPatch;
 use crate::domain::{Field, Priority, TodoStatus};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::agents::{self, Activity};
 use crate::service::registry::{self, AgentPatch, Registration};
 use crate::service::sessions;
@@ -70,6 +70,8 @@ pub struct Reporter<'a> {
     tool: &'static str,
     /// The project the client named; wins over the working directory's.
     project: Option<String>,
+    /// A project-scoped key's project: agents of other projects are refused.
+    scope: Option<String>,
     /// Agents known to exist (registered in this request or found).
     known: HashSet<String>,
     /// The project of each session registered in this request.
@@ -77,8 +79,21 @@ pub struct Reporter<'a> {
 }
 
 impl<'a> Reporter<'a> {
-    pub fn new(app: &'a App, tool: &'static str, project: Option<String>) -> Reporter<'a> {
-        Reporter { app, tool, project, known: HashSet::new(), projects: HashMap::new() }
+    pub fn new(app: &'a App, tool: &'static str, sender: &Sender) -> Reporter<'a> {
+        let (project, scope) = (sender.project.clone(), sender.scope.clone());
+        Reporter { app, tool, project, scope, known: HashSet::new(), projects: HashMap::new() }
+    }
+
+    /// The stored agent of session `id`; for a scoped key, refused unless it is in the key's
+    /// project (a new agent is created in it).
+    async fn stored(&self, id: &str) -> AppResult<Option<Agent>> {
+        let agent = agent_rows::find(&self.app.db.read, &self.agent_id(id)).await?;
+        if let (Some(scope), Some(found)) = (&self.scope, &agent)
+            && found.project_id.as_deref() != Some(scope.as_str())
+        {
+            return Err(AppError::ForbiddenBecause(format!("This API key is limited to project {scope}")));
+        }
+        Ok(agent)
     }
 
     /// The agent of session (or sub-agent) `id`.
@@ -113,7 +128,7 @@ impl<'a> Reporter<'a> {
     pub async fn session(&mut self, id: &str, parent: Option<&str>, name: String, project: Option<String>) -> AppResult<()> {
         let kind = if parent.is_some() { AgentType::SubAgent } else { AgentType::Primary };
         let parent_agent = parent.map(|p| self.agent_id(p));
-        if let Some(stored) = agent_rows::find(&self.app.db.read, &self.agent_id(id)).await?
+        if let Some(stored) = self.stored(id).await?
             && stored.name == name
             && stored.kind == kind
             && stored.parent_agent_id == parent_agent
@@ -162,7 +177,7 @@ impl<'a> Reporter<'a> {
         if self.known.contains(id) {
             return Ok(());
         }
-        if agent_rows::find(&self.app.db.read, &self.agent_id(id)).await?.is_some() {
+        if self.stored(id).await?.is_some() {
             self.known.insert(id.to_string());
             return Ok(());
         }
@@ -171,7 +186,7 @@ impl<'a> Reporter<'a> {
 
     /// Makes sure the sub-agent `id` of session `parent` exists.
     pub async fn ensure_under(&mut self, id: &str, parent: &str) -> AppResult<()> {
-        if self.known.contains(id) || agent_rows::find(&self.app.db.read, &self.agent_id(id)).await?.is_some() {
+        if self.known.contains(id) || self.stored(id).await?.is_some() {
             self.known.insert(id.to_string());
             return Ok(());
         }

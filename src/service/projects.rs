@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::db::Db;
 use crate::db::events::{self, NewEvent};
 use crate::db::projects::{self, Project};
 use crate::domain::projects::{slug_of, valid_color, valid_slug};
@@ -40,6 +41,20 @@ fn check_color(color: &Field<String>) -> AppResult<()> {
         Field::Value(c) if !valid_color(c) => Err(AppError::field("invalid_value", "color", "color must look like #1a2b3c")),
         _ => Ok(()),
     }
+}
+
+/// Makes sure project `id` exists on a database without a running server (`ocd install
+/// --project`): created with its id as name when missing, like an agent naming a new project.
+pub async fn ensure_on(db: &Db, now: i64, id: &str) -> AppResult<()> {
+    if !valid_slug(id) {
+        return Err(AppError::field(
+            "invalid_value",
+            "project",
+            "project must be 1–64 of a-z, 0-9, - and _, starting with a letter or digit",
+        ));
+    }
+    let id = id.to_string();
+    db.write(move |c| Box::pin(async move { Ok(projects::ensure(c, Some(&id), now).await?) })).await
 }
 
 /// Creates a project; its id is the slug given, or one made from the name. 409 if taken.

@@ -293,6 +293,23 @@ impl TestApp {
         ocd::jobs::alerts::run(&self.app).await.expect("alert pass");
     }
 
+    /// A new admin key limited to `project` (which must exist), made as `ocd install --project` makes it.
+    pub async fn scoped_key(&self, project: &str) -> String {
+        let new = ocd::service::keys::NewKey {
+            name: format!("{project} agents"),
+            role: ocd::auth::principal::Role::Admin,
+            project: Some(project.to_string()),
+            expires_in_days: None,
+        };
+        ocd::service::keys::create(&self.app, None, new).await.expect("scoped key").1
+    }
+
+    /// The text of `/metrics` (not JSON).
+    pub async fn metrics(&self) -> String {
+        let res = self.raw(Method::GET, "/metrics").bearer_auth(&self.key).send().await.expect("request");
+        res.text().await.expect("body")
+    }
+
     /// The todos of `session` as `"content: status"`, sorted (what the board shows of it).
     pub async fn session_todos(&self, session: &str) -> Vec<String> {
         let todos = self.get(&format!("/api/todos?session_id={}", ocd::percent::encode(session))).await.body;

@@ -144,5 +144,47 @@ async fn install_connects_each_agent() {
     install(&["codex", "--url", "http://ocd.internal:3000", "--key", "ocdk_given"]);
     let codex = std::fs::read_to_string(home.join(".codex/config.toml")).unwrap();
     assert!(codex.starts_with("notify = [\"") && codex.contains("\"hook\", \"codex\"]"), "{codex}");
+
+    // One repository: a key scoped to its project (created), the repository's client file, its
+    // own settings, kept out of git; the hooks of an agent working there use that key.
+    let repo = home.join("src/billing-service");
+    std::fs::create_dir_all(repo.join(".git/info")).unwrap();
+    std::fs::create_dir_all(repo.join("crates/api")).unwrap();
+    let dir = repo.display().to_string();
+    let out = install(&["claude-code", "--project", "billing", "--dir", &dir]);
+    assert!(out.contains("project billing") && out.contains("remove ocd's hooks there"), "warns of the user install too: {out}");
+    let client: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo.join(".ocd/client.json")).unwrap()).unwrap();
+    assert_eq!(client["project"], "billing");
+    let scoped = client["key"].as_str().unwrap().to_string();
+    assert_ne!(scoped, key);
+    let local: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.join(".claude/settings.local.json")).unwrap()).unwrap();
+    assert_eq!(local["hooks"]["Stop"][0]["hooks"][0]["headers"]["Authorization"], format!("Bearer {scoped}"));
+    assert_eq!(local["env"]["OTEL_EXPORTER_OTLP_HEADERS"], format!("Authorization=Bearer {scoped}"));
+    let exclude = std::fs::read_to_string(repo.join(".git/info/exclude")).unwrap();
+    assert!(exclude.lines().any(|l| l == ".ocd/") && exclude.lines().any(|l| l == ".claude/settings.local.json"), "{exclude}");
+    let projects = app.get("/api/settings/projects").await.body;
+    assert!(projects["projects"].as_array().unwrap().iter().any(|p| p["id"] == "billing"), "created: {projects}");
+    let r = app.request(reqwest::Method::GET, "/api/todos?project=other", None, Some(&scoped)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "the key is limited to billing");
+    install(&["opencode", "--project", "billing", "--dir", &dir]);
+    assert!(repo.join(".opencode/plugins/ocd.ts").is_file());
+    assert_eq!(std::fs::read_to_string(repo.join(".git/info/exclude")).unwrap(), exclude, "excluded once");
+
+    // `ocd hook` of an agent working in a sub-directory finds the repository's settings.
+    let payload = json!({"session_id": "repo-1", "cwd": repo.join("crates/api"), "hook_event_name": "SessionStart"}).to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ocd"))
+        .env_clear()
+        .env("HOME", &home)
+        .args(["hook", "claude-code"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let agent = app.get("/api/agents/claude-code-repo-1").await.body;
+    assert_eq!(agent["agent"]["project_id"], "billing", "the repository's project, not the directory's (api)");
     let _ = std::fs::remove_dir_all(&home);
 }

@@ -1,15 +1,18 @@
 //! Agent integrations (K29): events recorded from the real opencode 1.18.33 (driven offline by
 //! a scripted model, tests/fixtures/opencode/) posted as the plugin posts them.
 
-use reqwest::StatusCode;
+use ocd::auth::principal::Role;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::auth_helpers::signed_in;
 use crate::harness::TestApp;
 
 crate::on_both_backends!(
     an_opencode_run_shows_its_agents_todos_and_usage,
     an_opencode_error_reaches_the_timeline_and_alerts,
-    todo_lists_update_in_place
+    todo_lists_update_in_place,
+    a_project_scoped_key_reports_only_into_its_project
 );
 
 fn fixture(name: &str) -> Vec<Value> {
@@ -171,4 +174,51 @@ async fn stops_deletions_and_commands_behave(app: TestApp) {
     for id in ["opencode-root", "opencode-kid"] {
         assert_eq!(app.get(&format!("/api/agents/{id}")).await.body["agent"]["status"], "offline", "{id}");
     }
+}
+
+/// decisions.md#ingest: a key scoped to p1 (what `ocd install --project p1` makes) puts every
+/// session it reports into p1 whatever the working directory, may not name another project,
+/// and may not report for an agent of another project.
+async fn a_project_scoped_key_reports_only_into_its_project(app: TestApp) {
+    for id in ["p1", "p2"] {
+        app.post("/api/settings/projects", json!({"id": id, "name": id})).await;
+    }
+    app.post("/api/agents", json!({"id": "opencode-theirs", "name": "theirs", "project": "p2", "status": "idle"})).await;
+    app.post("/api/agents", json!({"id": "claude-code-theirs", "name": "theirs", "project": "p2", "status": "idle"})).await;
+    let mut owner = signed_in(&app, Role::Owner).await;
+    let r = owner.go(Method::POST, "/api/settings/api-keys", Some(&json!({"name": "p1 agents", "role": "admin", "project": "p1"}))).await;
+    let key = r.body["token"].as_str().unwrap().to_string();
+    let send = |path: &'static str, body: Value| {
+        let key = key.clone();
+        let app = &app;
+        async move { app.request(Method::POST, path, Some(&body), Some(&key)).await }
+    };
+
+    let events = fixture("run1");
+    let (root, _) = sessions(&events);
+    let r = send("/api/ingest/opencode", json!(events)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["failed"], 0);
+    let main = app.get(&format!("/api/agents/opencode-{root}")).await.body;
+    assert_eq!(main["agent"]["project_id"], "p1", "the key's project, not the directory's (proj)");
+    let todos = app.get(&format!("/api/todos?session_id={root}")).await.body["todos"].clone();
+    let todos = todos.as_array().unwrap();
+    assert!(!todos.is_empty() && todos.iter().all(|t| t["project"] == "p1"), "{todos:?}");
+
+    let before = (app.count("agents").await, app.count("agent_activity").await, app.count("events").await);
+    let r = send("/api/ingest/opencode", json!({"project": "p2", "events": events})).await;
+    assert_eq!((r.status, r.body.clone()), (StatusCode::FORBIDDEN, json!({"error": "This API key is limited to project p1"})));
+    let r = send("/api/ingest/claude-code?project=p2", json!({"session_id": "s9", "cwd": "/x", "hook_event_name": "Stop"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(
+        "/api/ingest/claude-code",
+        json!({"session_id": "theirs", "cwd": "/src/p2", "hook_event_name": "UserPromptSubmit", "prompt": "hi"}),
+    )
+    .await;
+    assert_eq!((r.status, r.body.clone()), (StatusCode::FORBIDDEN, json!({"error": "This API key is limited to project p1"})));
+    let busy = json!([{"id": "evt_theirs", "type": "session.status", "properties": {"sessionID": "theirs", "status": {"type": "busy"}}}]);
+    let r = send("/api/ingest/opencode", busy).await;
+    assert_eq!((r.status, r.body["failed"].clone()), (StatusCode::OK, json!(1)), "{}", r.body);
+    assert_eq!(before, (app.count("agents").await, app.count("agent_activity").await, app.count("events").await), "nothing written");
+    assert_eq!(app.get("/api/agents/opencode-theirs").await.body["agent"]["status"], "idle");
 }

@@ -175,3 +175,33 @@ async fn opencode_runs_the_same_when_ocd_never_answers() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("hi from the sub-agent"));
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }
+
+/// `ocd install opencode --project P` as it leaves a repository: no settings in the
+/// environment, the repository's `.ocd/client.json` with a key scoped to P, and the plugin
+/// installed for the user as well as in the repository. The run reports into P. (Measured
+/// once: with both copies running, the run made 10–12 ingest requests instead of 5; the
+/// plugin's guard keeps it to one copy.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_install_reports_into_its_project() {
+    let Some(bin) = opencode() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.post("/api/settings/projects", json!({"id": "payments", "name": "Payments"})).await;
+    let key = app.scoped_key("payments").await;
+    let model = FakeModel::start().await;
+    let dir = workspace(&model, "payments-service");
+    let client = json!({"url": app.base, "key": key, "project": "payments"});
+    std::fs::create_dir_all(dir.join(".ocd")).unwrap();
+    std::fs::write(dir.join(".ocd/client.json"), client.to_string()).unwrap();
+    let user_plugins = dir.parent().unwrap().join("home/.config/opencode/plugins");
+    std::fs::create_dir_all(&user_plugins).unwrap();
+    std::fs::copy(dir.join(".opencode/plugins/ocd.ts"), user_plugins.join("ocd.ts")).unwrap();
+    // Empty settings in the environment count as none.
+    let out = finish(&mut run(&bin, &dir, "", "", "Plan the work with todos then delegate"), Duration::from_secs(120)).await;
+    let log = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = agents(&app).await;
+    assert!(all.len() >= 2 && all.iter().all(|a| a["project_id"] == "payments"), "in the key's project: {all:?}\n{log}");
+    let metrics = app.metrics().await;
+    let refused: Vec<&str> = metrics.lines().filter(|l| l.contains("/api/ingest/opencode") && l.contains("status=\"4")).collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
