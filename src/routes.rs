@@ -151,6 +151,8 @@ pub fn table() -> Vec<Route> {
         rule(Method::GET, "/messages", Viewer, false).to(web::messages::show),
         rule(Method::POST, "/messages/read", Admin, true).to(web::forms::mark_read),
         rule(Method::GET, "/agents", Viewer, false).to(web::agents::list),
+        rule(Method::GET, "/analytics", Viewer, false).to(web::analytics::show),
+        rule(Method::GET, "/analytics.csv", Viewer, false).to(web::analytics::csv),
         rule(Method::GET, "/agents/{id}", Viewer, false).to(web::agents::detail),
         rule(Method::POST, "/agents/{id}/action", Admin, true).to(web::forms::agent_action),
         rule(Method::POST, "/todos", Admin, true).to(web::forms::create_todo),

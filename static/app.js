@@ -330,7 +330,7 @@ document.addEventListener("keydown", (event) => {
   const now = Date.now();
   if (pendingG && now - pendingG < 1200) {
     pendingG = 0;
-    const target = { b: "/", m: "/messages", a: "/agents" }[event.key];
+    const target = { b: "/", m: "/messages", a: "/agents", n: "/analytics" }[event.key];
     if (target) {
       event.preventDefault();
       go(target);

@@ -34,6 +34,13 @@ pub fn date_label(ts: i64) -> String {
     utc_date(ts).to_string()
 }
 
+/// Midnight UTC of a `YYYY-MM-DD` date, if it is one (years 1–9998).
+pub fn parse_date(text: &str) -> Option<i64> {
+    let date: jiff::civil::Date = text.trim().parse().ok()?;
+    let ts = date.to_zoned(TimeZone::UTC).ok()?.timestamp().as_second();
+    (MIN_SECS..=MAX_SECS).contains(&ts).then_some(ts)
+}
+
 /// `YYYY-Www`: ISO-8601 week-numbering year and week of `ts` in UTC.
 pub fn week_label(ts: i64) -> String {
     let iso = utc_date(ts).iso_week_date();
@@ -43,6 +50,13 @@ pub fn week_label(ts: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_parse_to_utc_midnight() {
+        assert_eq!(parse_date("2026-02-16"), Some(1_771_200_000));
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("yesterday"), None);
+    }
 
     #[test]
     fn iso_weeks_cross_year_boundaries() {

@@ -6,6 +6,7 @@ pub mod agent_views;
 pub mod agents;
 pub mod alert_rules;
 pub mod alerting;
+pub mod analytics;
 pub mod channels;
 pub mod commands;
 pub mod keys;

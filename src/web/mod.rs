@@ -4,8 +4,10 @@
 //! A page's live region is also served alone (`?fragment=1`) for the live module to swap in.
 
 pub mod agents;
+pub mod analytics;
 pub mod assets;
 pub mod board;
+pub mod charts;
 pub mod forms;
 pub mod invite;
 pub mod login;

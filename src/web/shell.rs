@@ -19,6 +19,7 @@ pub enum Nav {
     Board,
     Messages,
     Agents,
+    Analytics,
     None,
 }
 

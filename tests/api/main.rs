@@ -41,6 +41,7 @@ mod sprints;
 mod stream;
 mod todos;
 mod v2;
+mod web_analytics;
 mod web_browser;
 mod workflow;
 mod writer;

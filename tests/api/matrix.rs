@@ -277,6 +277,7 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
         ("PATCH", "/api/sprints/{id}") => (path.replace("ID", &new_sprint(app).await), Some(json!({"name": "renamed"}))),
         (_, "/api/sprints/{id}" | "/api/sprints/{id}/velocity") => (path.replace("ID", &new_sprint(app).await), None),
         ("GET", "/api/analytics") => ("/api/analytics?start=1&end=100".into(), None),
+        ("GET", "/analytics.csv") => ("/analytics.csv?chart=status".into(), None),
         ("POST", "/api/v2/tasks") => (path, Some(json!({"title": "t"}))),
         ("PUT", "/api/v2/tasks") => (path, Some(json!({"id": v2, "status": "review"}))),
         ("DELETE", "/api/v2/tasks") => (path, Some(json!({"id": v2}))),

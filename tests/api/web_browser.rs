@@ -236,7 +236,7 @@ async fn viewers_get_no_controls_and_phones_no_sideways_scrolling() {
     let app = app().await;
     seed(&app).await;
     sign_in(&chrome, &app, Role::Viewer).await;
-    for path in ["/?project=web", "/todos/todo_a", "/messages", "/agents", "/agents/ag-builder"] {
+    for path in ["/?project=web", "/todos/todo_a", "/messages", "/agents", "/agents/ag-builder", "/analytics?project=web"] {
         chrome.goto(&format!("{}{path}", app.base)).await;
         chrome.find("main").await;
         for control in ["[draggable=true]", ".card-menu", "#new-ticket", ".actions", ".comment-form", ".message-action", "details.edit"] {
@@ -261,6 +261,7 @@ async fn every_page_has_readable_contrast_in_both_themes() {
         ("messages", "/messages"),
         ("agents", "/agents"),
         ("agent", "/agents/ag-builder"),
+        ("analytics", "/analytics?project=web"),
     ];
     for (device, (width, height)) in [("desktop", DESKTOP), ("phone", PHONE)] {
         let Some(chrome) = Chrome::start(width, height).await else { return };
@@ -282,6 +283,11 @@ async fn every_page_has_readable_contrast_in_both_themes() {
                 let unlabelled = chrome.js(UNLABELLED_CONTROLS, vec![]).await;
                 assert_eq!(unlabelled, json!([]), "{name} ({theme}, {device}) has controls without a label");
                 chrome.screenshot(&shots, &format!("{name}-{theme}-{device}")).await;
+                if name == "analytics" {
+                    // The distributions further down the page.
+                    chrome.js("document.getElementById('chart-status').scrollIntoView(); return true;", vec![]).await;
+                    chrome.screenshot(&shots, &format!("{name}-lower-{theme}-{device}")).await;
+                }
             }
         }
         chrome.quit().await;
