@@ -46,6 +46,8 @@ pub enum Shape {
     Columns,
     /// One horizontal bar per label (distributions), the first series only.
     Rows,
+    /// One line per series over the labels (days); a missing value (NaN) ends the line there.
+    Lines,
 }
 
 /// A chart's data: one value per label for each series.
@@ -95,7 +97,8 @@ impl Chart {
     /// Nothing to draw: no labels, or columns that are all zero (a row of zero, like work
     /// blocked a moment ago, is still shown).
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty() || (self.shape == Shape::Columns && self.series.iter().all(|(_, values)| values.iter().all(|v| *v == 0.0)))
+        self.labels.is_empty()
+            || (self.shape != Shape::Rows && self.series.iter().all(|(_, values)| values.iter().all(|v| *v == 0.0 || v.is_nan())))
     }
 
     /// The legend of a chart with several series: `(css class, name as read)`.
@@ -129,7 +132,7 @@ impl Chart {
 
     pub fn svg(&self) -> String {
         match self.shape {
-            Shape::Columns => self.columns(),
+            Shape::Columns | Shape::Lines => self.columns(),
             Shape::Rows => self.rows(),
         }
     }
@@ -147,7 +150,7 @@ impl Chart {
     fn columns(&self) -> String {
         let height = TOP + PLOT_HEIGHT + BOTTOM;
         let mut out = self.open(height);
-        let max = self.series.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0, f64::max);
+        let max = self.series.iter().flat_map(|(_, v)| v.iter().copied()).filter(|v| !v.is_nan()).fold(0.0, f64::max);
         let top = self.axis_top(max);
         let y = |v: f64| TOP + PLOT_HEIGHT - v / top * PLOT_HEIGHT;
         for tick in 0..=4 {
@@ -167,9 +170,31 @@ impl Chart {
         // Labels are thinned out so they never overlap (about 8 units a character at 14 px).
         let widest = self.labels.iter().map(|l| short(l).chars().count()).max().unwrap_or(0) as f64 * 8.0 + 10.0;
         let every = ((widest / slot).ceil() as usize).max(1);
+        if self.shape == Shape::Lines {
+            for (s, (name, values)) in self.series.iter().enumerate() {
+                let points: Vec<String> = values
+                    .iter()
+                    .enumerate()
+                    .take_while(|(_, v)| !v.is_nan())
+                    .map(|(i, v)| format!("{:.1},{:.1}", LEFT + slot * (i as f64 + 0.5), y(*v)))
+                    .collect();
+                let _ = write!(out, "<polyline class=\"line series-{}\" points=\"{}\"/>", s + 1, points.join(" "));
+                for (i, v) in values.iter().enumerate().take_while(|(_, v)| !v.is_nan()) {
+                    let label = self.labels.get(i).map_or("", String::as_str);
+                    let _ = write!(
+                        out,
+                        "<circle class=\"dot series-{}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\"><title>{}</title></circle>",
+                        s + 1,
+                        LEFT + slot * (i as f64 + 0.5),
+                        y(*v),
+                        self.unit.hover(label, *v, name)
+                    );
+                }
+            }
+        }
         for (i, label) in self.labels.iter().enumerate() {
             let x0 = LEFT + slot * i as f64 + (slot - bar * self.series.len() as f64) / 2.0;
-            for (s, (name, values)) in self.series.iter().enumerate() {
+            for (s, (name, values)) in self.series.iter().enumerate().filter(|_| self.shape == Shape::Columns) {
                 let value = values.get(i).copied().unwrap_or(0.0);
                 let top_y = y(value);
                 let _ = write!(
@@ -248,7 +273,12 @@ impl Chart {
         out.push_str("\r\n");
         for (i, label) in self.labels.iter().enumerate() {
             let mut row = vec![csv_cell(label)];
-            row.extend(self.series.iter().map(|(_, values)| format!("{}", values.get(i).copied().unwrap_or(0.0))));
+            // A missing value (a day still to come) is an empty cell.
+            row.extend(self.series.iter().map(|(_, values)| match values.get(i) {
+                Some(v) if v.is_nan() => String::new(),
+                Some(v) => format!("{v}"),
+                None => String::new(),
+            }));
             out.push_str(&row.join(","));
             out.push_str("\r\n");
         }
@@ -263,10 +293,11 @@ fn csv_cell(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
 }
 
-/// A week label `2026-W05` as `W05`; others cut to 10 characters.
+/// A week label `2026-W05` as `W05`, a day `2026-02-16` as `02-16`; others cut to 10 characters.
 fn short(label: &str) -> String {
     match label.split_once("-W") {
         Some((_, week)) if week.len() <= 2 => format!("W{week}"),
+        _ if label.len() == 10 && label.as_bytes()[4] == b'-' && label.as_bytes()[7] == b'-' => label[5..].to_string(),
         _ => clip(label, 10),
     }
 }
@@ -312,6 +343,19 @@ mod tests {
         let mut chart = sample();
         chart.labels = vec!["=cmd()".into(), "a,b".into()];
         assert_eq!(chart.csv(), "week,completed\r\n'=cmd(),3\r\n\"a,b\",7\r\n");
+    }
+
+    #[test]
+    fn lines_stop_where_the_values_do() {
+        let mut chart = sample();
+        chart.shape = Shape::Lines;
+        chart.labels = vec!["2026-02-16".into(), "2026-02-17".into(), "2026-02-18".into()];
+        chart.series = vec![("remaining", vec![8.0, 5.0, f64::NAN]), ("ideal", vec![8.0, 4.0, 0.0])];
+        let svg = chart.svg();
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("<circle class=\"dot series-1\"").count(), 2, "no dot for a day to come");
+        assert!(svg.contains("<title>2026-02-17: 5 remaining</title>"));
+        assert_eq!(chart.csv(), "week,remaining,ideal\r\n2026-02-16,8,8\r\n2026-02-17,5,4\r\n2026-02-18,,0\r\n");
     }
 
     #[test]

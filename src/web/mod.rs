@@ -14,6 +14,7 @@ pub mod login;
 pub mod markdown;
 pub mod messages;
 pub mod shell;
+pub mod sprints;
 pub mod theme;
 pub mod time;
 pub mod todo;

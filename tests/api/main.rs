@@ -43,5 +43,6 @@ mod todos;
 mod v2;
 mod web_analytics;
 mod web_browser;
+mod web_sprints;
 mod workflow;
 mod writer;

@@ -252,6 +252,12 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
         ("POST", "/todos/{id}") => (path.replace("ID", &todo), Some(json!({"content": "edited", "priority": "low", "status": "pending"}))),
         ("POST", "/todos/{id}/move") => (path.replace("ID", &todo), Some(json!({"status": "completed"}))),
         ("POST", "/todos/{id}/comments") => (path.replace("ID", &todo), Some(json!({"body": "hi"}))),
+        ("POST", "/sprints") => (path, Some(json!({"name": format!("s{n}"), "start": "2026-02-16", "end": "2026-02-20", "project": "p1"}))),
+        ("POST", "/sprints/{id}") => {
+            let s = app.post("/api/sprints", json!({"name": "S", "start_date": 1, "end_date": 2, "project_id": "p1"})).await;
+            let s = s.body["sprint"]["id"].as_str().unwrap().to_string();
+            (path.replace("ID", &s), Some(json!({"name": "renamed", "start": "2026-02-16", "end": "2026-02-20", "status": "active"})))
+        }
         ("GET", "/todos/{id}") => (path.replace("ID", &todo), None),
         ("POST", "/messages/read") => (path, Some(json!({"all": "1"}))),
         ("POST", "/agents/{id}/action") => (path.replace("ID", &agent), Some(json!({"action": "sleep"}))),

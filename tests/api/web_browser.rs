@@ -51,6 +51,14 @@ async fn seed(app: &TestApp) {
         assert_eq!(app.post("/api/todos", body).await.status, StatusCode::OK);
     }
     app.post("/api/todos/todo_a/comments", json!({"body": "Looks good — see `cargo test`. **Ship it**", "author": "olive"})).await;
+    // An active sprint that started two days ago, with one of its todos done yesterday.
+    let now = ocd::clock::Clock::now(app.clock.as_ref());
+    let sprint = json!({"name": "Sprint 12", "start_date": now - 2 * 86_400, "end_date": now + 9 * 86_400, "status": "active",
+        "goal": "Pages a team lead can read at a glance", "project_id": "web"});
+    let sprint = app.post("/api/sprints", sprint).await.body["sprint"]["id"].as_str().unwrap().to_string();
+    for id in ["todo_a", "todo_b", "todo_d", "todo_f"] {
+        app.post(&format!("/api/todos/{id}/sprints"), json!({"sprint_id": sprint})).await;
+    }
     for message in [
         json!({"type": "task_complete", "content": "Finished the README section on accounts", "todo_id": "todo_d", "project": "web"}),
         json!({"type": "error", "content": "Build failed: `cargo clippy` found 2 warnings", "project": "web"}),
@@ -236,7 +244,9 @@ async fn viewers_get_no_controls_and_phones_no_sideways_scrolling() {
     let app = app().await;
     seed(&app).await;
     sign_in(&chrome, &app, Role::Viewer).await;
-    for path in ["/?project=web", "/todos/todo_a", "/messages", "/agents", "/agents/ag-builder", "/analytics?project=web"] {
+    for path in
+        ["/?project=web", "/todos/todo_a", "/messages", "/agents", "/agents/ag-builder", "/analytics?project=web", "/sprints?project=web"]
+    {
         chrome.goto(&format!("{}{path}", app.base)).await;
         chrome.find("main").await;
         for control in ["[draggable=true]", ".card-menu", "#new-ticket", ".actions", ".comment-form", ".message-action", "details.edit"] {
@@ -262,6 +272,7 @@ async fn every_page_has_readable_contrast_in_both_themes() {
         ("agents", "/agents"),
         ("agent", "/agents/ag-builder"),
         ("analytics", "/analytics?project=web"),
+        ("sprints", "/sprints?project=web"),
     ];
     for (device, (width, height)) in [("desktop", DESKTOP), ("phone", PHONE)] {
         let Some(chrome) = Chrome::start(width, height).await else { return };
