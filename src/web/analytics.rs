@@ -192,21 +192,7 @@ pub fn charts(a: &Analytics, blocked: &[BlockedAge]) -> Vec<Chart> {
                 ("in_progress", counts(a.agent_workload.iter().map(|w| w.in_progress))),
             ],
         ),
-        Chart {
-            empty: "No sprints yet: plan one to see its points here.",
-            ..columns(
-                "velocity",
-                "Velocity trend",
-                "sprint",
-                "points",
-                Unit::Count,
-                a.velocity_trend.iter().map(|s| s.sprint_name.clone()).collect(),
-                vec![
-                    ("total_points", counts(a.velocity_trend.iter().map(|s| s.total_points))),
-                    ("completed_points", counts(a.velocity_trend.iter().map(|s| s.completed_points))),
-                ],
-            )
-        },
+        velocity_chart(a.velocity_trend.iter().map(|s| (s.sprint_name.clone(), s.total_points, s.completed_points))),
         Chart {
             empty: "Nothing is blocked.",
             ..rows(
@@ -220,6 +206,28 @@ pub fn charts(a: &Analytics, blocked: &[BlockedAge]) -> Vec<Chart> {
             )
         },
     ]
+}
+
+/// Planned and completed points per sprint, in the order given (the analytics page and the
+/// sprints page show the same chart).
+pub fn velocity_chart(sprints: impl Iterator<Item = (String, i64, i64)>) -> Chart {
+    let (mut labels, mut total, mut completed) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, planned, done) in sprints {
+        labels.push(name);
+        total.push(planned as f64);
+        completed.push(done as f64);
+    }
+    Chart {
+        id: "velocity",
+        title: "Velocity trend",
+        label_name: "sprint",
+        value_name: "points",
+        unit: Unit::Count,
+        shape: Shape::Columns,
+        labels,
+        series: vec![("total_points", total), ("completed_points", completed)],
+        empty: "No sprints yet: plan one to see its points here.",
+    }
 }
 
 /// The page's figures under the request's filters.

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::charts::{Chart, NO_DATA, Shape, Unit};
+use super::charts::{Chart, Shape, Unit};
 use super::shell::{Nav, Shell, Visit};
 use super::theme::Theme;
 use super::{page, see_other};
@@ -81,21 +81,10 @@ pub async fn show(State(app): State<App>, visit: Visit) -> AppResult<Response> {
         rows.push(SprintRow { start: date_label(sprint.start_date), end: date_label(sprint.end_date), sprint, velocity });
     }
     rows.sort_by_key(|r| std::cmp::Reverse(r.sprint.start_date));
-    let chronological: Vec<&SprintRow> = rows.iter().rev().collect();
-    let velocity = Chart {
-        id: "velocity",
-        title: "Velocity",
-        label_name: "sprint",
-        value_name: "points",
-        unit: Unit::Count,
-        shape: Shape::Columns,
-        labels: chronological.iter().map(|r| r.sprint.name.clone()).collect(),
-        series: vec![
-            ("total_points", chronological.iter().map(|r| r.velocity.total_points as f64).collect()),
-            ("completed_points", chronological.iter().map(|r| r.velocity.completed_points as f64).collect()),
-        ],
-        empty: NO_DATA,
-    };
+    // Oldest sprint first, as the analytics page shows it.
+    let velocity = super::analytics::velocity_chart(
+        rows.iter().rev().map(|r| (r.sprint.name.clone(), r.velocity.total_points, r.velocity.completed_points)),
+    );
     let burndown =
         rows.iter().find(|r| r.sprint.status == SprintStatus::Active).map(|r| (r.sprint.name.clone(), burndown(&r.sprint, &r.velocity)));
     let statuses = SprintStatus::ALL.iter().map(|s| s.as_str()).collect();
