@@ -163,6 +163,7 @@ pub fn table() -> Vec<Route> {
         rule(Method::POST, "/todos/{id}", Admin, true).to(web::forms::edit_todo),
         rule(Method::POST, "/todos/{id}/move", Admin, true).to(web::forms::move_todo),
         rule(Method::POST, "/todos/{id}/comments", Admin, true).to(web::forms::comment),
+        rule(Method::POST, "/todos/{id}/sprints", Admin, true).to(web::forms::link_sprint),
         rule(Method::GET, "/api/agents", Viewer, false).to(agents::list),
         rule(Method::POST, "/api/agents", Admin, true)
             .scoped(Scope::on(Agent).id_in_body().claimable().body(PROJECT).refs(PARENT_AGENT))

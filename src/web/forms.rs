@@ -218,3 +218,23 @@ pub async fn switch(State(app): State<App>, headers: HeaderMap, Form(form): Form
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }
+
+#[derive(Debug, Deserialize)]
+pub struct SprintLinkForm {
+    sprint_id: String,
+    /// `1` takes the ticket out of the sprint.
+    #[serde(default)]
+    remove: Option<String>,
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// `POST /todos/{id}/sprints`: the ticket joins (or with `remove=1` leaves) a sprint.
+pub async fn link_sprint(State(app): State<App>, Path(id): Path<String>, Form(form): Form<SprintLinkForm>) -> AppResult<Response> {
+    if form.remove.as_deref() == Some("1") {
+        todos::unlink_sprint(&app, id, form.sprint_id).await?;
+    } else {
+        todos::link_sprint(&app, id, form.sprint_id).await?;
+    }
+    Ok(see_other(safe_redirect(form.back.as_deref(), &app.base_path)))
+}

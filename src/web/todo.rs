@@ -31,6 +31,8 @@ pub struct TodoView {
     pub history: Vec<StatusEntry>,
     pub subtasks: Vec<Todo>,
     pub sprints: Vec<Sprint>,
+    /// Sprints the ticket could join: its project's and shared ones, not completed, not joined.
+    pub open_sprints: Vec<Sprint>,
     pub comments: Vec<CommentView>,
     pub clock: Clock,
     pub statuses: Vec<(&'static str, &'static str)>,
@@ -69,11 +71,18 @@ pub async fn show(State(app): State<App>, visit: Visit, Path(id): Path<String>) 
         .map(|c| CommentView { html: markdown::render(&c.body, &base), author: c.author, created_at: c.created_at })
         .collect();
     let title = title_of(&card.todo);
+    let joined = sprints::of_todo(&app.db.read, &id).await?;
+    let open_sprints = sprints::list(&app.db.read, card.todo.project.as_deref())
+        .await?
+        .into_iter()
+        .filter(|s| s.status != crate::domain::SprintStatus::Completed && !joined.iter().any(|j| j.id == s.id))
+        .collect();
     let view = TodoView {
         content_html: markdown::render(&card.todo.content, &base),
         history: board::status_history(&app.db.read, &id).await?,
         subtasks: todos::children(&app.db.read, &id).await?,
-        sprints: sprints::of_todo(&app.db.read, &id).await?,
+        sprints: joined,
+        open_sprints,
         comments,
         clock: Clock { now: app.clock.now() },
         statuses: super::board::statuses(),

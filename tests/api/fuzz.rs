@@ -64,6 +64,7 @@ fn body_fields(method: &Method, path: &str) -> &'static [&'static str] {
         }
         ("POST", "/todos/{id}/move") => &["status", "back"],
         ("POST", "/todos/{id}/comments") => &["body", "back"],
+        ("POST", "/todos/{id}/sprints") => &["sprint_id", "remove", "back"],
         ("POST", "/sprints" | "/sprints/{id}") => &["name", "start", "end", "goal", "status", "project", "back"],
         ("POST", "/messages/read") => &["id", "all", "project", "type", "session", "up_to", "back"],
         ("POST", "/agents/{id}/action") => &["action", "text", "back"],

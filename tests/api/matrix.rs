@@ -252,6 +252,10 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
         ("POST", "/todos/{id}") => (path.replace("ID", &todo), Some(json!({"content": "edited", "priority": "low", "status": "pending"}))),
         ("POST", "/todos/{id}/move") => (path.replace("ID", &todo), Some(json!({"status": "completed"}))),
         ("POST", "/todos/{id}/comments") => (path.replace("ID", &todo), Some(json!({"body": "hi"}))),
+        ("POST", "/todos/{id}/sprints") => {
+            let s = app.post("/api/sprints", json!({"name": "S", "start_date": 1, "end_date": 2, "project_id": "p1"})).await;
+            (path.replace("ID", &todo), Some(json!({"sprint_id": s.body["sprint"]["id"]})))
+        }
         ("POST", "/sprints") => (path, Some(json!({"name": format!("s{n}"), "start": "2026-02-16", "end": "2026-02-20", "project": "p1"}))),
         ("POST", "/sprints/{id}") => {
             let s = app.post("/api/sprints", json!({"name": "S", "start_date": 1, "end_date": 2, "project_id": "p1"})).await;

@@ -56,6 +56,19 @@ async fn sprints_are_planned_and_burn_down_on_their_page(app: TestApp) {
     );
     assert!(page.contains("5 of 9 points done"));
 
+    // A ticket leaves the sprint from its page, and joins it again.
+    app.post("/api/todos", json!({"id": "t-new", "content": "late addition", "priority": "medium", "project": "web", "sprint_id": id}))
+        .await;
+    assert!(admin.get("/sprints?project=web").await.body.as_str().unwrap_or_default().contains("5 of 12 points done"));
+    let r = admin.form("/todos/t-new/sprints", &[("sprint_id", id.as_str()), ("remove", "1"), ("back", "/todos/t-new")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{:?}", r.body);
+    assert!(!app.get("/api/todos/t-new/sprints").await.body.to_string().contains(&id), "left the sprint");
+    let ticket = admin.get("/todos/t-new").await.body.as_str().unwrap_or_default().to_string();
+    assert!(ticket.contains(&format!("<option value=\"{id}\">Sprint 7 (active)</option>")), "the open sprint is offered: {ticket}");
+    admin.form("/todos/t-new/sprints", &[("sprint_id", id.as_str())]).await;
+    assert!(app.get("/api/todos/t-new/sprints").await.body.to_string().contains(&id), "joined again");
+    assert!(admin.get("/sprints?project=web").await.body.as_str().unwrap_or_default().contains("5 of 12 points done"));
+
     // Edit: the lifecycle moves on; the API shows it.
     let fields = [
         ("name", "Sprint 7"),
