@@ -149,7 +149,7 @@ async fn install(
     for line in install::write(&files)? {
         say!("{line}");
     }
-    if let Some(note) = install::overlap(tool, target) {
+    for note in [install::overlap(tool, target), install::unexcluded(target)].into_iter().flatten() {
         say!("note: {note}");
     }
     match project {

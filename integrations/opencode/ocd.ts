@@ -290,6 +290,8 @@ export const Ocd = async ({ client, directory, worktree }: any) => {
     // opencode is closing: one last send of what is queued, never longer than DISPOSE_MS.
     dispose: async () => {
       closed = true
+      // A new instance for this directory (opencode reloading it) reports again.
+      loaded.delete(here)
       if (timer) clearTimeout(timer)
       const drain = async () => {
         while (queue.length > 0 && retryMs === 0) {

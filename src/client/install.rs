@@ -147,8 +147,8 @@ pub enum Target {
     Repository { dir: PathBuf, project: String },
 }
 
-/// Repository files that hold the key and must never be committed.
-const REPO_SECRETS: [&str; 2] = [".ocd/", ".claude/settings.local.json"];
+/// Repository files that hold the key and must never be committed (the settings' `.bak` too).
+const REPO_SECRETS: [&str; 2] = [".ocd/", ".claude/settings.local.json*"];
 
 /// What `install` writes for `tool`.
 pub fn plan(tool: Tool, target: &Target, url: &str, key: &str, ocd: &str) -> Result<Vec<Planned>, String> {
@@ -220,6 +220,18 @@ fn git_exclude(dir: &Path) -> Result<Option<Planned>, String> {
         text.push('\n');
     }
     Ok(Some(Planned { path, text, secret: false }))
+}
+
+/// A warning when the files holding the key cannot be kept out of git here: `dir` is not a
+/// repository's root with a `.git` folder (a sub-folder, a worktree or submodule, no git).
+pub fn unexcluded(target: &Target) -> Option<String> {
+    let Target::Repository { dir, .. } = target else { return None };
+    (!dir.join(".git").is_dir()).then(|| {
+        format!(
+            "{} has no .git folder (a sub-folder, worktree or submodule?): keep .ocd/ and .claude/settings.local.json* out of version control yourself",
+            dir.display()
+        )
+    })
 }
 
 /// A warning when the agent will also report through an install for the user: Claude Code runs

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{Sender, clip, project_of_directory};
 use crate::db::agents::{Agent, Usage};
+use crate::db::projects::{Owned, project_of};
 use crate::db::{agents as agent_rows, todos as todo_rows};
 use crate::domain::agents::{AgentStatus, AgentType};
 use crate::domain::todos::TodoPatch;
@@ -64,6 +65,10 @@ pub fn todo_list(session: &str, todos: &[Value]) -> Vec<Item> {
         .collect()
 }
 
+fn outside(scope: &str) -> AppError {
+    AppError::ForbiddenBecause(format!("This API key is limited to project {scope}"))
+}
+
 /// Applies what one integration reported, for one request.
 pub struct Reporter<'a> {
     app: &'a App,
@@ -91,9 +96,20 @@ impl<'a> Reporter<'a> {
         if let (Some(scope), Some(found)) = (&self.scope, &agent)
             && found.project_id.as_deref() != Some(scope.as_str())
         {
-            return Err(AppError::ForbiddenBecause(format!("This API key is limited to project {scope}")));
+            return Err(outside(scope));
         }
         Ok(agent)
+    }
+
+    /// For a scoped key: an existing session row or todo must be in the key's project. Session
+    /// rows and todo ids come from the bare session id, which another tool's session (of another
+    /// project) may share, so checking the agent alone would not be enough.
+    async fn check_owned(&self, kind: Owned, id: &str) -> AppResult<()> {
+        let Some(scope) = &self.scope else { return Ok(()) };
+        match project_of(&self.app.db.read, kind, id).await? {
+            Some(found) if found.as_deref() != Some(scope.as_str()) => Err(outside(scope)),
+            _ => Ok(()),
+        }
     }
 
     /// The agent of session (or sub-agent) `id`.
@@ -140,6 +156,9 @@ impl<'a> Reporter<'a> {
         }
         if let Some(parent) = parent {
             self.ensure(parent).await?;
+        }
+        if parent.is_none() {
+            self.check_owned(Owned::Session, id).await?;
         }
         self.register(id, parent, name.clone(), project.clone()).await?;
         if parent.is_none() {
@@ -252,6 +271,7 @@ impl<'a> Reporter<'a> {
     /// One known todo's new status (a tool that updates a task by its number).
     pub async fn task_status(&mut self, id: &str, todo_id: &str, status: TodoStatus) -> AppResult<()> {
         self.ensure(id).await?;
+        self.check_owned(Owned::Todo, todo_id).await?;
         if todo_rows::find(&self.app.db.read, todo_id).await?.is_none() {
             return Ok(());
         }
@@ -281,8 +301,10 @@ impl<'a> Reporter<'a> {
         let mut stale = Vec::new();
         if whole_list {
             let listed: HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
+            // Only this agent's own items: another tool's session may share the bare id.
             let mut filter = todo_rows::Filter::default();
             filter.text("session_id = ?", id);
+            filter.text("agent = ?", &agent);
             stale = todo_rows::rows(&self.app.db.read, &filter)
                 .await?
                 .into_iter()
@@ -290,6 +312,9 @@ impl<'a> Reporter<'a> {
                 .filter(|t| t.status != TodoStatus::Completed && t.status != TodoStatus::Cancelled)
                 .map(|t| t.id)
                 .collect();
+        }
+        for item in &items {
+            self.check_owned(Owned::Todo, &item.id).await?;
         }
         let mut writes: Vec<TodoWrite> = items
             .into_iter()

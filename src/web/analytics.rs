@@ -50,7 +50,7 @@ fn period(params: &Params, now: i64) -> AppResult<(i64, i64)> {
     if from > to {
         return Err(AppError::field("invalid_value", "from", "from: the period starts after it ends"));
     }
-    if to - from > MAX_DAYS * DAY {
+    if (to - from) / DAY + 1 > MAX_DAYS {
         return Err(AppError::field("invalid_value", "from", format!("from: the period may span at most {MAX_DAYS} days")));
     }
     Ok((from, to + DAY - 1))

@@ -84,13 +84,16 @@ fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// The top of the axis: the smallest of 1, 2, 2.5, 5 × 10ⁿ at or above `max` (1 for none).
-fn nice_ceiling(max: f64) -> f64 {
+/// A round step at or above `max` (1 for none): 1, 2, 2.5 or 5 × 10ⁿ; with `whole` (counts)
+/// 1, 2, 3, 4 or 5 × 10ⁿ and never below 1, so every tick is a whole number.
+fn nice_ceiling(max: f64, whole: bool) -> f64 {
     if max <= 0.0 || !max.is_finite() {
         return 1.0;
     }
     let magnitude = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * magnitude).find(|v| *v >= max).unwrap_or(10.0 * magnitude)
+    let steps: &[f64] = if whole { &[1.0, 2.0, 3.0, 4.0, 5.0, 10.0] } else { &[1.0, 2.0, 2.5, 5.0, 10.0] };
+    let nice = steps.iter().map(|m| m * magnitude).find(|v| *v >= max).unwrap_or(10.0 * magnitude);
+    if whole { nice.max(1.0).round() } else { nice }
 }
 
 impl Chart {
@@ -99,6 +102,12 @@ impl Chart {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
             || (self.shape != Shape::Rows && self.series.iter().all(|(_, values)| values.iter().all(|v| *v == 0.0 || v.is_nan())))
+    }
+
+    /// Whether a narrow screen should show the chart's right end first (columns over weeks,
+    /// sprints or agents: the latest is the news).
+    pub fn starts_at_end(&self) -> bool {
+        self.shape == Shape::Columns
     }
 
     /// The legend of a chart with several series: `(css class, name as read)`.
@@ -113,8 +122,8 @@ impl Chart {
     /// hours for durations) reaching at least `max`.
     fn axis_top(&self, max: f64) -> f64 {
         match self.unit {
-            Unit::Count => 4.0 * nice_ceiling(max / 4.0).max(1.0),
-            Unit::Seconds => 4.0 * 3600.0 * nice_ceiling(max / 3600.0 / 4.0),
+            Unit::Count => 4.0 * nice_ceiling(max / 4.0, true),
+            Unit::Seconds => 4.0 * 3600.0 * nice_ceiling(max / 3600.0 / 4.0, false),
         }
     }
 
@@ -122,8 +131,9 @@ impl Chart {
     fn description(&self) -> String {
         let mut text = format!("{} by {}", self.value_name, self.label_name);
         for (name, values) in &self.series {
-            let total: f64 = values.iter().sum();
-            if self.unit == Unit::Count {
+            let total: f64 = values.iter().filter(|v| !v.is_nan()).sum();
+            // A total means something for counts over time, not for a line of what remains.
+            if self.unit == Unit::Count && self.shape != Shape::Lines {
                 let _ = write!(text, "; {name}: {total} in all");
             }
         }
@@ -333,9 +343,11 @@ mod tests {
         assert_eq!(sample().axis_top(1.0), 4.0);
         assert_eq!(sample().axis_top(30.0), 40.0);
         assert!(svg.contains("role=\"img\"") && svg.contains("<desc id=\"throughput-desc\">"));
-        assert_eq!(nice_ceiling(0.0), 1.0);
-        assert_eq!(nice_ceiling(11.0), 20.0);
-        assert_eq!(nice_ceiling(2.2), 2.5);
+        assert_eq!(nice_ceiling(0.0, true), 1.0);
+        assert_eq!(nice_ceiling(11.0, true), 20.0);
+        assert_eq!(nice_ceiling(2.2, false), 2.5);
+        assert_eq!(nice_ceiling(2.2, true), 3.0);
+        assert_eq!(sample().axis_top(9.0), 12.0, "a maximum of 9: four steps of 3");
     }
 
     #[test]

@@ -162,7 +162,7 @@ async fn install_connects_each_agent() {
     assert_eq!(local["hooks"]["Stop"][0]["hooks"][0]["headers"]["Authorization"], format!("Bearer {scoped}"));
     assert_eq!(local["env"]["OTEL_EXPORTER_OTLP_HEADERS"], format!("Authorization=Bearer {scoped}"));
     let exclude = std::fs::read_to_string(repo.join(".git/info/exclude")).unwrap();
-    assert!(exclude.lines().any(|l| l == ".ocd/") && exclude.lines().any(|l| l == ".claude/settings.local.json"), "{exclude}");
+    assert!(exclude.lines().any(|l| l == ".ocd/") && exclude.lines().any(|l| l == ".claude/settings.local.json*"), "{exclude}");
     let projects = app.get("/api/settings/projects").await.body;
     assert!(projects["projects"].as_array().unwrap().iter().any(|p| p["id"] == "billing"), "created: {projects}");
     let r = app.request(reqwest::Method::GET, "/api/todos?project=other", None, Some(&scoped)).await;

@@ -221,4 +221,33 @@ async fn a_project_scoped_key_reports_only_into_its_project(app: TestApp) {
     assert_eq!((r.status, r.body["failed"].clone()), (StatusCode::OK, json!(1)), "{}", r.body);
     assert_eq!(before, (app.count("agents").await, app.count("agent_activity").await, app.count("events").await), "nothing written");
     assert_eq!(app.get("/api/agents/opencode-theirs").await.body["agent"]["status"], "idle");
+
+    // Another tool's session with the same bare id (an OpenCode session of p2, its todos in
+    // p2) is out of reach too: a Codex hook naming it writes nothing.
+    let theirs = "ses_theirs";
+    let their_run = json!({"project": "p2", "events": [
+        {"id": "e1", "type": "session.created", "properties": {"sessionID": theirs, "info": {"id": theirs, "title": "theirs", "directory": "/src/p2"}}},
+        {"id": "e2", "type": "todo.updated", "properties": {"sessionID": theirs, "todos": [{"content": "their plan", "status": "pending", "priority": "high"}]}}
+    ]});
+    assert_eq!(app.post("/api/ingest/opencode", their_run).await.body["failed"], 0);
+    let todos_before = app.session_todos(theirs).await;
+    let their_todo = todos_before[0].split(": ").next().unwrap().to_string();
+    // An empty list cancels only the reporting agent's own items (none): theirs stay.
+    let empty_list = json!({"session_id": theirs, "cwd": "/x", "hook_event_name": "PostToolUse", "tool_name": "TodoWrite",
+        "tool_use_id": "tu-1", "tool_input": {"todos": []}});
+    assert_eq!(send("/api/ingest/codex", empty_list).await.status, StatusCode::OK);
+    assert_eq!(app.session_todos(theirs).await, todos_before, "their todos are not cancelled");
+    // Listing one of their items (same text, so the same derived id) or renaming their
+    // session is refused.
+    let same_text = json!({"session_id": theirs, "cwd": "/x", "hook_event_name": "PostToolUse", "tool_name": "TodoWrite",
+        "tool_use_id": "tu-2", "tool_input": {"todos": [{"content": their_todo, "status": "cancelled"}]}});
+    let r = send("/api/ingest/codex", same_text).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // (The hook's own timeline row, on the key's own agent in p1, may be written first.)
+    assert_eq!(app.session_todos(theirs).await, todos_before, "their todos are unchanged");
+    // Their session row (same bare id) is not renamed into p1 either.
+    let prompt = json!({"session_id": theirs, "cwd": "/x", "hook_event_name": "SessionStart", "source": "startup"});
+    send("/api/ingest/claude-code", prompt).await;
+    let owner = ocd::db::projects::project_of(&app.app.db.read, ocd::db::projects::Owned::Session, theirs).await.unwrap();
+    assert_eq!(owner, Some(Some("p2".to_string())), "their session row stays theirs");
 }
