@@ -230,16 +230,20 @@ pub fn velocity_chart(sprints: impl Iterator<Item = (String, i64, i64)>) -> Char
     }
 }
 
-/// The page's figures under the request's filters.
-async fn view(app: &App, params: &Params, project: Option<&str>) -> AppResult<View> {
-    let now = app.clock.now();
-    let (start, end) = period(params, now)?;
-    let sprint = params.non_empty("sprint");
-    let agent = params.non_empty("agent");
-    let query = Query { start, end, sprint, project, agent };
+/// The figures and charts under the request's filters (all the CSV download needs).
+async fn figures<'a>(app: &App, params: &'a Params, project: Option<&'a str>) -> AppResult<(Query<'a>, Analytics, Vec<Chart>)> {
+    let (start, end) = period(params, app.clock.now())?;
+    let query = Query { start, end, sprint: params.non_empty("sprint"), project, agent: params.non_empty("agent") };
     let figures = analytics::compute(app, query).await?;
     let blocked = analytics::blocked_aging(app, query).await?;
     let charts = charts(&figures, &blocked);
+    Ok((query, figures, charts))
+}
+
+/// The page: the figures plus what its filter form offers.
+async fn view(app: &App, params: &Params, project: Option<&str>) -> AppResult<View> {
+    let now = app.clock.now();
+    let (Query { start, end, sprint, agent, .. }, figures, charts) = figures(app, params, project).await?;
     let sprints = sprints::list(&app.db.read, project).await?.into_iter().map(|s| (s.id, s.name)).collect();
     let mut scope = todos::Filter::default();
     if let Some(project) = project {
@@ -270,16 +274,15 @@ pub async fn show(State(app): State<App>, visit: Visit) -> AppResult<Response> {
 /// `GET /analytics.csv?chart=ID[&filters]`: one chart's data as a CSV download.
 pub async fn csv(State(app): State<App>, params: Params) -> AppResult<Response> {
     let id = params.non_empty("chart").ok_or_else(|| AppError::field("invalid_type", "chart", "chart is required"))?;
-    let view = view(&app, &params, params.non_empty("project")).await?;
-    let chart = view
-        .charts
+    let (query, _, charts) = figures(&app, &params, params.non_empty("project")).await?;
+    let chart = charts
         .into_iter()
         .find(|c| c.id == id)
         .ok_or_else(|| AppError::field("invalid_value", "chart", format!("chart: there is no chart `{id}`")))?;
     let mut response = chart.csv().into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    let disposition = format!("attachment; filename=\"ocd-{}-{}-{}.csv\"", chart.id, view.filters.from, view.filters.to);
+    let disposition = format!("attachment; filename=\"ocd-{}-{}-{}.csv\"", chart.id, date_label(query.start), date_label(query.end));
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
