@@ -142,6 +142,8 @@ pub fn table() -> Vec<Route> {
         rule(Method::POST, "/invite/{id}", User, true).to(web::invite::accept),
         // The dashboard's pages (web/): a page opened without a session goes to /login.
         rule(Method::GET, "/static/{file}", Public, false).to(web::assets::serve),
+        rule(Method::GET, "/manifest.webmanifest", Public, false).to(web::pwa::manifest),
+        rule(Method::GET, "/sw.js", Public, false).to(web::pwa::service_worker),
         rule(Method::GET, "/login", Public, false).to(web::login::show),
         // Signing out is always allowed: never rate limited (decisions.md#rate-limits).
         rule(Method::POST, "/logout", Public, false).to(web::login::logout),
@@ -156,6 +158,13 @@ pub fn table() -> Vec<Route> {
         rule(Method::GET, "/sprints", Viewer, false).to(web::sprints::show),
         rule(Method::POST, "/sprints", Admin, true).to(web::sprints::create),
         rule(Method::POST, "/sprints/{id}", Admin, true).to(web::sprints::update),
+        rule(Method::GET, "/settings", Viewer, false).to(web::settings::account::show),
+        rule(Method::GET, "/settings/team", People, false).to(web::settings::team::show),
+        rule(Method::GET, "/settings/projects", Viewer, false).to(web::settings::projects::show),
+        rule(Method::GET, "/settings/keys", People, false).to(web::settings::keys::show),
+        rule(Method::GET, "/settings/alerts", Admin, false).to(web::settings::alerts::show),
+        rule(Method::GET, "/settings/channels", Admin, false).to(web::settings::channels::show),
+        rule(Method::GET, "/settings/integrations", Admin, false).to(web::settings::integrations::show),
         rule(Method::GET, "/agents/{id}", Viewer, false).to(web::agents::detail),
         rule(Method::POST, "/agents/{id}/action", Admin, true).to(web::forms::agent_action),
         rule(Method::POST, "/todos", Admin, true).to(web::forms::create_todo),

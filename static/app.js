@@ -269,6 +269,7 @@ export async function submitInPlace(form, submitter) {
   }
 }
 window.ocdSubmit = submitInPlace;
+window.ocdToast = toast;
 
 // Forms marked `data-stay` post in place; without JavaScript they post and come back.
 document.addEventListener("submit", (event) => {
@@ -279,6 +280,12 @@ document.addEventListener("submit", (event) => {
 });
 
 // ---- small conveniences ---------------------------------------------------------------------
+
+// The service worker (served as /sw.js) caches the app's shell and shows push notifications.
+if ("serviceWorker" in navigator) {
+  const base = document.documentElement.dataset.base || "";
+  navigator.serviceWorker.register(`${base}/sw.js`, { scope: `${base}/` }).catch(() => {});
+}
 
 // Filters and pickers apply as soon as they change.
 document.addEventListener("change", (event) => {
@@ -330,7 +337,7 @@ document.addEventListener("keydown", (event) => {
   const now = Date.now();
   if (pendingG && now - pendingG < 1200) {
     pendingG = 0;
-    const target = { b: "/", m: "/messages", a: "/agents", n: "/analytics" }[event.key];
+    const target = { b: "/", m: "/messages", a: "/agents", n: "/analytics", s: "/settings" }[event.key];
     if (target) {
       event.preventDefault();
       go(target);

@@ -20,10 +20,15 @@ struct Asset {
 }
 
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
-    let files: [(&str, &str, &[u8]); 3] = [
+    let files: [(&str, &str, &[u8]); 7] = [
         ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
         ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../static/app.js")),
         ("board.js", "text/javascript; charset=utf-8", include_bytes!("../../static/board.js")),
+        ("settings.js", "text/javascript; charset=utf-8", include_bytes!("../../static/settings.js")),
+        ("icon-192.png", "image/png", include_bytes!("../../static/icon-192.png")),
+        ("icon-512.png", "image/png", include_bytes!("../../static/icon-512.png")),
+        // The OpenCode plugin, for the integrations page's download command.
+        ("ocd.ts", "text/plain; charset=utf-8", include_bytes!("../../integrations/opencode/ocd.ts")),
     ];
     files
         .into_iter()
@@ -47,6 +52,17 @@ fn sha256_hex_bytes(body: &[u8]) -> String {
 pub fn url(base_path: &str, name: &str) -> String {
     let hashed = ASSETS.iter().find(|a| a.name == name).map_or(name, |a| a.hashed.as_str());
     format!("{base_path}/static/{hashed}")
+}
+
+/// The URL paths of every asset a browser keeps for the app's shell (the service worker's
+/// cache): the styles, scripts and icons.
+pub fn shell(base_path: &str) -> Vec<String> {
+    ASSETS.iter().filter(|a| a.name != "ocd.ts").map(|a| format!("{base_path}/static/{}", a.hashed)).collect()
+}
+
+/// A short hash of `names` (which hold the files' content hashes): changes with any file.
+pub fn fingerprint(names: &[String]) -> String {
+    sha256_hex_bytes(names.join("\n").as_bytes())[..12].to_string()
 }
 
 /// The bytes of every asset a page with `names` loads, for the page-weight budget.

@@ -13,6 +13,8 @@ pub mod invite;
 pub mod login;
 pub mod markdown;
 pub mod messages;
+pub mod pwa;
+pub mod settings;
 pub mod shell;
 pub mod sprints;
 pub mod theme;

@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, Uri};
 
 use super::{assets, theme};
 use crate::auth::principal::{Principal, Role};
+use crate::db::sprints::{self, Sprint};
 use crate::db::{projects, users};
+use crate::domain::SprintStatus;
 use crate::error::{AppError, AppResult};
 use crate::http::json::Params;
 use crate::percent;
@@ -20,6 +22,7 @@ pub enum Nav {
     Messages,
     Agents,
     Analytics,
+    Settings,
     None,
 }
 
@@ -67,9 +70,15 @@ pub struct Shell {
     pub projects: Vec<projects::Project>,
     /// The project every page is narrowed to (`?project=`), kept in every link.
     pub project: Option<String>,
+    /// The header's sprint picker: the project's sprints not yet completed (active first),
+    /// and the sprint the board is filtered to (`?sprint=`).
+    pub sprints: Vec<(String, String)>,
+    pub sprint: Option<String>,
     pub theme: theme::Theme,
     pub css: String,
     pub app_js: String,
+    /// The app's icon (tab, home screen).
+    pub icon: String,
     /// The page's own script, if it has one.
     pub page_js: Option<String>,
     /// The kind of live content the page shows (`app.js` EVENTS), if it updates itself.
@@ -77,6 +86,14 @@ pub struct Shell {
     /// This page's path and query, where forms return to.
     pub back: String,
     pub accounts: Vec<AccountEntry>,
+}
+
+/// The sprints the header offers: active ones, then those in planning (each newest first),
+/// and the selected one even when it is completed.
+fn picker_sprints(mut all: Vec<Sprint>, selected: Option<&str>) -> Vec<(String, String)> {
+    all.retain(|s| s.status != SprintStatus::Completed || Some(s.id.as_str()) == selected);
+    all.sort_by_key(|s| (s.status != SprintStatus::Active, std::cmp::Reverse(s.start_date)));
+    all.into_iter().map(|s| (s.id, s.name)).collect()
 }
 
 impl Shell {
@@ -114,6 +131,12 @@ impl Shell {
             })
             .collect();
         let projects = if header && principal.role().is_some() { projects::list(&app.db.read).await? } else { Vec::new() };
+        let sprint = query.iter().find(|(k, v)| k == "sprint" && !v.is_empty()).map(|(_, v)| v.clone());
+        let sprints = if header && principal.role().is_some() {
+            picker_sprints(sprints::list(&app.db.read, project.as_deref()).await?, sprint.as_deref())
+        } else {
+            Vec::new()
+        };
         Ok(Shell {
             base: app.base_path.clone(),
             title: title.to_string(),
@@ -125,14 +148,23 @@ impl Shell {
             can_edit: role >= Role::Admin,
             projects,
             project,
+            sprints,
+            sprint,
             theme: theme::Theme::of(app, headers),
             css: assets::url(&app.base_path, "app.css"),
             app_js: assets::url(&app.base_path, "app.js"),
+            icon: assets::url(&app.base_path, "icon-192.png"),
             page_js: None,
             live: None,
             back,
             accounts,
         })
+    }
+
+    /// The page loads its own script `name` (from `static/`) besides `app.js`.
+    pub fn with_script(mut self, app: &App, name: &str) -> Shell {
+        self.page_js = Some(assets::url(&app.base_path, name));
+        self
     }
 
     /// `path` below the base, keeping the selected project.

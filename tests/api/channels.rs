@@ -229,17 +229,17 @@ async fn failed_sends_retry_with_backoff(app: TestApp) {
 }
 
 /// A browser's push subscription: its private key stays with the test (the "browser").
-struct BrowserKeys {
+pub struct BrowserKeys {
     secret: p256::SecretKey,
     auth: [u8; 16],
 }
 
 impl BrowserKeys {
-    fn new() -> BrowserKeys {
+    pub fn new() -> BrowserKeys {
         BrowserKeys { secret: p256::SecretKey::random(&mut rand::rngs::OsRng), auth: rand::random() }
     }
 
-    fn subscription(&self, endpoint: &str) -> Value {
+    pub fn subscription(&self, endpoint: &str) -> Value {
         use p256::elliptic_curve::sec1::ToEncodedPoint;
         let public = self.secret.public_key().to_encoded_point(false);
         json!({"endpoint": endpoint, "expirationTime": null, "keys": {

@@ -43,6 +43,8 @@ mod todos;
 mod v2;
 mod web_analytics;
 mod web_browser;
+mod web_settings;
+mod web_settings_pages;
 mod web_sprints;
 mod workflow;
 mod writer;

@@ -16,29 +16,29 @@ use crate::chrome::{CONTRAST_CHECK, Chrome, UNLABELLED_CONTROLS};
 use crate::harness::{Backend, TestApp};
 use crate::procs::{OcdProcess, temp_dir};
 
-const DESKTOP: (u32, u32) = (1280, 860);
+pub const DESKTOP: (u32, u32) = (1280, 860);
 
 /// Where the screenshots go: `target/screenshots/`, or with `OCD_SCREENSHOTS=docs` the README's
 /// `docs/screenshots/` (refreshed on purpose, so test runs leave the repository alone).
-fn screenshots() -> PathBuf {
+pub fn screenshots() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     if std::env::var("OCD_SCREENSHOTS").as_deref() == Ok("docs") { root.join("docs/screenshots") } else { root.join("target/screenshots") }
 }
-const PHONE: (u32, u32) = (390, 844);
+pub const PHONE: (u32, u32) = (390, 844);
 
-async fn app() -> TestApp {
+pub async fn app() -> TestApp {
     TestApp::spawn(Backend::Sqlite).await.expect("sqlite app")
 }
 
 /// Signs the browser in with a one-time link for a new user with `role`; returns on the board.
-async fn sign_in(chrome: &Chrome, app: &TestApp, role: Role) {
+pub async fn sign_in(chrome: &Chrome, app: &TestApp, role: Role) {
     let link = login_link(app, LinkFor::NewUser(role)).await;
     chrome.goto(&format!("{}{link}", app.base)).await;
     chrome.click("button[type=submit]").await;
     chrome.find("body[data-live=board]").await;
 }
 
-async fn seed(app: &TestApp) {
+pub async fn seed(app: &TestApp) {
     for body in [
         json!({"id": "todo_a", "name": "Write the sign-in page", "content": "Explain **links**; see #todo_b", "status": "in_progress", "priority": "high", "agent": "builder", "project": "web", "session_id": "ses_7f3a9c21d4"}),
         json!({"id": "todo_a1", "content": "Style it for phones", "status": "pending", "priority": "low", "project": "web", "parent_id": "todo_a", "session_id": "ses_7f3a9c21d4"}),
