@@ -122,6 +122,12 @@ impl Chrome {
         }
     }
 
+    /// Runs a Chrome DevTools Protocol command (chromedriver's `goog/cdp/execute`): what
+    /// WebDriver cannot do, such as granting a permission or delivering a push message.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Result<Value, String> {
+        self.client.issue_cmd(Cdp(json!({"cmd": cmd, "params": params}))).await.map_err(|e| e.to_string())
+    }
+
     /// Saves a screenshot of the page as `dir/name.png`.
     pub async fn screenshot(&self, dir: &Path, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
@@ -133,6 +139,19 @@ impl Chrome {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+#[derive(Debug)]
+struct Cdp(Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &reqwest::Url, session: Option<&str>) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _url: &reqwest::Url) -> (axum::http::Method, Option<String>) {
+        (axum::http::Method::POST, Some(self.0.to_string()))
     }
 }
 

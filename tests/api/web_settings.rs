@@ -3,8 +3,9 @@
 //! an invite link are shown once; the integrations page fills a new key into its snippets;
 //! the service worker registers and caches the shell; a push subscription made on the page
 //! reaches the server (with a stand-in for the browser's push service, which headless
-//! Chromium cannot reach offline); a sprint made on the page shows its velocity and burndown
-//! change as its tasks are completed. Screenshots of every settings page in both themes.
+//! Chromium cannot reach offline) and a push message becomes a notification; a sprint made on the page shows its velocity and burndown
+//! change as its tasks are completed; analytics charts drawn and their CSV downloads
+//! matching the API. Screenshots of every settings page in both themes.
 
 use ocd::auth::principal::Role;
 use reqwest::{Method, StatusCode};
@@ -308,6 +309,28 @@ async fn the_app_installs_and_a_push_subscription_reaches_the_server() {
     let test = owner.go(Method::POST, &format!("/api/settings/channels/{id}/test"), Some(&json!({}))).await;
     assert_eq!(test.body["ok"], true, "{}", test.body);
     assert_eq!(push.received_at("/push/browser-1").len(), 1, "a push went to the browser's endpoint");
+
+    // A push message becomes a notification with its title, text and link (delivered through
+    // the DevTools protocol, as a push service would; the worker is this profile's first).
+    let origin = app.base.clone();
+    chrome.cdp("Browser.grantPermissions", json!({"permissions": ["notifications"], "origin": origin})).await.expect("grant");
+    let message =
+        json!({"title": "builder is blocked", "body": "Run rm -rf build/?", "url": format!("{origin}/agents/ag-1"), "tag": "alert-1"});
+    chrome.cdp("ServiceWorker.enable", json!({})).await.expect("enable");
+    let shown =
+        "return navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.map(x => [x.title, x.body, x.tag, x.data.url]));";
+    // A delivery made while the worker is still starting is sometimes dropped by the
+    // browser: it is sent again until one shows (the tag makes a repeat replace the first).
+    let deadline = std::time::Instant::now() + crate::chrome::PATIENCE;
+    while chrome.js(shown, vec![]).await == json!([]) {
+        assert!(std::time::Instant::now() < deadline, "no notification shown");
+        let push = json!({"origin": origin, "registrationId": "0", "data": message.to_string()});
+        chrome.cdp("ServiceWorker.deliverPushMessage", push).await.expect("push");
+        chrome.until("a moment", "return new Promise(done => setTimeout(() => done(true), 200));").await;
+    }
+    let notifications = chrome.js(shown, vec![]).await;
+    assert_eq!(notifications, json!([["builder is blocked", "Run rm -rf build/?", "alert-1", format!("{origin}/agents/ag-1")]]));
+
     chrome.click("[data-push-toggle]").await;
     chrome.until("push off", "return document.querySelector('[data-push]').dataset.subscribed === 'no';").await;
     let channels = app.get("/api/settings/channels").await.body;
@@ -366,5 +389,47 @@ async fn a_sprint_made_on_the_page_burns_down_as_tasks_complete() {
     chrome.goto(&format!("{}/?project=web", app.base)).await;
     fill(&chrome, ".sprint-picker", json!({"sprint": sprint})).await;
     chrome.until("the board filtered to the sprint", &format!("return location.search.includes('sprint={sprint}');")).await;
+    chrome.quit().await;
+}
+
+/// Each chart's CSV link, fetched as the browser would download it, and the API's figures.
+const CSV_AND_API: &str = r#"
+const link = document.querySelector('a[href*="chart=throughput"]');
+return Promise.all([fetch(link.href).then(r => r.text()), fetch(arguments[0]).then(r => r.json())]);
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_charts_render_and_their_csv_matches_the_api() {
+    let Some(chrome) = Chrome::start(DESKTOP.0, DESKTOP.1).await else { return };
+    let app = app().await;
+    seed(&app).await;
+    sign_in(&chrome, &app, Role::Viewer).await;
+    // The page's period (whole UTC days) and the same seconds asked of the API.
+    let now = ocd::clock::Clock::now(app.clock.as_ref());
+    let (first, last) = (ocd::domain::calendar::day_start(now) - 13 * 86_400, ocd::domain::calendar::day_start(now) + 86_399);
+    let (from, to) = (ocd::domain::calendar::date_label(first), ocd::domain::calendar::date_label(last));
+    chrome.goto(&format!("{}/analytics?project=web&from={from}&to={to}", app.base)).await;
+    let charts = chrome.js("return document.querySelectorAll('svg.chart[role=img]').length;", vec![]).await;
+    assert!(charts.as_i64().unwrap_or_default() >= 6, "the seeded charts are drawn: {charts}");
+    let without_csv = chrome
+        .js("return [...document.querySelectorAll('.chart-card')].filter(c => !c.querySelector('a[download]')).length;", vec![])
+        .await;
+    assert_eq!(without_csv, json!(0), "each chart has its CSV");
+    let drawn = chrome
+        .js("return [...document.querySelectorAll('svg.chart rect.bar')].some(r => r.getBoundingClientRect().height > 0);", vec![])
+        .await;
+    assert_eq!(drawn, json!(true), "bars have a size on screen");
+    let api = format!("/api/analytics?project=web&start={first}&end={last}");
+    let got = chrome.js(CSV_AND_API, vec![json!(api)]).await;
+    let csv = got[0].as_str().unwrap_or_default();
+    let rows: Vec<String> = csv.lines().skip(1).map(String::from).collect();
+    let weekly: Vec<String> = got[1]["throughput"]["weekly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| format!("{},{}", w["week"].as_str().unwrap_or_default(), w["completed"]))
+        .collect();
+    assert!(weekly.iter().any(|w| !w.ends_with(",0")), "the seed completed work: {weekly:?}");
+    assert_eq!(rows, weekly, "the downloaded CSV holds the API's weekly throughput");
     chrome.quit().await;
 }
