@@ -78,7 +78,12 @@ const TOP: f64 = 12.0;
 const BOTTOM: f64 = 48.0;
 const PLOT_HEIGHT: f64 = 180.0;
 const ROW: f64 = 30.0;
-const ROW_LABEL: f64 = 170.0;
+/// Row charts (distributions) are narrower, so on a phone they fit their card without
+/// scrolling and their longest bar's value stays in sight.
+const ROWS_WIDTH: f64 = 400.0;
+const ROW_LABEL: f64 = 120.0;
+/// Room right of the longest bar for its value.
+const ROW_VALUE: f64 = 56.0;
 
 fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -104,10 +109,10 @@ impl Chart {
             || (self.shape != Shape::Rows && self.series.iter().all(|(_, values)| values.iter().all(|v| *v == 0.0 || v.is_nan())))
     }
 
-    /// Whether a narrow screen should show the chart's right end first (columns over weeks,
-    /// sprints or agents: the latest is the news).
+    /// Whether a narrow screen should show the chart's right end first: columns over weeks or
+    /// sprints, where the latest is the news (not agents, busiest first).
     pub fn starts_at_end(&self) -> bool {
-        self.shape == Shape::Columns
+        self.shape == Shape::Columns && matches!(self.label_name, "week" | "sprint")
     }
 
     /// The legend of a chart with several series: `(css class, name as read)`.
@@ -147,9 +152,10 @@ impl Chart {
         }
     }
 
-    fn open(&self, height: f64) -> String {
+    fn open(&self, width: f64, height: f64) -> String {
+        let class = if self.shape == Shape::Rows { "chart rows" } else { "chart" };
         format!(
-            "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" preserveAspectRatio=\"xMinYMin meet\">\
+            "<svg class=\"{class}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" preserveAspectRatio=\"xMinYMin meet\">\
              <title id=\"{id}-title\">{title}</title><desc id=\"{id}-desc\">{desc}</desc>",
             id = self.id,
             title = esc(self.title),
@@ -159,7 +165,7 @@ impl Chart {
 
     fn columns(&self) -> String {
         let height = TOP + PLOT_HEIGHT + BOTTOM;
-        let mut out = self.open(height);
+        let mut out = self.open(WIDTH, height);
         let max = self.series.iter().flat_map(|(_, v)| v.iter().copied()).filter(|v| !v.is_nan()).fold(0.0, f64::max);
         let top = self.axis_top(max);
         let y = |v: f64| TOP + PLOT_HEIGHT - v / top * PLOT_HEIGHT;
@@ -243,13 +249,13 @@ impl Chart {
 
     fn rows(&self) -> String {
         let height = TOP + ROW * self.labels.len() as f64 + 8.0;
-        let mut out = self.open(height);
+        let mut out = self.open(ROWS_WIDTH, height);
         let (name, values) = match self.series.first() {
             Some((name, values)) => (*name, values.as_slice()),
             None => ("", &[][..]),
         };
         let max = values.iter().copied().fold(0.0, f64::max);
-        let span = WIDTH - ROW_LABEL - RIGHT - 90.0;
+        let span = ROWS_WIDTH - ROW_LABEL - RIGHT - ROW_VALUE;
         for (i, label) in self.labels.iter().enumerate() {
             let value = values.get(i).copied().unwrap_or(0.0);
             let width = if max > 0.0 { value / max * span } else { 0.0 };
@@ -261,7 +267,7 @@ impl Chart {
                  <text class=\"value\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
                 ROW_LABEL - 8.0,
                 y + ROW * 0.6,
-                esc(&clip(label, 20)),
+                esc(&clip(label, 15)),
                 width.max(1.0),
                 ROW - 8.0,
                 self.unit.hover(label, value, name),

@@ -7,11 +7,13 @@
 //! change as its tasks are completed; analytics charts drawn and their CSV downloads
 //! matching the API. Screenshots of every settings page in both themes.
 
+use ocd::auth::links::LinkFor;
 use ocd::auth::principal::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::auth_helpers::signed_in;
+use crate::auth_helpers::{login_link, signed_in};
+use crate::browser::Browser;
 use crate::channels::BrowserKeys;
 use crate::chrome::{CONTRAST_CHECK, Chrome, UNLABELLED_CONTROLS};
 use crate::fake_github::FakeGitHub;
@@ -256,6 +258,19 @@ async fn each_settings_form_saves_and_shows_refusals() {
     let token = snippets[0].split("--key ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or_default().to_string();
     assert!(snippets.iter().all(|s| s.contains(&token) && !s.contains("YOUR_OCD_KEY") && s.contains(&app.base)), "{snippets:?}");
     assert_eq!(app.request(reqwest::Method::GET, "/api/todos", None, Some(&token)).await.status, StatusCode::OK);
+
+    // Account: the same person signed in on another browser, signed out from here.
+    let me = chrome.js("return fetch('/api/auth/verify').then(r => r.json()).then(j => j.user.username);", vec![]).await;
+    let link = login_link(&app, LinkFor::Existing(me.as_str().unwrap_or_default())).await;
+    let mut laptop = Browser::new(&app);
+    assert_eq!(laptop.go(Method::POST, &link, None).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(laptop.get("/api/auth/sessions").await.status, StatusCode::OK);
+    chrome.goto(&go("/settings")).await;
+    assert_eq!(chrome.js("return document.querySelectorAll('.settings-list li').length;", vec![]).await, json!(2));
+    let other = ".settings-list li:not(:has(.badge)) form";
+    save(&chrome, other).await;
+    assert_eq!(laptop.get("/api/auth/sessions").await.status, StatusCode::UNAUTHORIZED, "that browser is signed out");
+    assert_eq!(chrome.js("return document.querySelectorAll('.settings-list li').length;", vec![]).await, json!(1));
     chrome.quit().await;
 }
 
