@@ -456,6 +456,8 @@ async fn keyboard_shortcuts_move_around() {
     chrome.find("body[data-live=messages]").await;
     chrome.js(&press("g a"), vec![]).await;
     chrome.find("body[data-live=agents]").await;
+    chrome.js(&press("g s"), vec![]).await;
+    chrome.find(".settings-tabs").await;
     chrome.js(&press("g b"), vec![]).await;
     chrome.find("body[data-live=board]").await;
     chrome.quit().await;
