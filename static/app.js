@@ -269,7 +269,6 @@ export async function submitInPlace(form, submitter) {
   }
 }
 window.ocdSubmit = submitInPlace;
-window.ocdToast = toast;
 
 // Forms marked `data-stay` post in place; without JavaScript they post and come back.
 document.addEventListener("submit", (event) => {

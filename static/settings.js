@@ -32,7 +32,7 @@ function bodyOf(form) {
     let value;
     if (el.type === "checkbox") value = el.dataset.type === "int" ? (el.checked ? 1 : 0) : el.checked;
     else if (el.value === "") continue;
-    else if (el.type === "number") value = Number(el.value) * Number(el.dataset.scale || 1);
+    else if (el.type === "number") value = Math.round(Number(el.value) * Number(el.dataset.scale || 1));
     else if (el.dataset.type === "bool") value = el.value === "true";
     else value = el.value;
     place(body, el.name.split("."), value);
@@ -61,13 +61,9 @@ function refusal(json, status) {
 function showError(form, text, json) {
   const box = form.querySelector(".form-error") || form.parentElement.querySelector(".form-error");
   for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
-  for (const detail of json?.details || []) {
-    const field = form.elements.namedItem((detail.path || []).join("."));
-    if (field?.setAttribute) {
-      field.setAttribute("aria-invalid", "true");
-      field.focus();
-    }
-  }
+  const fields = (json?.details || []).map((d) => form.elements.namedItem((d.path || []).join("."))).filter((f) => f?.setAttribute);
+  for (const field of fields) field.setAttribute("aria-invalid", "true");
+  fields[0]?.focus();
   if (box) {
     box.textContent = text;
     box.hidden = false;
@@ -122,7 +118,7 @@ document.addEventListener("submit", async (event) => {
       location.reload();
     }
   } catch {
-    showError(form, "Could not reach ocd; nothing was changed.");
+    showError(form, "Could not reach ocd: the change may not have been saved. Reload to see.");
   } finally {
     if (button) button.disabled = false;
   }
@@ -147,8 +143,10 @@ document.addEventListener("click", async (event) => {
 // The channel form shows the fields of the chosen type only.
 for (const select of document.querySelectorAll("[data-channel-type]")) {
   const show = () => {
+    // Fields of other types are hidden and disabled: not sent, not checked by the browser.
     for (const label of select.form.querySelectorAll("[data-for-type]")) {
       label.hidden = !label.dataset.forType.split(" ").includes(select.value);
+      for (const input of label.querySelectorAll("input")) input.disabled = label.hidden;
     }
     const url = select.form.elements.namedItem("config.url");
     if (url) url.placeholder = { slack: "https://hooks.slack.com/services/…", discord: "https://discord.com/api/webhooks/…" }[select.value] || "https://";
@@ -173,8 +171,14 @@ async function setUpPush(panel) {
     state.textContent = "This browser cannot receive push notifications (they need HTTPS, or localhost).";
     return;
   }
-  const registration = await navigator.serviceWorker.register(`${base}/sw.js`, { scope: `${base}/` });
-  await navigator.serviceWorker.ready;
+  let registration;
+  try {
+    // app.js registers the worker on every page; this waits until it is running.
+    registration = await navigator.serviceWorker.ready;
+  } catch (e) {
+    state.textContent = `The app's service worker did not start, so notifications cannot be turned on: ${e.message || e}`;
+    return;
+  }
   const show = (subscription) => {
     const denied = Notification.permission === "denied";
     state.textContent = subscription
@@ -186,7 +190,11 @@ async function setUpPush(panel) {
     button.hidden = denied && !subscription;
     panel.dataset.subscribed = subscription ? "yes" : "no";
   };
-  show(await registration.pushManager.getSubscription());
+  // The server is told about an existing subscription again: it may have been removed there,
+  // or another person may have signed in on this browser (the subscription moves to them).
+  const existing = await registration.pushManager.getSubscription();
+  const synced = existing ? await call("POST", "/api/push/subscriptions", existing.toJSON()).catch(() => ({ ok: false })) : null;
+  show(synced?.ok ? existing : null);
   button.addEventListener("click", async () => {
     button.disabled = true;
     error.hidden = true;
@@ -195,7 +203,9 @@ async function setUpPush(panel) {
       if (subscription) {
         // Saving it again answers with its channel, whose id removes it.
         const saved = await call("POST", "/api/push/subscriptions", subscription.toJSON());
-        if (saved.ok) await call("DELETE", `/api/push/subscriptions/${encodeURIComponent(saved.json.subscription.id)}`);
+        if (!saved.ok) throw new Error(refusal(saved.json, saved.status));
+        const removed = await call("DELETE", `/api/push/subscriptions/${encodeURIComponent(saved.json.subscription.id)}`);
+        if (!removed.ok) throw new Error(refusal(removed.json, removed.status));
         await subscription.unsubscribe();
         show(null);
         return;

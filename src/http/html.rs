@@ -18,7 +18,7 @@ pub struct Message<'a> {
 /// What a page may load: its own scripts, styles, images (and GitHub avatars), and requests to
 /// its own origin; nothing inline (no `unsafe-inline`), no framing, no foreign form targets.
 pub const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https://avatars.githubusercontent.com; \
-     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+     connect-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// `page` answered with `status`; a template that fails to render is a logged 500.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {

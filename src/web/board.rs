@@ -8,10 +8,10 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 
+use super::page_or_fragment;
 use super::shell::{Nav, Shell, Visit};
 use super::theme::Theme;
 use super::time::Clock;
-use super::{assets, page_or_fragment};
 use crate::db::board::{self, Card};
 use crate::db::todos::Filter;
 use crate::domain::hierarchy::MAX_DEPTH;
@@ -223,8 +223,7 @@ struct BoardLive {
 /// `GET /[?project=&agent=&session=&sprint=&status=&q=&cancelled=1][&fragment=1]`.
 pub async fn show(State(app): State<App>, visit: Visit) -> AppResult<Response> {
     let params = &visit.params;
-    let mut shell = Shell::build(&app, &visit, "Board", Nav::Board).await?;
-    shell.page_js = Some(assets::url(&app.base_path, "board.js"));
+    let mut shell = Shell::build(&app, &visit, "Board", Nav::Board).await?.with_script(&app, "board.js");
     shell.live = Some("board");
     let board = load(&app, shell.project.as_deref(), Filters::of(params)).await?;
     Ok(page_or_fragment(params, (shell, board), |(shell, board)| BoardPage { shell, board }, |(shell, board)| BoardLive { shell, board }))

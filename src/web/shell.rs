@@ -74,6 +74,8 @@ pub struct Shell {
     /// and the sprint the board is filtered to (`?sprint=`).
     pub sprints: Vec<(String, String)>,
     pub sprint: Option<String>,
+    /// On the board, its other filters, which choosing a sprint keeps.
+    pub board_filters: Vec<(String, String)>,
     pub theme: theme::Theme,
     pub css: String,
     pub app_js: String,
@@ -150,6 +152,11 @@ impl Shell {
             project,
             sprints,
             sprint,
+            board_filters: if nav == Nav::Board {
+                query.iter().filter(|(k, v)| !v.is_empty() && !["project", "sprint", "fragment"].contains(&k.as_str())).cloned().collect()
+            } else {
+                Vec::new()
+            },
             theme: theme::Theme::of(app, headers),
             css: assets::url(&app.base_path, "app.css"),
             app_js: assets::url(&app.base_path, "app.js"),

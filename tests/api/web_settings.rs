@@ -234,11 +234,11 @@ async fn each_settings_form_saves_and_shows_refusals() {
     let schedule = app.get("/api/settings/sleep-schedule").await.body["schedule"].clone();
     assert_eq!(schedule, json!({"startHour": 1, "endHour": 7, "timezone": "Europe/Berlin", "enabled": true}));
 
-    // Channels: a missing topic refused; a webhook added, tested, and its delivery in the log.
+    // Channels: a server that is not a web address refused; a webhook added, tested, and its delivery in the log.
     chrome.goto(&go("/settings/channels")).await;
     let channel = "form[data-channel-form]";
-    fill(&chrome, channel, json!({"type": "ntfy", "name": "phone", "config.topic": ""})).await;
-    assert!(refused(&chrome, channel).await.contains("config.topic"));
+    fill(&chrome, channel, json!({"type": "ntfy", "name": "phone", "config.server": "ftp://ntfy.example", "config.topic": "alerts"})).await;
+    assert!(refused(&chrome, channel).await.contains("config.server must be an http:// or https:// URL"));
     fill(&chrome, channel, json!({"type": "webhook", "name": "receiver", "config.url": format!("{}/from-page", receiver.url)})).await;
     assert_eq!(chrome.js("return document.querySelector('[name=\"config.topic\"]').closest('label').hidden;", vec![]).await, json!(true));
     save(&chrome, channel).await;

@@ -86,6 +86,9 @@ async fn the_app_is_installable(app: TestApp) {
         let bytes = png.bytes().await.expect("bytes");
         assert!(bytes.starts_with(b"\x89PNG"), "{icon}");
     }
+    let login = app.raw(Method::GET, "/login").send().await.expect("page");
+    let policy = login.headers()["content-security-policy"].to_str().unwrap_or_default().to_string();
+    assert!(policy.contains("manifest-src 'self'"), "pages may load their manifest: {policy}");
     let worker = app.raw(Method::GET, "/sw.js").send().await.expect("worker");
     assert_eq!(worker.headers()["content-type"], "text/javascript; charset=utf-8");
     assert!(worker.headers()["content-security-policy"].to_str().unwrap_or_default().contains("connect-src 'self'"));
@@ -104,11 +107,12 @@ async fn the_header_offers_the_open_sprints(app: TestApp) {
         assert_eq!(app.post("/api/sprints", sprint).await.status, StatusCode::CREATED);
     }
     let mut viewer = signed_in(&app, Role::Viewer).await;
-    let board = html(&viewer.get("/?project=web").await.body);
+    let board = html(&viewer.get("/?project=web&status=pending&q=docs").await.body);
     let picker = board.split("id=\"sprint-picker\"").nth(1).and_then(|s| s.split("</select>").next()).unwrap_or_default().to_string();
     let current = picker.find("Current").unwrap_or(usize::MAX);
     let next = picker.find("Next one").unwrap_or(usize::MAX);
     assert!(current < next && next < usize::MAX, "active first, then planning: {picker}");
     assert!(!picker.contains("Done one"), "completed sprints are not offered");
     assert!(board.contains("<input type=\"hidden\" name=\"project\" value=\"web\">"), "the project is kept");
+    assert!(board.contains("<input type=\"hidden\" name=\"status\" value=\"pending\">"), "and the board's other filters");
 }

@@ -32,9 +32,11 @@ struct AlertsPage {
 const DESTINATIONS: [(&str, &str); 3] = [("in_app", "feed"), ("push", "channels"), ("both", "both")];
 
 impl AlertsPage {
-    /// A rule's delay in whole minutes, as the form edits it.
-    fn minutes(&self, delay_ms: &i64) -> i64 {
-        delay_ms / 60_000
+    /// A rule's delay in minutes as the form edits it: fractions kept (a delay set to 90 s
+    /// through the API reads 1.5), so saving another field never changes it.
+    fn minutes(&self, delay_ms: &i64) -> String {
+        let minutes = format!("{:.4}", *delay_ms as f64 / 60_000.0);
+        minutes.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 
     /// What a rule does, in words.
