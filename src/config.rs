@@ -171,6 +171,10 @@ pub struct Config {
     /// Steering commands expire after this many seconds.
     #[arg(long, env = "COMMAND_TTL_SECONDS", default_value_t = 3600)]
     pub command_ttl_seconds: u64,
+    /// How long a Claude Code or Codex permission request is held open waiting for a person
+    /// before it falls back to the terminal (docs/decisions.md#approvals).
+    #[arg(long, env = "APPROVAL_WAIT_SECONDS", default_value_t = 300)]
+    pub approval_wait_seconds: u64,
     /// A delivered, unacknowledged command is delivered again after this many seconds.
     #[arg(long, env = "COMMAND_REDELIVER_SECONDS", default_value_t = 60)]
     pub command_redeliver_seconds: u64,

@@ -39,6 +39,9 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    /// Something that existed and is no longer usable (a spent or expired link).
+    #[error("{0}")]
+    Gone(String),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("too many requests")]
@@ -81,6 +84,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -110,6 +114,7 @@ impl IntoResponse for AppError {
             AppError::BadRequest(m)
             | AppError::NotFound(m)
             | AppError::Conflict(m)
+            | AppError::Gone(m)
             | AppError::ForbiddenBecause(m)
             | AppError::BadGateway(m)
             | AppError::NotConfigured(m) => json!({"error": m}),

@@ -9,8 +9,8 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter};
 
 use crate::api::{
-    agent_actions, agent_tasks, agents, alerts, analytics, api_keys, auth, channels, commands, events, ingest, links, messages, ops,
-    projects, sessions, settings, sprints, team, todos, v2, workflow,
+    agent_actions, agent_tasks, agents, alerts, analytics, api_keys, approvals, auth, channels, commands, events, ingest, links, messages,
+    ops, projects, sessions, settings, sprints, team, todos, v2, workflow,
 };
 use crate::http::access::{Access, Rule, rule};
 use crate::http::scope::{Object, Scope};
@@ -110,6 +110,15 @@ pub fn table() -> Vec<Route> {
         rule(Method::POST, "/api/push/subscriptions", User, true).to(channels::subscribe),
         rule(Method::DELETE, "/api/push/subscriptions/{id}", User, true).to(channels::unsubscribe),
         rule(Method::GET, "/api/notifications/deliveries", Admin, false).to(channels::deliveries),
+        // Approvals (K28, K30): everyone sees them, admins decide; decision links are public,
+        // authorized by their token alone.
+        rule(Method::GET, "/api/approvals", Viewer, false).to(approvals::list),
+        rule(Method::GET, "/api/approvals/{id}", Viewer, false).to(approvals::get),
+        rule(Method::POST, "/api/approvals/{id}/decision", Admin, true).to(approvals::decide),
+        rule(Method::GET, "/approvals", Viewer, false).to(web::approvals::show),
+        rule(Method::POST, "/approvals/{id}", Admin, true).to(web::approvals::decide),
+        rule(Method::GET, "/approvals/decide/{token}", Public, false).to(web::approvals::link_confirm),
+        rule(Method::POST, "/approvals/decide/{token}", Public, true).to(web::approvals::link_decide),
         // Agent integrations (K29): an agent's report, so admin+ (keys), unscoped for now.
         rule(Method::POST, "/api/ingest/opencode", Admin, true).scoped(Scope::FREE).to(ingest::opencode),
         rule(Method::POST, "/api/ingest/claude-code", Admin, true).scoped(Scope::FREE).to(ingest::claude_code),

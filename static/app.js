@@ -18,7 +18,8 @@ const EVENTS = {
   todo: ["todo:created", "todo:updated", "todo:deleted", "comment:created", "sprint:updated"],
   messages: ["message:created", "message:updated"],
   agents: ["agent:status", "agent:usage", "agent:command", "task:created", "task:updated", "task:deleted"],
-  agent: ["agent:status", "agent:usage", "agent:command", "task:created", "task:updated", "task:deleted"],
+  agent: ["agent:status", "agent:usage", "agent:command", "task:created", "task:updated", "task:deleted", "approval:requested", "approval:decided", "approval:expired"],
+  approvals: ["approval:requested", "approval:decided", "approval:expired"],
 };
 
 /// The page's kind of live content (`<body data-live>`), if it has any.
@@ -336,7 +337,7 @@ document.addEventListener("keydown", (event) => {
   const now = Date.now();
   if (pendingG && now - pendingG < 1200) {
     pendingG = 0;
-    const target = { b: "/", m: "/messages", a: "/agents", n: "/analytics", s: "/settings" }[event.key];
+    const target = { b: "/", m: "/messages", a: "/agents", p: "/approvals", n: "/analytics", s: "/settings" }[event.key];
     if (target) {
       event.preventDefault();
       go(target);

@@ -48,14 +48,41 @@ self.addEventListener("push", (event) => {
   const options = {
     body: message.body || "",
     tag: message.tag || undefined,
-    data: { url: message.url || `${BASE}/` },
+    data: { url: message.url || `${BASE}/`, approvalId: message.approvalId, decideUrl: message.decideUrl },
     icon: SHELL.find((f) => f.includes("icon-192")),
   };
+  // An approval's Approve / Reject buttons (only for people who may decide).
+  if (message.approvalId && Array.isArray(message.actions)) {
+    options.actions = message.actions;
+    options.requireInteraction = true;
+  }
   event.waitUntil(self.registration.showNotification(message.title || "ocd", options));
 });
 
+/// An approval answered from the notification: its decision link decides (once); a refusal
+/// (answered elsewhere first, expired) opens the approvals page instead.
+async function decide(data, decision) {
+  try {
+    const response = await fetch(data.decideUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ decision, approval_id: data.approvalId }),
+      credentials: "same-origin",
+    });
+    if (response.ok) return;
+  } catch {
+    // offline: the page tells the rest
+  }
+  await self.clients.openWindow(`${BASE}/approvals`);
+}
+
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
+  const data = event.notification.data || {};
+  if (event.action && data.decideUrl) {
+    event.waitUntil(decide(data, event.action));
+    return;
+  }
   const target = new URL(event.notification.data?.url || `${BASE}/`, location.origin).href;
   event.waitUntil(
     self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((tabs) => {

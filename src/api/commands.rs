@@ -32,6 +32,13 @@ pub struct CreateBody {
 pub async fn create(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<(StatusCode, Json<Value>)> {
     agents::find(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Agent"))?;
     let body: CreateBody = parse(&body)?;
+    if body.kind == CommandKind::Permission {
+        return Err(AppError::field(
+            "invalid_value",
+            "kind",
+            "kind: permission commands come from approval decisions (POST /api/approvals/{id}/decision)",
+        ));
+    }
     let command = service::queue(&app, &id, body.kind, body.text).await?;
     Ok((StatusCode::CREATED, Json(json!({ "command": command }))))
 }

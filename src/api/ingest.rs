@@ -9,6 +9,7 @@ use crate::auth::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Body, Params};
 use crate::ingest::Sender;
+use crate::ingest::claude_code::Outcome;
 use crate::state::App;
 
 /// The largest batch one request may carry.
@@ -39,8 +40,9 @@ pub async fn opencode(State(app): State<App>, principal: Principal, Body(batch):
     Ok(Json(json!({ "success": true, "events": applied.events, "applied": applied.applied, "failed": applied.failed })))
 }
 
-/// One Claude Code hook payload, as Claude Code sends it. The answer is `{}`: no decision, so
-/// Claude Code goes on as it would without ocd (the approvals issue adds decisions).
+/// One Claude Code hook payload, as Claude Code sends it. The answer is `{}` (no decision: Claude
+/// Code goes on as it would without ocd), except for a `PermissionRequest`, which is held open
+/// until a person decides or `APPROVAL_WAIT_SECONDS` pass (docs/decisions.md#approvals).
 pub async fn claude_code(
     State(app): State<App>,
     principal: Principal,
@@ -48,15 +50,26 @@ pub async fn claude_code(
     Body(payload): Body<Value>,
 ) -> AppResult<Json<Value>> {
     let sender = Sender::of(&principal, params.non_empty("project"))?;
-    crate::ingest::claude_code::apply(&app, crate::ingest::claude_code::TOOL, &sender, &payload).await?;
-    Ok(Json(json!({})))
+    let outcome = crate::ingest::claude_code::apply(&app, crate::ingest::claude_code::TOOL, &sender, &payload).await?;
+    answer(&app, outcome).await
 }
 
-/// One Codex payload: its `notify` program's, or one of its hooks'.
+/// One Codex payload: its `notify` program's, or one of its hooks' (held like Claude Code's).
 pub async fn codex(State(app): State<App>, principal: Principal, params: Params, Body(payload): Body<Value>) -> AppResult<Json<Value>> {
     let sender = Sender::of(&principal, params.non_empty("project"))?;
-    crate::ingest::codex::apply(&app, &sender, &payload).await?;
-    Ok(Json(json!({})))
+    let outcome = crate::ingest::codex::apply(&app, &sender, &payload).await?;
+    answer(&app, outcome).await
+}
+
+/// A hook's answer: a held permission request's decision, else nothing.
+async fn answer(app: &App, outcome: Outcome) -> AppResult<Json<Value>> {
+    match outcome {
+        Outcome::Asked(approval) => {
+            let standing = crate::service::approvals::hold(app, *approval).await?;
+            Ok(Json(crate::domain::approvals::claude_code_answer(&standing)))
+        }
+        Outcome::Applied | Outcome::Ignored => Ok(Json(json!({}))),
+    }
 }
 
 /// OTLP/HTTP JSON metrics (Claude Code's and Codex's telemetry export). The answer is OTLP's

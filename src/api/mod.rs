@@ -6,6 +6,7 @@ pub mod agents;
 pub mod alerts;
 pub mod analytics;
 pub mod api_keys;
+pub mod approvals;
 pub mod auth;
 pub mod channels;
 pub mod commands;

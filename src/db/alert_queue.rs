@@ -17,10 +17,12 @@ pub struct DueAlert {
     pub since: Option<i64>,
     pub batched: i64,
     pub wanted_channel: AlertChannel,
+    /// The approval an `approval_needed` alert is about.
+    pub approval_id: Option<String>,
 }
 
 const DUE_COLUMNS: &str =
-    "id, rule_id, trigger, agent_id, task_id, title, priority, reason, project AS project_id, since, batched, wanted_channel";
+    "id, rule_id, trigger, agent_id, task_id, title, priority, reason, project AS project_id, since, batched, wanted_channel, approval_id";
 
 /// Schedules `alert` for `rule` (api-compat §17 step 2): a pending alert with the same key is
 /// superseded; high completions skip the batch rule; batched completions share the due time of
@@ -30,7 +32,9 @@ pub async fn schedule(conn: &mut WriteConn, rule: &AlertRule, alert: &NewAlert, 
     if batched && alert.priority == Priority::High {
         return Ok(());
     }
-    let key = format!("{}:{}:{}", rule.id, alert.agent_id, alert.task_id.as_deref().unwrap_or(""));
+    // One pending alert per rule and subject: the task, or the approval.
+    let subject = alert.task_id.as_deref().or(alert.approval_id.as_deref()).unwrap_or("");
+    let key = format!("{}:{}:{subject}", rule.id, alert.agent_id);
     let due = if batched {
         let waiting: Option<i64> = sqlx::query_scalar("SELECT MIN(due_ms) FROM alerts WHERE rule_id = $1 AND status = 'pending'")
             .bind(BATCH_RULE)
@@ -46,7 +50,8 @@ pub async fn schedule(conn: &mut WriteConn, rule: &AlertRule, alert: &NewAlert, 
     };
     sqlx::query(
         "INSERT INTO alerts (rule_id, trigger, agent_id, task_id, title, priority, reason, project, since, pending_key, batched, \
-         due_ms, status, wanted_channel, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14)",
+         due_ms, status, wanted_channel, created_at, approval_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $15)",
     )
     .bind(&rule.id)
     .bind(alert.trigger)
@@ -62,6 +67,7 @@ pub async fn schedule(conn: &mut WriteConn, rule: &AlertRule, alert: &NewAlert, 
     .bind(due)
     .bind(rule.channel)
     .bind(now_ms / 1000)
+    .bind(&alert.approval_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -138,7 +144,8 @@ pub async fn mark_fired(conn: &mut WriteConn, id: i64, resolved: Resolved, messa
 /// trailing hour, overall and for `agent_id` (a batch counts once: it is one message).
 pub async fn recent_counts(conn: &mut WriteConn, agent_id: &str, now_ms: i64) -> Result<(i64, i64, i64), sqlx::Error> {
     let recent: i64 = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT CASE WHEN batched = 1 THEN -message_id ELSE id END) FROM alerts WHERE status = 'fired' AND fired_ms > $1",
+        "SELECT COUNT(DISTINCT CASE WHEN batched = 1 THEN -message_id ELSE id END) FROM alerts WHERE status = 'fired' AND fired_ms > $1 \
+         AND trigger <> 'approval_needed'",
     )
     .bind(now_ms - alerts::DIGEST_WINDOW_MS)
     .fetch_one(&mut *conn)
@@ -146,7 +153,7 @@ pub async fn recent_counts(conn: &mut WriteConn, agent_id: &str, now_ms: i64) ->
     let (overall, for_agent): (i64, i64) = sqlx::query_as(
         "SELECT COUNT(DISTINCT CASE WHEN batched = 1 THEN -message_id ELSE id END), \
          COUNT(DISTINCT CASE WHEN agent_id = $1 THEN (CASE WHEN batched = 1 THEN -message_id ELSE id END) END) FROM alerts \
-         WHERE status = 'fired' AND fired_ms > $2 AND channel IN ('push', 'both')",
+         WHERE status = 'fired' AND fired_ms > $2 AND channel IN ('push', 'both') AND trigger <> 'approval_needed'",
     )
     .bind(agent_id)
     .bind(now_ms - HOUR_MS)

@@ -24,6 +24,9 @@ pub struct NewAlert {
     /// or a stall. It counts toward the rule's delay and must still hold when the alert fires.
     #[serde(skip)]
     pub since: Option<i64>,
+    /// The approval an `approval_needed` alert is about.
+    #[serde(rename = "approvalId", skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
 }
 
 /// Records the alert unless one with `dedupe_key` exists and schedules it for every matching

@@ -14,6 +14,7 @@ pub mod alert_queue;
 pub mod alert_rules;
 pub mod alerts;
 pub mod api_keys;
+pub mod approvals;
 pub mod auth_sessions;
 pub mod backup;
 pub mod board;

@@ -54,6 +54,8 @@ string_enum!(CommandKind {
     Wake => "wake",
     Unblock => "unblock",
     Restart => "restart",
+    // An approval's decision for OpenCode (K28); only a decision creates one.
+    Permission => "permission",
 });
 
 string_enum!(CommandStatus {

@@ -12,7 +12,16 @@ string_enum!(Trigger {
     IdleTooLong => "idle_too_long",
     StaleTask => "stale_task",
     Stalled => "stalled",
+    ApprovalNeeded => "approval_needed",
 });
+
+impl Trigger {
+    /// Approvals wait for a person now: never held for a digest nor throttled, and not
+    /// counted against the other alerts' budgets (docs/decisions.md#approvals).
+    pub fn is_exempt_from_throttles(self) -> bool {
+        self == Trigger::ApprovalNeeded
+    }
+}
 
 string_enum!(PriorityFilter {
     High => "high",
@@ -70,6 +79,7 @@ pub const DEFAULT_RULES: &[(&str, Trigger, PriorityFilter, i64, AlertChannel)] =
     ("idle-all", Trigger::IdleTooLong, PriorityFilter::All, 1_800_000, AlertChannel::InApp),
     ("stale-all", Trigger::StaleTask, PriorityFilter::All, 7_200_000, AlertChannel::Push),
     ("stalled-all", Trigger::Stalled, PriorityFilter::All, 0, AlertChannel::Both),
+    ("approval-needed", Trigger::ApprovalNeeded, PriorityFilter::All, 0, AlertChannel::Both),
 ];
 
 pub fn is_default(id: &str) -> bool {
@@ -182,6 +192,7 @@ pub fn content(a: &AlertFacts) -> String {
         Trigger::StaleTask => format!("[STALE] Task \"{title}\" blocked for >2h (agent: {agent})"),
         Trigger::IdleTooLong => format!("Agent \"{agent}\" idle for >30min with pending tasks"),
         Trigger::Stalled => format!("[STALLED] Agent \"{agent}\" made no progress on \"{title}\": {reason}"),
+        Trigger::ApprovalNeeded => format!("[APPROVAL] {title} agent \"{agent}\" asks: {reason}"),
     }
 }
 
@@ -205,6 +216,7 @@ pub fn headline(a: &AlertFacts) -> String {
         Trigger::StaleTask => format!("{} blocked for over 2 hours", a.agent_id),
         Trigger::IdleTooLong => format!("{} is idle with work waiting", a.agent_id),
         Trigger::Stalled => format!("{} stalled", a.agent_id),
+        Trigger::ApprovalNeeded => format!("{} asks for approval", a.title.as_deref().unwrap_or("An agent")),
     }
 }
 
@@ -219,6 +231,35 @@ pub struct Notification {
     pub tag: String,
     pub priority: Priority,
     pub data: serde_json::Value,
+    /// A permission request the receiver may answer (K27, K28): its decision links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalNote>,
+}
+
+/// What a notification says about an approval, and where to answer it. `decide_url` takes a
+/// POST with `decision`; the approve and reject links show a confirm page first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalNote {
+    pub id: String,
+    pub tool: String,
+    pub summary: String,
+    pub approve_url: String,
+    pub reject_url: String,
+    pub decide_url: String,
+}
+
+impl ApprovalNote {
+    /// The links of decision link `link` (an absolute URL) for approval `id`.
+    pub fn new(id: &str, tool: &str, summary: &str, link: &str) -> ApprovalNote {
+        ApprovalNote {
+            id: id.to_string(),
+            tool: tool.to_string(),
+            summary: summary.to_string(),
+            approve_url: format!("{link}?decision=once"),
+            reject_url: format!("{link}?decision=reject"),
+            decide_url: link.to_string(),
+        }
+    }
 }
 
 /// The alert as a webhook receives it (K27): the original's event keys plus the link.
@@ -237,7 +278,22 @@ impl Notification {
             tag: format!("alert-{alert_id}"),
             priority: a.priority,
             data: serde_json::json!({"alert": alert_data(a, url), "digest": false}),
+            approval: None,
         }
+    }
+
+    /// The alert with the approval it asks for: webhooks get `approval: {id, tool, summary,
+    /// approve_url, reject_url}` (K27), the other channels their own kind of buttons.
+    pub fn with_approval(mut self, note: ApprovalNote) -> Notification {
+        self.data["approval"] = serde_json::json!({
+            "id": note.id,
+            "tool": note.tool,
+            "summary": note.summary,
+            "approve_url": note.approve_url,
+            "reject_url": note.reject_url,
+        });
+        self.approval = Some(note);
+        self
     }
 
     /// Batched completions as one message: `{batch: true, digest: false, alerts: [...]}` for webhooks.
@@ -254,6 +310,7 @@ impl Notification {
             tag: format!("alert-{first_id}"),
             priority: Priority::Medium,
             data: serde_json::json!({"batch": true, "digest": false, "alerts": done.iter().map(|(a, url)| alert_data(a, url)).collect::<Vec<_>>()}),
+            approval: None,
         }
     }
 
@@ -268,6 +325,7 @@ impl Notification {
             tag: "digest".into(),
             priority: top,
             data: serde_json::json!({"digest": true, "alerts": alerts.iter().map(|(a, url)| alert_data(a, url)).collect::<Vec<_>>()}),
+            approval: None,
         }
     }
 
@@ -280,6 +338,7 @@ impl Notification {
             tag: "test".into(),
             priority: Priority::Low,
             data: serde_json::json!({"test": true, "digest": false, "channel": channel_name}),
+            approval: None,
         }
     }
 }

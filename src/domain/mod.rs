@@ -72,6 +72,7 @@ macro_rules! string_enum {
 pub mod agents;
 pub mod alerts;
 pub mod analytics;
+pub mod approvals;
 pub mod channels;
 pub mod roles;
 

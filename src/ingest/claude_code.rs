@@ -7,9 +7,10 @@
 
 use serde_json::Value;
 
-use super::reporter::{Item, Reporter, numbered_id, todo_list};
+use super::reporter::{Asked, Item, Reporter, numbered_id, todo_list};
 use super::{Sender, clip};
 use crate::domain::agents::{AgentStatus, WAITING_PREFIX};
+use crate::domain::approvals::Approval;
 use crate::domain::{Priority, TodoStatus};
 use crate::error::{AppError, AppResult};
 use crate::state::App;
@@ -48,9 +49,18 @@ fn task(session: &str, number: &str, subject: &str, status: TodoStatus) -> Item 
     Item { id: numbered_id(session, number), content: clip(subject, 2000), status, priority: Priority::Medium }
 }
 
+/// What a hook payload came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Applied,
+    Ignored,
+    /// A permission request: the hook is answered once the approval is decided or expires.
+    Asked(Box<Approval>),
+}
+
 /// Applies one hook payload. `project` (the hook's `?project=`) wins over the working
 /// directory's name. `tool` names the agents: Codex's hooks send the same shapes.
-pub async fn apply(app: &App, tool: &'static str, sender: &Sender, payload: &Value) -> AppResult<&'static str> {
+pub async fn apply(app: &App, tool: &'static str, sender: &Sender, payload: &Value) -> AppResult<Outcome> {
     let event = text(payload, "hook_event_name")
         .ok_or_else(|| AppError::field("invalid_type", "hook_event_name", "hook_event_name is required"))?;
     let session = text(payload, "session_id").ok_or_else(|| AppError::field("invalid_type", "session_id", "session_id is required"))?;
@@ -109,7 +119,18 @@ pub async fn apply(app: &App, tool: &'static str, sender: &Sender, payload: &Val
             to.note(&me, key, kind, clip(&format!("{WAITING_PREFIX}{}", text(payload, "message").unwrap_or("")), 300)).await?;
         }
         "PermissionRequest" => {
-            to.note(&me, key, "permission", clip(&format!("{WAITING_PREFIX}{}", tool_summary(payload)), 300)).await?;
+            let summary = tool_summary(payload);
+            to.note(&me, key.clone(), "permission", clip(&format!("{WAITING_PREFIX}{summary}"), 300)).await?;
+            let detail = serde_json::json!({
+                "tool_name": payload.get("tool_name"),
+                "tool_input": payload.get("tool_input"),
+                "permission_suggestions": payload.get("permission_suggestions"),
+                "permission_mode": payload.get("permission_mode"),
+            });
+            // The payload has no id of its own: the content key recognises a re-sent hook.
+            let asked = Asked { source_key: key, request_id: None, summary, detail };
+            let approval = to.permission(&me, asked, app.config.approval_wait_seconds as i64).await?;
+            return Ok(Outcome::Asked(Box::new(approval)));
         }
         "TaskCreated" => {
             if let (Some(number), Some(subject)) = (text(payload, "task_id"), text(payload, "task_subject")) {
@@ -128,9 +149,9 @@ pub async fn apply(app: &App, tool: &'static str, sender: &Sender, payload: &Val
             }
         }
         "SessionEnd" => to.session_ended(session).await?,
-        _ => return Ok("ignored"),
+        _ => return Ok(Outcome::Ignored),
     }
-    Ok("applied")
+    Ok(Outcome::Applied)
 }
 
 /// Claude Code's own task lists: TodoWrite (the whole list) and TaskCreate/TaskUpdate (one

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use super::claude_code::Outcome;
 use super::reporter::Reporter;
 use super::{Sender, clip};
 use crate::domain::agents::AgentStatus;
@@ -13,13 +14,13 @@ use crate::state::App;
 
 pub const TOOL: &str = "codex";
 
-pub async fn apply(app: &App, sender: &Sender, payload: &Value) -> AppResult<&'static str> {
+pub async fn apply(app: &App, sender: &Sender, payload: &Value) -> AppResult<Outcome> {
     if payload.get("hook_event_name").is_some() {
         return super::claude_code::apply(app, TOOL, sender, payload).await;
     }
     let text = |k: &str| super::claude_code::text(payload, k);
     if text("type") != Some("agent-turn-complete") {
-        return Ok("ignored");
+        return Ok(Outcome::Ignored);
     }
     let thread = text("thread-id").ok_or_else(|| AppError::field("invalid_type", "thread-id", "thread-id is required"))?;
     let turn = text("turn-id").unwrap_or("turn");
@@ -35,5 +36,5 @@ pub async fn apply(app: &App, sender: &Sender, payload: &Value) -> AppResult<&'s
         to.note(thread, format!("codex-reply:{thread}:{turn}"), "reply", clip(reply, 300)).await?;
     }
     to.status(thread, AgentStatus::Idle).await?;
-    Ok("applied")
+    Ok(Outcome::Applied)
 }

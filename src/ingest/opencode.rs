@@ -4,9 +4,10 @@
 
 use serde_json::Value;
 
-use super::reporter::{Item, Reporter, todo_list};
+use super::reporter::{Asked, Item, Reporter, todo_list};
 use super::{Sender, clip};
 use crate::domain::agents::{AgentStatus, WAITING_PREFIX};
+use crate::domain::approvals::Decision;
 use crate::error::AppResult;
 use crate::state::App;
 
@@ -55,6 +56,16 @@ pub enum Action {
         key: String,
         message: String,
     },
+    /// A permission request (`permission.asked`): an approval waits for a person.
+    Permission {
+        session: String,
+        asked: Asked,
+    },
+    /// The request was answered at opencode (`permission.replied`); first there, it stands.
+    Replied {
+        source_key: String,
+        reply: Option<Decision>,
+    },
 }
 
 fn text<'a>(v: &'a Value, path: &str) -> Option<&'a str> {
@@ -75,6 +86,11 @@ fn tool_summary(part: &Value) -> String {
         Some(what) => clip(&format!("{tool}: {what}"), 300),
         None => tool.to_string(),
     }
+}
+
+/// The approval key of OpenCode's permission request `id`.
+fn permission_key(id: &str) -> String {
+    format!("opencode-permission:{id}")
 }
 
 /// Reads one event; noise (deltas, catalogue and plugin events, pending tool states…) gives nothing.
@@ -156,18 +172,26 @@ pub fn action(event: &Value) -> Option<Action> {
             let what = text(props, "/permission").unwrap_or("permission");
             let patterns: Vec<&str> =
                 props.get("patterns").and_then(Value::as_array).map(|p| p.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-            Some(Action::Note {
+            let request = text(props, "/id")?;
+            let detail = serde_json::json!({
+                "permission": what,
+                "patterns": props.get("patterns"),
+                "always": props.get("always"),
+                "metadata": props.get("metadata"),
+            });
+            Some(Action::Permission {
                 session: session()?,
-                key: format!("opencode-permission:{}", text(props, "/id").unwrap_or(&event_id)),
-                kind: "permission",
-                summary: clip(&format!("{WAITING_PREFIX}{what} {}", patterns.join(" ")), 300),
+                asked: Asked {
+                    source_key: permission_key(request),
+                    request_id: Some(request.to_string()),
+                    summary: clip(&format!("{what}: {}", patterns.join(" ")), 300),
+                    detail,
+                },
             })
         }
-        "permission.replied" => Some(Action::Note {
-            session: session()?,
-            key: format!("opencode-permission-reply:{}", text(props, "/requestID").unwrap_or(&event_id)),
-            kind: "permission",
-            summary: format!("answered: {}", text(props, "/reply").unwrap_or("?")),
+        "permission.replied" => Some(Action::Replied {
+            source_key: permission_key(text(props, "/requestID")?),
+            reply: text(props, "/reply").and_then(Decision::parse),
         }),
         _ => None,
     }
@@ -207,11 +231,26 @@ async fn apply_one(to: &mut Reporter<'_>, action: Action) -> AppResult<()> {
             to.session(&session, parent.as_deref(), title, project).await
         }
         Action::Working { session } => to.status(&session, AgentStatus::Working).await,
-        Action::Idle { session } => to.status(&session, AgentStatus::Idle).await,
-        Action::Gone { session } => to.session_ended(&session).await,
+        // An idle or ended session answers nothing more: its requests expire.
+        Action::Idle { session } => {
+            to.status(&session, AgentStatus::Idle).await?;
+            to.permissions_over(&session).await
+        }
+        Action::Gone { session } => {
+            to.session_ended(&session).await?;
+            to.permissions_over(&session).await
+        }
         Action::Todos { session, items } => to.todos(&session, items).await,
         Action::Usage { session, key, tokens_in, tokens_out, cost } => to.usage(&session, key, tokens_in, tokens_out, cost).await,
         Action::Note { session, key, kind, summary } => to.note(&session, key, kind, summary).await.map(|_| ()),
         Action::Error { session, key, message } => to.error(&session, key, message).await,
+        Action::Permission { session, asked } => {
+            let summary = format!("{WAITING_PREFIX}{}", asked.summary);
+            to.note(&session, asked.source_key.clone(), "permission", clip(&summary, 300)).await?;
+            // It waits as long as the `permission` command a decision becomes may live.
+            let wait = to.app().config.command_ttl_seconds as i64;
+            to.permission(&session, asked, wait).await.map(|_| ())
+        }
+        Action::Replied { source_key, reply } => crate::service::approvals::answered_elsewhere(to.app(), source_key, reply).await,
     }
 }

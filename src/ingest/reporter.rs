@@ -11,10 +11,12 @@ use crate::db::agents::{Agent, Usage};
 use crate::db::projects::{Owned, project_of};
 use crate::db::{agents as agent_rows, todos as todo_rows};
 use crate::domain::agents::{AgentStatus, AgentType};
+use crate::domain::approvals::Approval;
 use crate::domain::todos::TodoPatch;
 use crate::domain::{Field, Priority, TodoStatus};
 use crate::error::{AppError, AppResult};
 use crate::service::agents::{self, Activity};
+use crate::service::approvals;
 use crate::service::registry::{self, AgentPatch, Registration};
 use crate::service::sessions;
 use crate::service::todos::{self, TodoWrite};
@@ -83,6 +85,17 @@ pub struct Reporter<'a> {
     projects: HashMap<String, Option<String>>,
 }
 
+/// A permission request as a tool reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asked {
+    /// The request's own key, so a replay finds the same approval.
+    pub source_key: String,
+    /// The id the tool's reply names, if it has one.
+    pub request_id: Option<String>,
+    pub summary: String,
+    pub detail: Value,
+}
+
 impl<'a> Reporter<'a> {
     pub fn new(app: &'a App, tool: &'static str, sender: &Sender) -> Reporter<'a> {
         let (project, scope) = (sender.project.clone(), sender.scope.clone());
@@ -110,6 +123,10 @@ impl<'a> Reporter<'a> {
             Some(found) if found.as_deref() != Some(scope.as_str()) => Err(outside(scope)),
             _ => Ok(()),
         }
+    }
+
+    pub fn app(&self) -> &'a App {
+        self.app
     }
 
     /// The agent of session (or sub-agent) `id`.
@@ -230,6 +247,31 @@ impl<'a> Reporter<'a> {
         self.ensure(id).await?;
         let note = Activity { kind: kind.into(), summary: Some(summary), task_id: None, usage: Usage::default(), once: Some(key) };
         agents::activity(self.app, self.agent_id(id), note).await
+    }
+
+    /// A permission request of session (or sub-agent) `id`: it waits in ocd as an approval
+    /// (once per `source_key`) for `wait_secs` at most.
+    pub async fn permission(&mut self, id: &str, asked: Asked, wait_secs: i64) -> AppResult<Approval> {
+        self.ensure(id).await?;
+        let agent = self.agent_id(id);
+        let project = agent_rows::find(&self.app.db.read, &agent).await?.and_then(|a| a.project_id);
+        let request = approvals::Request {
+            source_key: asked.source_key,
+            agent_id: agent,
+            session_id: id.to_string(),
+            tool: self.tool,
+            request_id: asked.request_id,
+            summary: asked.summary,
+            detail: asked.detail,
+            project,
+            wait_secs,
+        };
+        approvals::request(self.app, request).await
+    }
+
+    /// The session's requests can no longer be answered from ocd (it went idle, stopped or ended).
+    pub async fn permissions_over(&mut self, id: &str) -> AppResult<()> {
+        approvals::expire_for_agent(self.app, &self.agent_id(id)).await
     }
 
     /// A finished model call's tokens and cost, added once per key.

@@ -8,7 +8,7 @@ use sha2::Sha256;
 
 use super::webpush::{self, Vapid};
 use crate::domain::Priority;
-use crate::domain::alerts::Notification;
+use crate::domain::alerts::{ApprovalNote, Notification};
 use crate::domain::channels::ChannelType;
 
 /// How long one send may take.
@@ -103,6 +103,10 @@ fn ntfy(http: &reqwest::Client, config: &Map<String, Value>, note: &Notification
         "tags": [note.tag.split('-').next().unwrap_or("ocd")],
         "click": note.url,
     });
+    let mut body = body;
+    if let Some(approval) = &note.approval {
+        body["actions"] = ntfy_actions(approval);
+    }
     let request = http.post(format!("{server}/")).json(&body);
     match config.get("token").and_then(Value::as_str) {
         Some(token) => request.bearer_auth(token),
@@ -110,14 +114,40 @@ fn ntfy(http: &reqwest::Client, config: &Map<String, Value>, note: &Notification
     }
 }
 
-/// Slack's mrkdwn: `&`, `<` and `>` are escaped; the link is `<url|label>`.
+/// ntfy's HTTP action buttons: each POSTs its decision to the decision link (K30), and the
+/// notification clears once answered.
+fn ntfy_actions(approval: &ApprovalNote) -> Value {
+    let button = |label: &str, decision: &str| {
+        json!({
+            "action": "http",
+            "label": label,
+            "url": approval.decide_url,
+            "method": "POST",
+            "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+            "body": format!("decision={decision}"),
+            "clear": true,
+        })
+    };
+    json!([button("Approve", "once"), button("Reject", "reject")])
+}
+
+/// Slack's mrkdwn: `&`, `<` and `>` are escaped; the link is `<url|label>`. An approval adds
+/// its approve and reject links (each opens a confirm page: chat apps unfurl links).
 fn slack_text(note: &Notification) -> String {
     let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    format!("*{}*\n{}\n<{}|Open in ocd>", escape(&note.title), escape(&note.body), note.url)
+    let answers = match &note.approval {
+        Some(a) => format!("\n<{}|Approve> · <{}|Reject>", a.approve_url, a.reject_url),
+        None => String::new(),
+    };
+    format!("*{}*\n{}{answers}\n<{}|Open in ocd>", escape(&note.title), escape(&note.body), note.url)
 }
 
 fn discord_text(note: &Notification) -> String {
-    let link = format!("\n{}", note.url);
+    let answers = match &note.approval {
+        Some(a) => format!("\nApprove: {}\nReject: {}", a.approve_url, a.reject_url),
+        None => String::new(),
+    };
+    let link = format!("{answers}\n{}", note.url);
     let head = format!("**{}**\n", note.title);
     let room = DISCORD_LIMIT.saturating_sub(head.chars().count() + link.chars().count());
     format!("{head}{}{link}", truncate_chars(&note.body, room))
@@ -166,11 +196,18 @@ fn webhook(http: &reqwest::Client, config: &Map<String, Value>, note: &Notificat
 }
 
 /// `{title, body, url, tag}` within one push record: the body, then the title, are shortened
-/// until it fits (a few rounds at most: each cuts a quarter).
+/// until it fits (a few rounds at most: each cuts a quarter). An approval adds `approvalId`,
+/// the `actions` the service worker shows and the `decideUrl` it posts the chosen one to.
 fn push_payload(note: &Notification) -> String {
     let (mut title, mut body) = (note.title.clone(), note.body.clone());
     loop {
-        let payload = json!({"title": title, "body": body, "url": note.url, "tag": note.tag}).to_string();
+        let mut payload = json!({"title": title, "body": body, "url": note.url, "tag": note.tag});
+        if let Some(a) = &note.approval {
+            payload["approvalId"] = json!(a.id);
+            payload["actions"] = json!([{"action": "once", "title": "Approve"}, {"action": "reject", "title": "Reject"}]);
+            payload["decideUrl"] = json!(a.decide_url);
+        }
+        let payload = payload.to_string();
         if payload.len() <= PUSH_PAYLOAD_LIMIT || (title.is_empty() && body.is_empty()) {
             return payload;
         }
@@ -223,6 +260,7 @@ mod tests {
             tag: "alert-1".into(),
             priority: Priority::High,
             data: json!({}),
+            approval: None,
         };
         assert!(slack_text(&note).starts_with("*a &lt;b&gt; &amp; c*\n"));
         let discord = discord_text(&note);

@@ -263,6 +263,7 @@ pub async fn session_error(app: &App, agent_id: String, key: String, message: St
                     reason: Some(message),
                     project,
                     since: None,
+                    approval_id: None,
                 };
                 crate::db::alerts::raise(c, &alert, &format!("session-error:{key}"), now).await?;
                 agents::record_activity(c, &agent_id, None, Usage::default(), now).await?;

@@ -15,7 +15,7 @@ use crate::db::deliveries::{self, NewDelivery};
 use crate::db::events::{self, NewEvent};
 use crate::db::messages::{self, NewMessage};
 use crate::domain::agents::{AgentStatus, AgentTaskStatus};
-use crate::domain::alerts::{self, AlertFacts, Notification, Resolved, Trigger};
+use crate::domain::alerts::{self, AlertFacts, ApprovalNote, Notification, Resolved, Trigger};
 use crate::domain::channels::Filters;
 use crate::error::AppResult;
 use crate::state::App;
@@ -40,6 +40,11 @@ impl Links {
 
     pub fn feed(&self) -> String {
         format!("{}/messages", self.site)
+    }
+
+    /// A decision link (K30): public, authorized by its token alone.
+    pub fn decide(&self, token: &str) -> String {
+        format!("{}/approvals/decide/{token}", self.site)
     }
 }
 
@@ -97,6 +102,10 @@ async fn still_holds(c: &mut WriteConn, a: &DueAlert) -> AppResult<bool> {
     let facts = &a.facts;
     match facts.trigger {
         Trigger::Error | Trigger::Completed => Ok(true),
+        Trigger::ApprovalNeeded => {
+            let Some(id) = &a.approval_id else { return Ok(false) };
+            Ok(crate::db::approvals::get(&mut *c, id).await?.is_some_and(|a| a.is_pending()))
+        }
         Trigger::Blocked | Trigger::StaleTask => {
             let Some(task_id) = &facts.task_id else { return Ok(true) };
             let task = agents::get_task(c, task_id).await?;
@@ -124,7 +133,11 @@ async fn fire(c: &mut WriteConn, sealer: &Sealer, links: &Links, group: &[DueAle
     let facts: Vec<AlertFacts> = group.iter().map(|a| a.facts.clone()).collect();
     let about = &first.facts;
     let (recent, pushed, pushed_for_agent) = alert_queue::recent_counts(c, &about.agent_id, now_ms).await?;
-    let resolved = alerts::resolve(first.wanted_channel, recent, pushed, pushed_for_agent);
+    let resolved = if about.trigger.is_exempt_from_throttles() {
+        Resolved { channel: first.wanted_channel, held: None }
+    } else {
+        alerts::resolve(first.wanted_channel, recent, pushed, pushed_for_agent)
+    };
     let digest_mode = alerts::digest_mode(recent);
     let is_batch = first.batched == 1;
     let content = if is_batch { alerts::batch_content(&facts) } else { alerts::content(&facts[0]) };
@@ -166,12 +179,34 @@ async fn fire(c: &mut WriteConn, sealer: &Sealer, links: &Links, group: &[DueAle
             let wanted: Vec<(AlertFacts, String)> =
                 facts.iter().filter(|f| filters.wants(f)).map(|f| (f.clone(), links.agent(&f.agent_id))).collect();
             let Some((one, _)) = wanted.first() else { continue };
-            let note = if is_batch { Notification::batch(&wanted, first.id) } else { Notification::alert(one, first.id, &url) };
+            let mut note = if is_batch { Notification::batch(&wanted, first.id) } else { Notification::alert(one, first.id, &url) };
+            if let Some(approval_id) = &first.approval_id
+                && let Some(answers) = approval_note(c, links, &channel, approval_id).await?
+            {
+                note = note.with_approval(answers);
+            }
             add_delivery(c, sealer, &channel.id, &note, Some(first.id), "alert", now_ms).await?;
         }
     }
     log_fired(first, group.len(), resolved);
     Ok(())
+}
+
+/// The answers a channel's notification about approval `id` carries: a decision link of its
+/// own (so `decided_by` names the channel). A browser of someone who may not decide (below
+/// admin, K30) gets the notification without them.
+async fn approval_note(c: &mut WriteConn, links: &Links, channel: &StoredChannel, id: &str) -> AppResult<Option<ApprovalNote>> {
+    let Some(approval) = crate::db::approvals::get(&mut *c, id).await? else { return Ok(None) };
+    if let Some(user_id) = channel.user_id {
+        let user = crate::db::users::get(&mut *c, user_id).await?;
+        if user.is_none_or(|u| u.role < crate::domain::roles::Role::Admin) {
+            return Ok(None);
+        }
+    }
+    let token = crate::crypto::random_hex(32);
+    crate::db::approvals::insert_link(c, &crate::crypto::sha256_hex(&token), id, &channel.id, approval.expires_at).await?;
+    let tool = crate::ingest::label(&approval.tool);
+    Ok(Some(ApprovalNote::new(id, tool, &approval.summary, &links.decide(&token))))
 }
 
 fn log_fired(first: &DueAlert, count: usize, resolved: Resolved) {

@@ -112,6 +112,7 @@ pub async fn block(
         reason: Some(reason.to_string()),
         project: task.project_id.clone(),
         since: task.blocked_at,
+        approval_id: None,
     };
     let episode = task.blocked_at.unwrap_or(now);
     alerts::raise(conn, &alert, &format!("blocked:{}:{}:{episode}", agent.id, task.id), now).await?;
@@ -171,6 +172,7 @@ pub async fn record_error(
         reason: Some(message.map_or_else(|| format!("error {} of the last 10 minutes", window.count), str::to_string)),
         project: task.project_id.clone(),
         since: None,
+        approval_id: None,
     };
     let key = format!("error:{}:{}:{}:{}", agent.id, task.id, window.first_error_at, window.count);
     alerts::raise(conn, &alert, &key, now).await?;
@@ -222,6 +224,7 @@ pub async fn complete(conn: &mut WriteConn, agent: &mut Agent, task: &mut AgentT
         reason: None,
         project: task.project_id.clone(),
         since: None,
+        approval_id: None,
     };
     alerts::raise(conn, &alert, &format!("completed:{}:{}", agent.id, task.id), now).await?;
     announce(conn, task.project_id.as_deref(), json!({"agentId": agent.id, "action": "task_completed", "taskId": task.id}), now).await?;

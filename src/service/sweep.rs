@@ -23,6 +23,7 @@ const WINDOW_STATE_KEY: &str = "sleep_window_active";
 pub async fn run(app: &App, now: i64) -> AppResult<()> {
     sleep_window_edges(app, now).await?;
     app.db.write(move |c| Box::pin(async move { Ok(crate::db::commands::expire_due(c, now).await?) })).await?;
+    crate::service::approvals::expire_due(app).await?;
     let silent = sweeps::silent_working(&app.db.read, now - SILENT_BLOCK_SECS).await?;
     for id in silent {
         app.db.write(move |c| Box::pin(async move { block_if_silent(c, &id, now).await })).await?;
@@ -114,6 +115,7 @@ async fn alert_stalled(c: &mut WriteConn, agent_id: &str, now: i64, stall_after:
         reason: Some(format!("no progress for {} minutes while working", (now - since) / 60)),
         project: task.and_then(|t| t.project_id),
         since: Some(since),
+        approval_id: None,
     };
     alerts::raise(c, &alert, &format!("stalled:{}:{since}", agent.id), now).await?;
     Ok(())
@@ -133,6 +135,7 @@ fn alert_for(trigger: Trigger, task: &AgentTask, reason: Option<String>, since: 
     NewAlert {
         trigger,
         since: Some(since),
+        approval_id: None,
         agent_id: task.agent_id.clone(),
         task_id: Some(task.id.clone()),
         title: Some(task.title.clone()),

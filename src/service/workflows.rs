@@ -214,6 +214,7 @@ async fn advance(c: &mut WriteConn, w: &mut Workflow, now: i64) -> AppResult<()>
             reason: Some("Task cancelled externally".into()),
             project: task.project_id.clone(),
             since: None,
+            approval_id: None,
         };
         alerts::raise(c, &alert, &format!("workflow-error:{}:{}", w.id, w.run_id), now).await?;
     }

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
+use super::approvals::ApprovalView;
 use super::page_or_fragment;
 use super::shell::{Nav, Shell, Visit};
 use super::theme::Theme;
@@ -14,6 +15,7 @@ use super::time::Clock;
 use crate::db::activity::{self, ActivityRow};
 use crate::db::commands::{self, Command};
 use crate::domain::agents::AgentStatus;
+use crate::domain::approvals::ApprovalStatus;
 use crate::error::AppResult;
 use crate::service::agent_views::{self, AgentCard, AgentDetail, AgentQuery};
 use crate::state::App;
@@ -89,6 +91,8 @@ pub struct AgentView {
     pub timeline: Vec<ActivityRow>,
     pub clock: Clock,
     pub actions: Vec<(&'static str, &'static str)>,
+    /// The agent's permission requests waiting for a person.
+    pub approvals: Vec<ApprovalView>,
 }
 
 #[derive(Template)]
@@ -117,6 +121,8 @@ pub async fn detail(State(app): State<App>, visit: Visit, Path(id): Path<String>
     commands.truncate(50);
     let actions = vec![("stop", "Stop"), ("sleep", "Sleep"), ("wake", "Wake"), ("unblock", "Unblock"), ("restart", "Restart")];
     let timeline = activity::list(&app.db.read, &id, params.non_empty("project"), None, activity::DEFAULT_LIMIT).await?;
-    let view = AgentView { detail, commands, timeline, clock: Clock { now: app.clock.now() }, actions };
+    let pending = crate::db::approvals::list(&app.db.read, Some(ApprovalStatus::Pending), Some(&id), 50).await?;
+    let approvals = pending.into_iter().map(ApprovalView::of).collect();
+    let view = AgentView { detail, commands, timeline, clock: Clock { now: app.clock.now() }, actions, approvals };
     Ok(page_or_fragment(params, (shell, view), |(shell, view)| AgentPage { shell, view }, |(shell, view)| AgentLive { shell, view }))
 }

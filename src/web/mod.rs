@@ -5,6 +5,7 @@
 
 pub mod agents;
 pub mod analytics;
+pub mod approvals;
 pub mod assets;
 pub mod board;
 pub mod charts;

@@ -22,6 +22,7 @@ pub enum Nav {
     Messages,
     Agents,
     Analytics,
+    Approvals,
     Settings,
     None,
 }
@@ -88,6 +89,8 @@ pub struct Shell {
     /// This page's path and query, where forms return to.
     pub back: String,
     pub accounts: Vec<AccountEntry>,
+    /// Permission requests waiting for a person (the header's badge).
+    pub pending_approvals: i64,
 }
 
 /// The sprints the header offers: active ones, then those in planning (each newest first),
@@ -139,6 +142,8 @@ impl Shell {
         } else {
             Vec::new()
         };
+        let pending_approvals =
+            if header && principal.role().is_some() { crate::db::approvals::pending_count(&app.db.read).await? } else { 0 };
         Ok(Shell {
             base: app.base_path.clone(),
             title: title.to_string(),
@@ -165,6 +170,7 @@ impl Shell {
             live: None,
             back,
             accounts,
+            pending_approvals,
         })
     }
 

@@ -63,6 +63,7 @@ async fn rules_api_follows_the_original(app: TestApp) {
     assert_eq!(
         ids,
         [
+            "approval-needed",
             "blocked-high",
             "blocked-medium",
             "blocked-low",
@@ -75,7 +76,7 @@ async fn rules_api_follows_the_original(app: TestApp) {
         ],
         "the defaults, ordered by trigger, delay, id"
     );
-    let stalled = &r.body["rules"][8];
+    let stalled = &r.body["rules"][9];
     assert_eq!(
         (
             stalled["trigger"].as_str(),
@@ -127,7 +128,7 @@ async fn rules_api_follows_the_original(app: TestApp) {
     let r = owner.go(Method::POST, "/api/settings/alerts/reset-defaults", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let rules = r.body["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 9);
+    assert_eq!(rules.len(), 10);
     let by_id = |id: &str| rules.iter().find(|r| r["id"] == id).cloned().unwrap();
     assert_eq!(by_id("blocked-medium")["delay_ms"], 600_000);
     assert_eq!((by_id("error-all")["channel"].as_str(), by_id("error-all")["enabled"].as_i64()), (Some("both"), Some(1)));

@@ -63,6 +63,9 @@ fn decide(body: &Value) -> Step {
                 Step::Slow
             } else if said.contains("FAIL400") {
                 Step::Fail
+            } else if said.contains("RUNBASH") {
+                // A command that needs permission where bash is `ask`; its marker shows it ran.
+                Step::Tool("call_bash1", "bash", json!({"command": "touch approved-marker.txt", "description": "Touch a marker"}))
             } else {
                 Step::Tool(
                     "call_todo1",

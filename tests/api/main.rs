@@ -13,6 +13,7 @@ mod fake_receiver;
 mod agents;
 mod alerting;
 mod analytics;
+mod approvals;
 mod channels;
 mod claude_code;
 mod claude_code_e2e;

@@ -54,8 +54,8 @@ fn workspace(model: &FakeModel, project: &str) -> PathBuf {
     dir
 }
 
-/// `opencode run` in `dir`, isolated: its own home, no network but 127.0.0.1, reporting to `url`.
-fn run(bin: &Path, dir: &Path, url: &str, key: &str, prompt: &str) -> tokio::process::Command {
+/// `opencode` in `dir`, isolated: its own home, no network but 127.0.0.1, reporting to `url`.
+fn isolated(bin: &Path, dir: &Path, url: &str, key: &str) -> tokio::process::Command {
     let home = dir.parent().unwrap().join("home");
     let mut cmd = tokio::process::Command::new(bin);
     cmd.env_clear()
@@ -78,12 +78,18 @@ fn run(bin: &Path, dir: &Path, url: &str, key: &str, prompt: &str) -> tokio::pro
         .env("OPENCODE_DISABLE_DEFAULT_PLUGINS", "1")
         .env("OCD_URL", url)
         .env("OCD_API_KEY", key)
-        .args(["run", "--model", "fake/fake", prompt])
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    cmd
+}
+
+/// `opencode run` of `prompt` in `dir` (it answers every permission request itself: it rejects them).
+fn run(bin: &Path, dir: &Path, url: &str, key: &str, prompt: &str) -> tokio::process::Command {
+    let mut cmd = isolated(bin, dir, url, key);
+    cmd.args(["run", "--model", "fake/fake", prompt]);
     cmd
 }
 
@@ -203,5 +209,114 @@ async fn a_repository_install_reports_into_its_project() {
     let metrics = app.metrics().await;
     let refused: Vec<&str> = metrics.lines().filter(|l| l.contains("/api/ingest/opencode") && l.contains("status=\"4")).collect();
     assert!(refused.is_empty(), "{refused:?}");
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
+/// `opencode serve` (what the TUI and the IDE extensions drive) keeps a permission request
+/// waiting for an answer; `opencode run` rejects every one at once. The request shows in ocd as
+/// an approval; a decision there reaches opencode through the plugin's `permission` command;
+/// an answer given at opencode first marks it answered elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permission_request_is_answered_from_ocd() {
+    let Some(bin) = opencode() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let model = FakeModel::start().await;
+    let dir = workspace(&model, "approvals-e2e");
+    let config_path = dir.join("opencode.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["permission"] = json!({"bash": "ask"});
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut serve = isolated(&bin, &dir, &app.base, &app.key);
+    serve.args(["serve", "--hostname", "127.0.0.1", "--port", &port.to_string()]);
+    // Nobody reads its output: a full pipe would stall it.
+    serve.stdout(Stdio::null()).stderr(Stdio::null());
+    let _server = serve.spawn().expect("start opencode serve");
+    let opencode_url = format!("http://127.0.0.1:{port}");
+    let client = crate::harness::client();
+    let directory = crate::harness::form_body(&json!({"directory": dir.to_str().unwrap()}));
+    let started = Instant::now();
+    // The first request of a directory waits for opencode to set it up: asked again until it answers.
+    let ready = format!("{opencode_url}/session?{directory}");
+    while client.get(&ready).timeout(Duration::from_secs(5)).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60), "opencode serve never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let marker = dir.join("approved-marker.txt");
+
+    // Starts a session that asks to run bash; returns its agent and the approval ocd shows.
+    let ask = || async {
+        let session: Value = client
+            .post(format!("{opencode_url}/session?{directory}"))
+            .json(&json!({"title": "approvals"}))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let sid = session["id"].as_str().unwrap().to_string();
+        let prompt = json!({"model": {"providerID": "fake", "modelID": "fake"}, "parts": [{"type": "text", "text": "RUNBASH"}]});
+        let r = client.post(format!("{opencode_url}/session/{sid}/prompt_async?{directory}")).json(&prompt).send().await.unwrap();
+        assert!(r.status().is_success());
+        let agent = format!("opencode-{sid}");
+        let started = Instant::now();
+        loop {
+            let list = app.get(&format!("/api/approvals?status=pending&agent={agent}")).await.body;
+            if let Some(a) = list["approvals"].as_array().and_then(|l| l.first()) {
+                return (agent, a["id"].as_str().unwrap().to_string(), a["request_id"].as_str().unwrap().to_string());
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "the permission request never reached ocd");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let until = |agent: String, what: &'static str, check: fn(&Value) -> bool, path: String| {
+        let app = &app;
+        async move {
+            let started = Instant::now();
+            loop {
+                let body = app.get(&path).await.body;
+                if check(&body) {
+                    return body;
+                }
+                assert!(started.elapsed() < Duration::from_secs(60), "{agent}: never {what}: {body}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    // Approved in ocd: the tool runs.
+    let (agent, id, _) = ask().await;
+    assert!(!marker.exists(), "nothing ran before the answer");
+    let r = app.post(&format!("/api/approvals/{id}/decision"), json!({"decision": "once"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let acked = format!("/api/agents/{agent}/commands?status=acknowledged");
+    until(agent.clone(), "acknowledged the permission", |b| b["commands"].as_array().is_some_and(|c| !c.is_empty()), acked).await;
+    let started = Instant::now();
+    while !marker.exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the approved command never ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::fs::remove_file(&marker).unwrap();
+
+    // Rejected in ocd: the tool does not run, the session ends its turn.
+    let (agent, id, _) = ask().await;
+    app.post(&format!("/api/approvals/{id}/decision"), json!({"decision": "reject"})).await;
+    until(agent.clone(), "went idle", |b| b["agent"]["status"] == "idle", format!("/api/agents/{agent}")).await;
+    assert!(!marker.exists(), "a rejected command never runs");
+
+    // Answered at opencode first (standing in for its terminal): ocd shows it answered elsewhere.
+    let (agent, id, request) = ask().await;
+    let r = client
+        .post(format!("{opencode_url}/permission/{request}/reply?{directory}"))
+        .json(&json!({"reply": "reject"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let path = format!("/api/approvals/{id}");
+    let body = until(agent, "answered elsewhere", |b| b["approval"]["status"] == "answered_elsewhere", path).await;
+    assert_eq!(body["approval"]["decision"], "reject");
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }

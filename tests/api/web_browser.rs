@@ -84,6 +84,18 @@ pub async fn seed(app: &TestApp) {
     let waiting = json!({"session_id": "5b1e9c2a-claude", "cwd": "/src/web", "hook_event_name": "Notification",
         "message": "Claude needs your permission to use Bash", "notification_type": "permission_prompt"});
     app.post("/api/ingest/claude-code", waiting).await;
+    // OpenCode sessions asking for permission: one waits, one was answered.
+    let asked = |id: &str, session: &str, command: &str| {
+        json!({"id": format!("evt_{id}"), "type": "permission.asked", "properties": {"id": id, "sessionID": session,
+            "permission": "bash", "patterns": [command], "metadata": {"command": command}, "always": ["rm *"]}})
+    };
+    let batch = json!({"project": "web", "events": [
+        asked("per_wait", "ses_deploy", "rm -rf build/ && npm run deploy:staging"),
+        asked("per_done", "ses_docs", "git push origin docs"),
+    ]});
+    assert_eq!(app.post("/api/ingest/opencode", batch).await.status, StatusCode::OK);
+    let done = app.get("/api/approvals?agent=opencode-ses_docs").await.body["approvals"][0]["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/approvals/{done}/decision"), json!({"decision": "reject", "message": "push after review"})).await;
 }
 
 fn todo_status(list: &Value, id: &str) -> Option<String> {
@@ -238,18 +250,66 @@ async fn comments_and_steering_reach_their_targets() {
     chrome.quit().await;
 }
 
+/// An agent's permission request answered from the approvals page: it shows live, the
+/// answer with its message reaches the agent as its command, and the card moves to the answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_is_answered_from_the_page() {
+    let Some(chrome) = Chrome::start(DESKTOP.0, DESKTOP.1).await else { return };
+    let app = app().await;
+    seed(&app).await;
+    sign_in(&chrome, &app, Role::Admin).await;
+    chrome.goto(&format!("{}/approvals", app.base)).await;
+    chrome.until("the live connection", "return document.getElementById('live-status').dataset.state === 'live';").await;
+    assert_eq!(chrome.js("return document.getElementById('approvals-badge').textContent.trim();", vec![]).await, json!("1 waiting"));
+    // A request made now shows without a reload.
+    let live = json!([{"id": "evt_live", "type": "permission.asked", "properties": {"id": "per_live", "sessionID": "ses_live",
+        "permission": "edit", "patterns": ["../secrets/.env"], "metadata": {"filepath": "../secrets/.env"}}}]);
+    app.post("/api/ingest/opencode", live).await;
+    chrome.until("the new request", "return document.querySelector('#approvals-live').textContent.includes('../secrets/.env');").await;
+
+    let id = app.get("/api/approvals?agent=opencode-ses_deploy").await.body["approvals"][0]["id"].as_str().unwrap().to_string();
+    let card = format!("li[data-approval='{id}']");
+    chrome.find(&format!("{card} input[name=message]")).await.send_keys("staging only, please").await.unwrap();
+    chrome.click(&format!("{card} button[value=once]")).await;
+    chrome.until("the card among the answers", &format!("return !!document.querySelector(\"{card}.status-approved\");")).await;
+    let approval = app.get(&format!("/api/approvals/{id}")).await.body["approval"].clone();
+    assert_eq!((approval["status"].as_str(), approval["decision"].as_str()), (Some("approved"), Some("once")), "{approval}");
+    assert_eq!(approval["message"], "staging only, please");
+    assert!(approval["decided_by"].as_str().is_some_and(|b| !b.is_empty() && !b.starts_with("link:")), "{approval}");
+    let queued = app.get("/api/agents/opencode-ses_deploy/commands?status=queued").await.body;
+    assert!(queued.to_string().contains("per_wait"), "the agent's permission command: {queued}");
+    chrome.screenshot(&screenshots(), "approvals-answered-dark-desktop").await;
+    chrome.quit().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_get_no_controls_and_phones_no_sideways_scrolling() {
     let Some(chrome) = Chrome::start(360, 780).await else { return };
     let app = app().await;
     seed(&app).await;
     sign_in(&chrome, &app, Role::Viewer).await;
-    for path in
-        ["/?project=web", "/todos/todo_a", "/messages", "/agents", "/agents/ag-builder", "/analytics?project=web", "/sprints?project=web"]
-    {
+    for path in [
+        "/?project=web",
+        "/todos/todo_a",
+        "/messages",
+        "/agents",
+        "/agents/ag-builder",
+        "/analytics?project=web",
+        "/sprints?project=web",
+        "/approvals",
+    ] {
         chrome.goto(&format!("{}{path}", app.base)).await;
         chrome.find("main").await;
-        for control in ["[draggable=true]", ".card-menu", "#new-ticket", ".actions", ".comment-form", ".message-action", "details.edit"] {
+        for control in [
+            "[draggable=true]",
+            ".card-menu",
+            "#new-ticket",
+            ".actions",
+            ".comment-form",
+            ".message-action",
+            "details.edit",
+            ".approval-answer",
+        ] {
             assert!(!chrome.exists(control).await, "{path}: a viewer sees {control}");
         }
         let sideways = chrome.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![]).await;
@@ -273,6 +333,7 @@ async fn every_page_has_readable_contrast_in_both_themes() {
         ("agent", "/agents/ag-builder"),
         ("analytics", "/analytics?project=web"),
         ("sprints", "/sprints?project=web"),
+        ("approvals", "/approvals"),
     ];
     for (device, (width, height)) in [("desktop", DESKTOP), ("phone", PHONE)] {
         let Some(chrome) = Chrome::start(width, height).await else { return };

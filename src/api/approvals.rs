@@ -1,0 +1,86 @@
+//! `/api/approvals` (K28, K30): agents' permission requests. Everyone signed in sees them;
+//! admins and owners decide, and the first decision wins (a later one gets 409 with the
+//! standing decision).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::principal::Principal;
+use crate::db::approvals;
+use crate::domain::approvals::{ApprovalStatus, Decision};
+use crate::error::{AppError, AppResult};
+use crate::http::json::{Body, Params, non_null};
+use crate::service::approvals::{self as service, Decided};
+use crate::state::App;
+
+/// `?status=pending|approved|denied|expired|answered_elsewhere`, `?agent=`, `?limit=` (1–500, default 100).
+pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Value>> {
+    let status =
+        match params.non_empty("status") {
+            None => None,
+            Some(text) => Some(ApprovalStatus::parse(text).ok_or_else(|| {
+                AppError::BadRequest("status must be one of pending, approved, denied, expired, answered_elsewhere".into())
+            })?),
+        };
+    let limit = match params.non_empty("limit") {
+        None => 100,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| AppError::BadRequest("limit must be a whole number from 1 to 500".into()))?,
+    };
+    let list = approvals::list(&app.db.read, status, params.non_empty("agent"), limit).await?;
+    Ok(Json(json!({ "approvals": list })))
+}
+
+pub async fn get(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let approval = approvals::get(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
+    Ok(Json(json!({ "approval": approval })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    decision: Decision,
+    #[serde(default, deserialize_with = "non_null")]
+    message: Option<String>,
+}
+
+/// The answer to a decision: 200 with the approval, or 409 with the standing one.
+pub fn answer(decided: Decided) -> (StatusCode, Json<Value>) {
+    match decided {
+        Decided::Now(approval) => (StatusCode::OK, Json(json!({ "approval": approval }))),
+        Decided::Already(approval) => {
+            let error = format!("This request was already {}", already(&approval));
+            (StatusCode::CONFLICT, Json(json!({ "error": error, "approval": approval })))
+        }
+    }
+}
+
+/// How a closed approval ended, in words ("approved once by ada").
+pub fn already(a: &crate::domain::approvals::Approval) -> String {
+    let by = a.decided_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+    match (a.status, a.decision) {
+        (ApprovalStatus::Approved, Some(Decision::Always)) => format!("always allowed{by}"),
+        (ApprovalStatus::Approved, _) => format!("approved once{by}"),
+        (ApprovalStatus::Denied, _) => format!("rejected{by}"),
+        (ApprovalStatus::AnsweredElsewhere, _) => "answered in the agent's terminal".into(),
+        (ApprovalStatus::Expired, _) => "expired: nobody answered in time".into(),
+        (ApprovalStatus::Pending, _) => "pending".into(),
+    }
+}
+
+pub async fn decide(
+    State(app): State<App>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<DecisionBody>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let message = service::checked_message(body.message)?;
+    let by = service::name_of(&app, &principal).await?;
+    Ok(answer(service::decide(&app, id, body.decision, message, by).await?))
+}

@@ -1,0 +1,364 @@
+//! Approvals (K28, docs/decisions.md#approvals): an agent's permission request becomes an
+//! approval that waits for a person; the first decision wins and reaches the agent — a
+//! `permission` command for OpenCode, the held hook's answer for Claude Code and Codex. A
+//! request nobody answers expires and the agent asks in its terminal as it would without ocd.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::principal::Principal;
+use crate::crypto::Sealer;
+use crate::db::WriteConn;
+use crate::db::activity::{self, Subject};
+use crate::db::alerts::{self, NewAlert};
+use crate::db::approvals::{self as store};
+use crate::db::events::{self, NewEvent};
+use crate::domain::Priority;
+use crate::domain::agents::CommandKind;
+use crate::domain::alerts::Trigger;
+use crate::domain::approvals::{Approval, ApprovalStatus, Decision, MESSAGE_LIMIT, opencode_command};
+use crate::domain::ids;
+use crate::error::{AppError, AppResult};
+use crate::state::App;
+
+/// A permission request as an integration reports it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The request's own key at its tool, so a replay finds the same approval.
+    pub source_key: String,
+    pub agent_id: String,
+    pub session_id: String,
+    pub tool: &'static str,
+    /// The id the tool's reply names (OpenCode's permission id).
+    pub request_id: Option<String>,
+    pub summary: String,
+    pub detail: Value,
+    pub project: Option<String>,
+    /// How long it may wait for a person, in seconds.
+    pub wait_secs: i64,
+}
+
+/// Records the request (once per source key): an `approval:requested` event, a timeline row
+/// and the `approval_needed` alert. Returns the approval, new or already known.
+pub async fn request(app: &App, req: Request) -> AppResult<Approval> {
+    let now = app.clock.now();
+    let approval = Approval {
+        id: ids::generate("apr", app.clock.now_ms()),
+        agent_id: req.agent_id,
+        session_id: req.session_id,
+        tool: req.tool.to_string(),
+        request_id: req.request_id,
+        summary: crate::ingest::clip(&req.summary, 300),
+        detail: req.detail.to_string(),
+        project: req.project,
+        status: ApprovalStatus::Pending,
+        decision: None,
+        message: None,
+        decided_by: None,
+        decided_at: None,
+        created_at: now,
+        expires_at: now + req.wait_secs.max(1),
+    };
+    let sealer = app.sealer.clone();
+    let key = req.source_key;
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let (stored, new) = store::insert(c, &approval, &key).await?;
+                if new {
+                    announce(c, &sealer, "approval:requested", &stored, now).await?;
+                    let at = Subject { agent_id: &stored.agent_id, task_id: None, project_id: stored.project.as_deref() };
+                    activity::record(c, at, "approval", Some(&format!("asks: {}", stored.summary)), now).await?;
+                    raise_alert(c, &stored, now).await?;
+                }
+                Ok(stored)
+            })
+        })
+        .await
+}
+
+/// The `approval_needed` alert: the rule's channel decides where it goes; its notification
+/// carries the request and, for people who may decide, the answers.
+async fn raise_alert(c: &mut WriteConn, a: &Approval, now: i64) -> AppResult<()> {
+    let alert = NewAlert {
+        trigger: Trigger::ApprovalNeeded,
+        agent_id: a.agent_id.clone(),
+        task_id: None,
+        title: Some(crate::ingest::label(&a.tool).to_string()),
+        priority: Priority::High,
+        reason: Some(a.summary.clone()),
+        project: a.project.clone(),
+        since: None,
+        approval_id: Some(a.id.clone()),
+    };
+    alerts::raise(c, &alert, &format!("approval:{}", a.id), now).await?;
+    Ok(())
+}
+
+/// An `approval:*` event in the approval's project; sealed, as the request may quote a command.
+async fn announce(c: &mut WriteConn, sealer: &Sealer, name: &'static str, a: &Approval, now: i64) -> AppResult<()> {
+    events::append(c, now, NewEvent::sealed(name, a.project.as_deref(), &json!({ "approval": a }), sealer)).await?;
+    Ok(())
+}
+
+/// What a decision came to.
+#[derive(Debug, Clone)]
+pub enum Decided {
+    /// This decision is the one that counts.
+    Now(Approval),
+    /// Someone (or something) answered first: the standing outcome.
+    Already(Approval),
+}
+
+/// How the people and links who decide are named in `decided_by`.
+pub async fn name_of(app: &App, principal: &Principal) -> AppResult<String> {
+    Ok(match principal {
+        Principal::User { id, .. } => {
+            crate::db::users::get(&app.db.read, *id).await?.map_or_else(|| format!("user {id}"), |u| u.shown_name().to_string())
+        }
+        Principal::ApiKey { id: Some(id), .. } => format!("key:{id}"),
+        Principal::ApiKey { id: None, .. } => "api key".into(),
+        Principal::LocalOwner => "local owner".into(),
+        Principal::Anonymous => "anonymous".into(),
+    })
+}
+
+/// Checks a decision's message: optional, at most MESSAGE_LIMIT characters, blank is none.
+pub fn checked_message(message: Option<String>) -> AppResult<Option<String>> {
+    let message = message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+    if message.as_ref().is_some_and(|m| m.chars().count() > MESSAGE_LIMIT) {
+        return Err(AppError::field("too_big", "message", format!("message: at most {MESSAGE_LIMIT} characters")));
+    }
+    Ok(message)
+}
+
+/// Decides approval `id`; the first decision wins. The decision reaches OpenCode as a
+/// `permission` command; a held Claude Code hook hears it through the event.
+pub async fn decide(app: &App, id: String, decision: Decision, message: Option<String>, by: String) -> AppResult<Decided> {
+    let now = app.clock.now();
+    let sealer = app.sealer.clone();
+    let command = crate::service::commands::queued(app, "", CommandKind::Permission, None);
+    app.db.write(move |c| Box::pin(async move { decide_in(c, &sealer, &id, decision, message.as_deref(), &by, command, now).await })).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn decide_in(
+    c: &mut WriteConn,
+    sealer: &Sealer,
+    id: &str,
+    decision: Decision,
+    message: Option<&str>,
+    by: &str,
+    mut command: crate::db::commands::Command,
+    now: i64,
+) -> AppResult<Decided> {
+    let approval = store::get(&mut *c, id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
+    if !approval.is_pending() || !store::close(c, id, decision.status(), Some(decision), message, Some(by), now).await? {
+        let standing = store::get(&mut *c, id).await?.unwrap_or(approval);
+        return Ok(Decided::Already(standing));
+    }
+    let decided = store::get(&mut *c, id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
+    if let (crate::ingest::opencode::TOOL, Some(request)) = (decided.tool.as_str(), decided.request_id.as_deref()) {
+        command.agent_id = decided.agent_id.clone();
+        command.text = Some(opencode_command(request, decision));
+        crate::db::commands::create(c, &command).await?;
+    }
+    let at = Subject { agent_id: &decided.agent_id, task_id: None, project_id: decided.project.as_deref() };
+    activity::record(c, at, "approval", Some(&format!("{} by {by}: {}", decision.label(), decided.summary)), now).await?;
+    announce(c, sealer, "approval:decided", &decided, now).await?;
+    Ok(Decided::Now(decided))
+}
+
+/// Ends a pending approval without a decision from ocd: `expired`, or `answered_elsewhere`
+/// (with the answer given there). Nothing happens to one that is no longer pending.
+pub async fn close_undecided(
+    c: &mut WriteConn,
+    sealer: &Sealer,
+    a: &Approval,
+    status: ApprovalStatus,
+    answer: Option<Decision>,
+    now: i64,
+) -> AppResult<()> {
+    let by = (status == ApprovalStatus::AnsweredElsewhere).then_some("terminal");
+    if !store::close(c, &a.id, status, answer, None, by, now).await? {
+        return Ok(());
+    }
+    let Some(closed) = store::get(&mut *c, &a.id).await? else { return Ok(()) };
+    let name = if status == ApprovalStatus::Expired { "approval:expired" } else { "approval:decided" };
+    let at = Subject { agent_id: &closed.agent_id, task_id: None, project_id: closed.project.as_deref() };
+    let what = if status == ApprovalStatus::Expired { "expired" } else { "answered in the terminal" };
+    activity::record(c, at, "approval", Some(&format!("{what}: {}", closed.summary)), now).await?;
+    announce(c, sealer, name, &closed, now).await
+}
+
+/// The request was answered at the agent first (OpenCode's `permission.replied`).
+pub async fn answered_elsewhere(app: &App, source_key: String, reply: Option<Decision>) -> AppResult<()> {
+    let now = app.clock.now();
+    let sealer = app.sealer.clone();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                match store::by_source(c, &source_key).await? {
+                    Some(a) => close_undecided(c, &sealer, &a, ApprovalStatus::AnsweredElsewhere, reply, now).await,
+                    None => Ok(()),
+                }
+            })
+        })
+        .await
+}
+
+/// Expires the agent's pending approvals (its session went idle, was aborted or ended). Idle
+/// is reported often: nothing is written when nothing is pending.
+pub async fn expire_for_agent(app: &App, agent_id: &str) -> AppResult<()> {
+    if store::list(&app.db.read, Some(ApprovalStatus::Pending), Some(agent_id), 1).await?.is_empty() {
+        return Ok(());
+    }
+    let now = app.clock.now();
+    let sealer = app.sealer.clone();
+    let agent_id = agent_id.to_string();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                for a in store::pending_of_agent(c, &agent_id).await? {
+                    close_undecided(c, &sealer, &a, ApprovalStatus::Expired, None, now).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+}
+
+/// Expires every pending approval past its time (the sweep).
+pub async fn expire_due(app: &App) -> AppResult<usize> {
+    let now = app.clock.now();
+    let sealer = app.sealer.clone();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let due = store::pending_past(c, now).await?;
+                for a in &due {
+                    close_undecided(c, &sealer, a, ApprovalStatus::Expired, None, now).await?;
+                }
+                Ok(due.len())
+            })
+        })
+        .await
+}
+
+/// Waits until approval `id` is no longer pending, or `wait` has passed; returns it as it
+/// then stands. Costs no thread: it sleeps on the event hub, which hears decisions made on
+/// any replica through the event log.
+pub async fn wait_for_decision(app: &App, id: &str, wait: Duration) -> AppResult<Approval> {
+    let deadline = tokio::time::Instant::now() + wait;
+    // Subscribed before looking, so a decision made in between still wakes us.
+    let mut live = app.hub.subscribe();
+    loop {
+        let approval = store::get(&app.db.read, id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
+        if !approval.is_pending() || tokio::time::Instant::now() >= deadline {
+            return Ok(approval);
+        }
+        let woken = tokio::time::timeout_at(deadline, async {
+            loop {
+                match live.recv().await {
+                    Ok(frame) => {
+                        let text = String::from_utf8_lossy(&frame.bytes);
+                        if text.contains("event: approval:") && text.contains(id) {
+                            return;
+                        }
+                    }
+                    Err(RecvError::Lagged(_) | RecvError::Closed) => return,
+                }
+            }
+        })
+        .await;
+        if woken.is_err() {
+            return store::get(&app.db.read, id).await?.ok_or_else(|| AppError::not_found("Approval"));
+        }
+    }
+}
+
+/// Holds a hook's request until a person decides or `APPROVAL_WAIT_SECONDS` pass; an
+/// unanswered request expires, so the agent asks in its terminal.
+pub async fn hold(app: &App, approval: Approval) -> AppResult<Approval> {
+    let wait = Duration::from_secs(u64::try_from(approval.expires_at - app.clock.now()).unwrap_or(0));
+    let standing = wait_for_decision(app, &approval.id, wait).await?;
+    if !standing.is_pending() {
+        return Ok(standing);
+    }
+    let now = app.clock.now();
+    let sealer = app.sealer.clone();
+    let id = standing.id.clone();
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let current = store::get(&mut *c, &id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
+                close_undecided(c, &sealer, &current, ApprovalStatus::Expired, None, now).await?;
+                Ok(store::get(&mut *c, &id).await?.unwrap_or(current))
+            })
+        })
+        .await
+}
+
+/// A decision link no longer usable.
+const LINK_SPENT: &str = "This decision link was already used.";
+const LINK_EXPIRED: &str = "This decision link has expired: the request was not answered in time.";
+const LINK_UNKNOWN: &str = "This decision link is not valid.";
+
+/// The approval a decision link (K30) stands for, if the link may still be used: a link is
+/// refused once used, once its approval's time is over, and for any other approval.
+pub async fn by_link(app: &App, token: &str) -> AppResult<Approval> {
+    let link =
+        store::link(&app.db.read, &crate::crypto::sha256_hex(token)).await?.ok_or_else(|| AppError::NotFound(LINK_UNKNOWN.into()))?;
+    let approval = store::get(&app.db.read, &link.approval_id).await?.ok_or_else(|| AppError::NotFound(LINK_UNKNOWN.into()))?;
+    check_link(&link, &approval, app.clock.now())?;
+    Ok(approval)
+}
+
+fn check_link(link: &store::Link, approval: &Approval, now: i64) -> AppResult<()> {
+    if link.used_at.is_some() {
+        return Err(AppError::Gone(LINK_SPENT.into()));
+    }
+    if link.expires_at <= now || approval.status == ApprovalStatus::Expired {
+        return Err(AppError::Gone(LINK_EXPIRED.into()));
+    }
+    Ok(())
+}
+
+/// Decides through a decision link: the link is spent and the decision made in one unit, so
+/// a link acts once. `for_approval` (what the page or the service worker thinks it answers)
+/// must be the link's own approval. `by` is the signed-in person, else `link:<channel id>`.
+pub async fn decide_by_link(
+    app: &App,
+    token: &str,
+    for_approval: Option<String>,
+    decision: Decision,
+    message: Option<String>,
+    person: Option<String>,
+) -> AppResult<Decided> {
+    let hash = crate::crypto::sha256_hex(token);
+    let now = app.clock.now();
+    let sealer = app.sealer.clone();
+    let command = crate::service::commands::queued(app, "", CommandKind::Permission, None);
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                let link = store::link(&mut *c, &hash).await?.ok_or_else(|| AppError::NotFound(LINK_UNKNOWN.into()))?;
+                if for_approval.as_deref().is_some_and(|id| id != link.approval_id) {
+                    return Err(AppError::ForbiddenBecause("This decision link belongs to another request.".into()));
+                }
+                let approval = store::get(&mut *c, &link.approval_id).await?.ok_or_else(|| AppError::NotFound(LINK_UNKNOWN.into()))?;
+                check_link(&link, &approval, now)?;
+                if !approval.is_pending() {
+                    return Ok(Decided::Already(approval));
+                }
+                if !store::use_link(c, &hash, now).await? {
+                    return Err(AppError::Gone(LINK_SPENT.into()));
+                }
+                let by = person.unwrap_or_else(|| format!("link:{}", link.channel_id));
+                decide_in(c, &sealer, &approval.id, decision, message.as_deref(), &by, command, now).await
+            })
+        })
+        .await
+}
