@@ -150,6 +150,37 @@ function keyOf(el) {
 
 // ---- the stream ---------------------------------------------------------------------------
 
+/// The header's count of requests waiting for a person, kept current on every live page.
+const APPROVAL_EVENTS = ["approval:requested", "approval:decided", "approval:expired"];
+
+async function countApprovals() {
+  const link = document.querySelector(`.nav a[href^="${document.documentElement.dataset.base || ""}/approvals"]`);
+  if (!link) return;
+  try {
+    const base = document.documentElement.dataset.base || "";
+    const response = await fetch(`${base}/api/approvals?status=pending&limit=500`, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const count = ((await response.json()).approvals || []).length;
+    let badge = document.getElementById("approvals-badge");
+    if (count === 0) return badge?.remove();
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.id = "approvals-badge";
+      badge.className = "count-badge";
+      link.append(" ", badge);
+    }
+    badge.title = `${count} waiting for a person`;
+    badge.innerHTML = "";
+    badge.append(String(count));
+    const hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = " waiting";
+    badge.append(hidden);
+  } catch {
+    // the next event tries again
+  }
+}
+
 let source = null;
 let failures = 0;
 let lastEventId = null;
@@ -179,6 +210,7 @@ function connect() {
     refresh();
   };
   for (const kind of kinds) source.addEventListener(kind, onEvent);
+  for (const kind of APPROVAL_EVENTS) source.addEventListener(kind, countApprovals);
   source.addEventListener("reset", onEvent);
   source.addEventListener("connected", () => {
     const recovering = failures > 0;

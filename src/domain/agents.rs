@@ -16,7 +16,20 @@ pub fn waiting_for(summary: Option<&str>) -> Option<&str> {
 
 /// The tools whose sessions ocd's integrations register as agents `<tool>-<id>` (K29); their
 /// agents go offline when silent and are purged when offline long enough.
-pub const INGEST_TOOLS: &[&str] = &["opencode", "claude-code", "codex"];
+pub const INGEST_TOOLS: &[&str] = &[OPENCODE, CLAUDE_CODE, CODEX];
+pub const OPENCODE: &str = "opencode";
+pub const CLAUDE_CODE: &str = "claude-code";
+pub const CODEX: &str = "codex";
+
+/// How a tool is named on the pages.
+pub fn tool_label(tool: &str) -> &'static str {
+    match tool {
+        OPENCODE => "OpenCode",
+        CLAUDE_CODE => "Claude Code",
+        CODEX => "Codex",
+        _ => "Agent",
+    }
+}
 
 string_enum!(AgentType {
     Primary => "primary",

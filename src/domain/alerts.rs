@@ -192,7 +192,10 @@ pub fn content(a: &AlertFacts) -> String {
         Trigger::StaleTask => format!("[STALE] Task \"{title}\" blocked for >2h (agent: {agent})"),
         Trigger::IdleTooLong => format!("Agent \"{agent}\" idle for >30min with pending tasks"),
         Trigger::Stalled => format!("[STALLED] Agent \"{agent}\" made no progress on \"{title}\": {reason}"),
-        Trigger::ApprovalNeeded => format!("[APPROVAL] {title} agent \"{agent}\" asks: {reason}"),
+        Trigger::ApprovalNeeded => {
+            let project = a.project_id.as_deref().map(|p| format!(" (project {p})")).unwrap_or_default();
+            format!("[APPROVAL] {title} agent \"{agent}\"{project} asks: {reason}")
+        }
     }
 }
 

@@ -10,6 +10,17 @@ pub mod velocity;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// `text` trimmed and cut to `max` characters (agent text can be long; stored summaries are short).
+pub fn clip(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// Declares a closed set of string values: serde and the database read and write each value
 /// as its text (so stored rows keep the text they had when these were plain strings), and
 /// `as_str`/`parse` convert by hand. A stored text that is not in the set fails the row's

@@ -15,18 +15,27 @@ use crate::domain::{Priority, TodoStatus};
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
-pub const TOOL: &str = "claude-code";
+pub const TOOL: &str = crate::domain::agents::CLAUDE_CODE;
 
 /// A non-empty string field of a payload.
 pub(super) fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-/// A tool call in a few words.
+/// A tool call in a few words: what it was for, as the timeline shows it.
 fn tool_summary(payload: &Value) -> String {
+    summary_by(payload, &["description", "command", "file_path", "pattern", "url", "subject", "prompt"])
+}
+
+/// A permission request in a few words: what exactly would run or change, so a person can judge it.
+fn request_summary(payload: &Value) -> String {
+    summary_by(payload, &["command", "file_path", "url", "pattern", "path", "description", "prompt"])
+}
+
+fn summary_by(payload: &Value, keys: &[&str]) -> String {
     let tool = text(payload, "tool_name").unwrap_or("tool");
     let input = payload.get("tool_input").cloned().unwrap_or(Value::Null);
-    let what = ["description", "command", "file_path", "pattern", "url", "subject", "prompt"].iter().find_map(|k| text(&input, k));
+    let what = keys.iter().find_map(|k| text(&input, k));
     match what {
         Some(what) => clip(&format!("{tool}: {what}"), 300),
         None => tool.to_string(),
@@ -119,7 +128,7 @@ pub async fn apply(app: &App, tool: &'static str, sender: &Sender, payload: &Val
             to.note(&me, key, kind, clip(&format!("{WAITING_PREFIX}{}", text(payload, "message").unwrap_or("")), 300)).await?;
         }
         "PermissionRequest" => {
-            let summary = tool_summary(payload);
+            let summary = request_summary(payload);
             to.note(&me, key.clone(), "permission", clip(&format!("{WAITING_PREFIX}{summary}"), 300)).await?;
             let detail = serde_json::json!({
                 "tool_name": payload.get("tool_name"),

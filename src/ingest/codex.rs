@@ -12,7 +12,7 @@ use crate::domain::agents::AgentStatus;
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
-pub const TOOL: &str = "codex";
+pub const TOOL: &str = crate::domain::agents::CODEX;
 
 pub async fn apply(app: &App, sender: &Sender, payload: &Value) -> AppResult<Outcome> {
     if payload.get("hook_event_name").is_some() {

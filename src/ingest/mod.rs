@@ -41,26 +41,8 @@ pub fn project_of_directory(directory: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.chars().take(64).collect())
 }
 
-/// How a tool is named on the pages.
-pub fn label(tool: &str) -> &'static str {
-    match tool {
-        opencode::TOOL => "OpenCode",
-        claude_code::TOOL => "Claude Code",
-        codex::TOOL => "Codex",
-        _ => "Agent",
-    }
-}
-
-/// `text` cut to `max` characters (agent text can be long; stored summaries are short).
-pub fn clip(text: &str, max: usize) -> String {
-    let text = text.trim();
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
+pub use crate::domain::agents::tool_label as label;
+pub use crate::domain::clip;
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,7 @@ use crate::error::AppResult;
 use crate::state::App;
 
 /// Agents of OpenCode sessions are `opencode-<session id>`.
-pub const TOOL: &str = "opencode";
+pub const TOOL: &str = crate::domain::agents::OPENCODE;
 
 /// What an event means for ocd.
 #[derive(Debug, Clone, PartialEq)]

@@ -50,7 +50,7 @@ pub async fn request(app: &App, req: Request) -> AppResult<Approval> {
         session_id: req.session_id,
         tool: req.tool.to_string(),
         request_id: req.request_id,
-        summary: crate::ingest::clip(&req.summary, 300),
+        summary: crate::domain::clip(&req.summary, 300),
         detail: req.detail.to_string(),
         project: req.project,
         status: ApprovalStatus::Pending,
@@ -86,7 +86,7 @@ async fn raise_alert(c: &mut WriteConn, a: &Approval, now: i64) -> AppResult<()>
         trigger: Trigger::ApprovalNeeded,
         agent_id: a.agent_id.clone(),
         task_id: None,
-        title: Some(crate::ingest::label(&a.tool).to_string()),
+        title: Some(crate::domain::agents::tool_label(&a.tool).to_string()),
         priority: Priority::High,
         reason: Some(a.summary.clone()),
         project: a.project.clone(),
@@ -160,7 +160,7 @@ async fn decide_in(
         return Ok(Decided::Already(standing));
     }
     let decided = store::get(&mut *c, id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
-    if let (crate::ingest::opencode::TOOL, Some(request)) = (decided.tool.as_str(), decided.request_id.as_deref()) {
+    if let (crate::domain::agents::OPENCODE, Some(request)) = (decided.tool.as_str(), decided.request_id.as_deref()) {
         command.agent_id = decided.agent_id.clone();
         command.text = Some(opencode_command(request, decision));
         crate::db::commands::create(c, &command).await?;

@@ -40,7 +40,7 @@ impl ApprovalView {
     pub fn of(approval: Approval) -> ApprovalView {
         let outcome = if approval.is_pending() { String::new() } else { crate::api::approvals::already(&approval) };
         let detail = detail_lines(&approval);
-        ApprovalView { tool: crate::ingest::label(&approval.tool), outcome, detail, approval }
+        ApprovalView { tool: crate::domain::agents::tool_label(&approval.tool), outcome, detail, approval }
     }
 
     pub fn decisions(&self) -> &'static [Decision] {
@@ -54,12 +54,12 @@ fn detail_lines(a: &Approval) -> Vec<(String, String)> {
     let input = detail.get("tool_input").or_else(|| detail.get("metadata")).cloned().unwrap_or_default();
     let mut lines: Vec<(String, String)> = input
         .as_object()
-        .map(|o| o.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), crate::ingest::clip(s, 400)))).take(6).collect())
+        .map(|o| o.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), crate::domain::clip(s, 400)))).take(6).collect())
         .unwrap_or_default();
     if let Some(patterns) = detail.get("patterns").and_then(|p| p.as_array()) {
         let list: Vec<&str> = patterns.iter().filter_map(|p| p.as_str()).collect();
         if !list.is_empty() {
-            lines.push(("patterns".into(), crate::ingest::clip(&list.join(" "), 400)));
+            lines.push(("patterns".into(), crate::domain::clip(&list.join(" "), 400)));
         }
     }
     lines

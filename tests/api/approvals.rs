@@ -266,3 +266,77 @@ async fn notifications_carry_the_answers(app: TestApp) {
     let commands = app.get("/api/agents/opencode-ses_n/commands").await.body;
     assert!(commands.to_string().contains("\\\"reply\\\":\\\"reject\\\""), "{commands}");
 }
+
+/// A number from `/proc/<pid>/status` (`Threads`, `VmRSS` in kB).
+fn proc_status(pid: u32, field: &str) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server's /proc status");
+    let line = status.lines().find(|l| l.starts_with(&format!("{field}:"))).expect("the field");
+    line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("a number")
+}
+
+/// Holding requests costs no thread: 100 PermissionRequest hooks held open at once leave the
+/// real server's thread count where it was, and its memory grows by less than 20 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_held_requests_cost_no_threads() {
+    use crate::procs::{OcdProcess, temp_dir};
+    let dir = temp_dir();
+    let env = [("DASHBOARD_API_KEY", "held-key"), ("APPROVAL_WAIT_SECONDS", "600"), ("RUST_LOG", "warn")];
+    let mut ocd = OcdProcess::start(&dir, &env);
+    if let Some(mut stderr) = ocd.stderr.take() {
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    }
+    let pid = ocd.child.id();
+    let client = crate::harness::client();
+    let (base, key) = (ocd.base.clone(), "held-key");
+    let list = |status: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let r = client.get(format!("{base}/api/approvals?status={status}&limit=500")).bearer_auth(key).send().await.unwrap();
+            r.json::<Value>().await.unwrap()["approvals"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    // Warm up: the pools open their connections under the same concurrency first.
+    let warm: Vec<_> = (0..100).map(|_| list("pending")).collect();
+    futures_util::future::join_all(warm).await;
+    let (threads_before, rss_before) = (proc_status(pid, "Threads"), proc_status(pid, "VmRSS"));
+
+    let hooks: Vec<_> = (0..100)
+        .map(|i| {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move {
+                let body = permission_request(&format!("held-{i}"), &format!("make target-{i}"));
+                let r = client.post(format!("{base}/api/ingest/claude-code")).bearer_auth(key).json(&body).send().await.unwrap();
+                r.json::<Value>().await.unwrap()
+            })
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    while list("pending").await.len() < 100 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the hundred requests never all arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (threads_held, rss_held) = (proc_status(pid, "Threads"), proc_status(pid, "VmRSS"));
+    assert_eq!(threads_held, threads_before, "holding requests takes no thread");
+    assert!(rss_held - rss_before < 20 * 1024, "memory grew by {} kB holding 100 requests", rss_held - rss_before);
+    assert!(hooks.iter().all(|h| !h.is_finished()), "all held");
+
+    // Each is released by its decision.
+    for a in list("pending").await {
+        let id = a["id"].as_str().unwrap();
+        let r = client
+            .post(format!("{base}/api/approvals/{id}/decision"))
+            .bearer_auth(key)
+            .json(&json!({"decision": "once"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    for hook in hooks {
+        let answer = tokio::time::timeout(Duration::from_secs(30), hook).await.expect("released").unwrap();
+        assert_eq!(answer["hookSpecificOutput"]["decision"]["behavior"], "allow");
+    }
+    eprintln!("threads {threads_before} → {threads_held}; RSS {rss_before} kB → {rss_held} kB");
+    drop(ocd);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -23,6 +23,7 @@ crate::on_both_backends!(
     failed_sends_retry_with_backoff,
     web_push_is_encrypted_and_signed,
     a_lost_lease_is_sent_again,
+    approval_pushes_carry_answers_for_deciders_only,
 );
 
 async fn add(owner: &mut Browser, body: Value) -> Value {
@@ -367,4 +368,44 @@ async fn push_endpoints_must_be_https_and_are_limited_per_person() {
     }
     let r = person.go(Method::POST, "/api/push/subscriptions", Some(&keys.subscription("https://push.example/11"))).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+}
+
+/// An approval's push (docs/decisions.md#approvals): an admin's browser gets the Approve and
+/// Reject actions and the decision link the service worker posts to; a viewer's the notification
+/// alone. The service worker's post decides.
+async fn approval_pushes_carry_answers_for_deciders_only(app: TestApp) {
+    let push = FakeReceiver::start().await;
+    let (admin_keys, viewer_keys) = (BrowserKeys::new(), BrowserKeys::new());
+    let mut admin = signed_in(&app, Role::Admin).await;
+    let mut viewer = signed_in(&app, Role::Viewer).await;
+    for (person, keys, path) in [(&mut admin, &admin_keys, "/push/admin"), (&mut viewer, &viewer_keys, "/push/viewer")] {
+        let r = person.go(Method::POST, "/api/push/subscriptions", Some(&keys.subscription(&format!("{}{path}", push.url)))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let asked = json!([{"id": "evt_p", "type": "permission.asked", "properties": {"id": "per_push", "sessionID": "ses_p",
+        "permission": "bash", "patterns": ["terraform apply"], "metadata": {"command": "terraform apply"}}}]);
+    app.post("/api/ingest/opencode", asked).await;
+    app.alerts().await;
+    let open = |path: &str, keys: &BrowserKeys| -> Value {
+        let got = push.received_at(path);
+        assert_eq!(got.len(), 1, "{path}");
+        let auth = web_push_native::Auth::clone_from_slice(&keys.auth);
+        serde_json::from_slice(&web_push_native::decrypt(got[0].body.to_vec(), &keys.secret, &auth).unwrap()).unwrap()
+    };
+    let to_admin = open("/push/admin", &admin_keys);
+    let to_viewer = open("/push/viewer", &viewer_keys);
+    assert_eq!(to_admin["title"], "OpenCode asks for approval");
+    assert!(to_admin["body"].as_str().unwrap().contains("terraform apply"));
+    assert_eq!(to_admin["actions"], json!([{"action": "once", "title": "Approve"}, {"action": "reject", "title": "Reject"}]));
+    let id = to_admin["approvalId"].as_str().unwrap();
+    assert!(to_viewer.get("actions").is_none() && to_viewer.get("decideUrl").is_none(), "{to_viewer}");
+    assert_eq!(to_viewer["title"], to_admin["title"]);
+
+    // What the service worker posts when the Approve action is tapped.
+    let decide = to_admin["decideUrl"].as_str().unwrap();
+    let path = &decide[decide.find("/approvals/decide/").unwrap()..];
+    let r = app.send(app.raw(Method::POST, path).json(&json!({"decision": "once", "approval_id": id}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["approval"]["status"], "approved");
+    assert!(r.body["approval"]["decided_by"].as_str().unwrap().starts_with("link:"));
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::fake_anthropic::FakeAnthropic;
 use crate::harness::{Backend, TestApp};
@@ -45,17 +45,13 @@ fn repository(name: &str, base: &str) -> PathBuf {
     repo
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_real_claude_code_session_shows_up_in_ocd() {
-    let Some(bin) = claude() else { return };
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let model = FakeAnthropic::start().await;
-    let repo = repository("shop-e2e", &app.base);
-    let home = repo.parent().unwrap().join("home");
-    let run = tokio::process::Command::new(&bin)
-        .env_clear()
+/// `claude` in `repo`, isolated: its own home, the scripted model, no network but 127.0.0.1,
+/// its hooks reporting to `app`.
+fn claude_in(bin: &Path, repo: &Path, model: &FakeAnthropic, app: &TestApp) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
+        .env("HOME", repo.parent().unwrap().join("home"))
         .env("IS_SANDBOX", "1")
         .env("ANTHROPIC_BASE_URL", &model.url)
         .env("ANTHROPIC_API_KEY", "sk-ant-fake")
@@ -65,7 +61,17 @@ async fn a_real_claude_code_session_shows_up_in_ocd() {
         .env("HTTPS_PROXY", "http://127.0.0.1:9")
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("OCD_URL", &app.base)
-        .env("OCD_API_KEY", &app.key)
+        .env("OCD_API_KEY", &app.key);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_claude_code_session_shows_up_in_ocd() {
+    let Some(bin) = claude() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let model = FakeAnthropic::start().await;
+    let repo = repository("shop-e2e", &app.base);
+    let run = claude_in(&bin, &repo, &model, &app)
         .env("CLAUDE_CODE_ENABLE_TELEMETRY", "1")
         .env("OTEL_METRICS_EXPORTER", "otlp")
         .env("OTEL_LOGS_EXPORTER", "otlp")
@@ -105,5 +111,147 @@ async fn a_real_claude_code_session_shows_up_in_ocd() {
     assert!(calls > 0, "api_request logs on the timeline: {text}");
     assert_eq!(detail["agent"]["tokens_in"].as_i64(), Some(100 * calls), "{detail}");
     assert!(detail["agent"]["cost_usd"].as_f64().unwrap() > 0.0);
+    let _ = std::fs::remove_dir_all(repo.parent().unwrap());
+}
+
+/// Claude Code in SDK mode (`--permission-prompt-tool stdio`, where it runs PermissionRequest
+/// hooks; plain `-p` never does) with ocd's settings and the default permission mode: the Bash
+/// call asks. Returns the process, its output lines, and a way to answer its own permission
+/// request (standing in for the terminal).
+struct SdkRun {
+    child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    lines: tokio::sync::mpsc::UnboundedReceiver<Value>,
+}
+
+impl SdkRun {
+    fn start(bin: &Path, repo: &Path, model: &FakeAnthropic, app: &TestApp) -> SdkRun {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = claude_in(bin, repo, model, app)
+            .args([
+                "-p",
+                "--input-format",
+                "stream-json",
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--permission-prompt-tool",
+                "stdio",
+            ])
+            .current_dir(repo)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start claude");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut reader = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        SdkRun { stdin: child.stdin.take(), child, lines }
+    }
+
+    async fn say(&mut self, value: Value) {
+        use tokio::io::AsyncWriteExt;
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(format!("{value}\n").as_bytes()).await.unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    async fn prompt(&mut self, text: &str) {
+        self.say(json!({"type": "user", "message": {"role": "user", "content": text}, "parent_tool_use_id": null, "session_id": ""})).await;
+    }
+
+    /// The next output line `wanted` picks, within two minutes.
+    async fn next(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let found = tokio::time::timeout(Duration::from_secs(120), async {
+            while let Some(line) = self.lines.recv().await {
+                if wanted(&line) {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await;
+        found.ok().flatten().unwrap_or_else(|| panic!("claude never printed {what}"))
+    }
+
+    /// Waits for the turn's result, then ends the session.
+    async fn finish(mut self) -> Value {
+        let result = self.next("its result", |l| l["type"] == "result").await;
+        self.stdin.take();
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+        result
+    }
+}
+
+/// The approval of the run's PermissionRequest once ocd shows it.
+async fn asked(app: &TestApp) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let list = app.get("/api/approvals?status=pending").await.body;
+        if let Some(a) = list["approvals"].as_array().and_then(|l| l.first()) {
+            return a.clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "the PermissionRequest never reached ocd");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_permission_requests_wait_for_ocd() {
+    let Some(bin) = claude() else { return };
+    let model = FakeAnthropic::start().await;
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+
+    // Approved in ocd: the command runs.
+    let repo = repository("approve-e2e", &app.base);
+    let mut run = SdkRun::start(&bin, &repo, &model, &app);
+    run.prompt("E2E PERMISSION: please touch the marker").await;
+    let approval = asked(&app).await;
+    assert_eq!(approval["tool"], "claude-code");
+    assert!(approval["summary"].as_str().unwrap().contains("touch ocd_approved.txt"), "{approval}");
+    let id = approval["id"].as_str().unwrap();
+    assert_eq!(app.post(&format!("/api/approvals/{id}/decision"), json!({"decision": "once"})).await.status, reqwest::StatusCode::OK);
+    let result = run.finish().await;
+    assert!(repo.join("ocd_approved.txt").exists(), "the approved command ran: {result}");
+
+    // Rejected in ocd: it does not, and Claude Code is told why.
+    let repo = repository("reject-e2e", &app.base);
+    let mut run = SdkRun::start(&bin, &repo, &model, &app);
+    run.prompt("E2E PERMISSION: please touch the marker").await;
+    let id = asked(&app).await["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/approvals/{id}/decision"), json!({"decision": "reject", "message": "not today"})).await;
+    let result = run.finish().await;
+    assert!(!repo.join("ocd_approved.txt").exists(), "a rejected command never runs: {result}");
+    assert!(result["permission_denials"].to_string().contains("touch ocd_approved.txt"), "{result}");
+
+    // Nobody answers in ocd: after APPROVAL_WAIT_SECONDS the hook answers with no decision and
+    // Claude Code's own prompt (the SDK host, standing in for the terminal) decides.
+    let short = TestApp::spawn_with(Backend::Sqlite, |c| c.approval_wait_seconds = 2).await.unwrap();
+    let repo = repository("fallback-e2e", &short.base);
+    let mut run = SdkRun::start(&bin, &repo, &model, &short);
+    run.prompt("E2E PERMISSION: please touch the marker").await;
+    let request = run.next("its own permission request", |l| l["type"] == "control_request").await;
+    let id = asked(&short).await["id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    while short.get(&format!("/api/approvals/{id}")).await.body["approval"]["status"] != "expired" {
+        assert!(started.elapsed() < Duration::from_secs(30), "the held request never fell back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!repo.join("ocd_approved.txt").exists(), "nothing ran on ocd's silence");
+    let input = request["request"]["input"].clone();
+    let answer = json!({"type": "control_response", "response": {"subtype": "success", "request_id": request["request_id"],
+        "response": {"behavior": "allow", "updatedInput": input}}});
+    run.say(answer).await;
+    let result = run.finish().await;
+    assert!(repo.join("ocd_approved.txt").exists(), "the terminal's answer decided: {result}");
     let _ = std::fs::remove_dir_all(repo.parent().unwrap());
 }

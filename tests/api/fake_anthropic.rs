@@ -62,6 +62,14 @@ fn plan(body: &Value) -> (Vec<Value>, &'static str) {
     };
     let results = answered(&messages);
     let after = |id: &str| results.iter().any(|r| r == id);
+    if first.contains("PERMISSION") {
+        // A write that needs permission in the default mode; its marker shows whether it ran.
+        return if after("toolu_perm") {
+            (text("Finished."), "end_turn")
+        } else {
+            (tool("toolu_perm", "Bash", json!({"command": "touch ocd_approved.txt", "description": "Touch the marker"})), "tool_use")
+        };
+    }
     if first.contains("SUBAGENT") {
         return if after("toolu_sub_bash") {
             (text("The sub-agent is done."), "end_turn")

@@ -188,3 +188,31 @@ async fn install_connects_each_agent() {
     assert_eq!(agent["agent"]["project_id"], "billing", "the repository's project, not the directory's (api)");
     let _ = std::fs::remove_dir_all(&home);
 }
+
+/// A command hook's PermissionRequest (Claude Code's command hooks, Codex's hooks) waits for
+/// the decision made in ocd and prints it on stdout, as the agent reads a command hook's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_hook_prints_the_decision_made_in_ocd() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await.unwrap();
+    for (tool, decision, behavior) in [("claude-code", "once", "allow"), ("codex", "reject", "deny")] {
+        let (base, key) = (app.base.clone(), app.key.clone());
+        let session = format!("s-hold-{tool}");
+        let payload = json!({"session_id": session, "cwd": "/src/shop", "hook_event_name": "PermissionRequest",
+            "tool_name": "Bash", "tool_input": {"command": "cargo publish"}})
+        .to_string();
+        let running = tokio::task::spawn_blocking(move || hook(&base, &key, &[tool], &payload));
+        let id = loop {
+            let list = app.get("/api/approvals?status=pending").await.body;
+            if let Some(a) = list["approvals"].as_array().and_then(|l| l.iter().find(|a| a["session_id"] == session.as_str())) {
+                break a["id"].as_str().unwrap().to_string();
+            }
+            assert!(!running.is_finished(), "the hook gave up before a decision");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        assert_eq!(app.post(&format!("/api/approvals/{id}/decision"), json!({"decision": decision})).await.status, StatusCode::OK);
+        let out = running.await.unwrap();
+        assert!(out.status.success());
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the decision on stdout");
+        assert_eq!(answer["hookSpecificOutput"]["decision"]["behavior"], behavior, "{tool}");
+    }
+}

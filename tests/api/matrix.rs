@@ -391,6 +391,15 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
             let r = app.request(Method::POST, "/api/settings/channels", Some(&sample_channel()), Some(owner)).await;
             (path.replace("ID", r.body["channel"]["id"].as_str().unwrap()), (m == "PATCH").then(|| json!({"name": "renamed"})))
         }
+        ("GET", "/api/approvals/{id}") | ("GET", "/approvals/{id}") => (path.replace("ID", &sample_approval(app, n).await), None),
+        ("POST", "/api/approvals/{id}/decision" | "/approvals/{id}") => {
+            (path.replace("ID", &sample_approval(app, n).await), Some(json!({"decision": "once"})))
+        }
+        (_, "/approvals/decide/{token}") => {
+            let token = sample_decision_link(app, n).await;
+            let path = rule.path.replace("{token}", &token);
+            (path, (m == "POST").then(|| json!({"decision": "reject"})))
+        }
         ("POST", "/api/push/subscriptions") => (path, Some(sample_subscription(n))),
         ("DELETE", "/api/push/subscriptions/{id}") => {
             // the caller's own subscription (people only; keys are refused before the lookup)
@@ -408,6 +417,28 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
         _ => panic!("no sample request for {} {}", rule.method, rule.path),
     };
     (path, body)
+}
+
+/// A pending approval (an OpenCode permission request) of its own; returns its id.
+async fn sample_approval(app: &TestApp, n: usize) -> String {
+    let asked = json!([{"id": format!("evt_p{n}"), "type": "permission.asked", "properties": {"id": format!("per_{n}"),
+        "sessionID": format!("ap-{n}"), "permission": "bash", "patterns": ["ls"]}}]);
+    app.post("/api/ingest/opencode", asked).await;
+    let list = app.get(&format!("/api/approvals?agent=opencode-ap-{n}")).await.body;
+    list["approvals"][0]["id"].as_str().expect("the sample approval").to_string()
+}
+
+/// A decision link for a sample approval, as a notification carries it; returns its token.
+async fn sample_decision_link(app: &TestApp, n: usize) -> String {
+    let id = sample_approval(app, n).await;
+    let token = ocd::crypto::random_hex(32);
+    let hash = ocd::crypto::sha256_hex(&token);
+    app.app
+        .db
+        .write(move |c| Box::pin(async move { Ok(ocd::db::approvals::insert_link(c, &hash, &id, "matrix", i64::MAX / 2).await?) }))
+        .await
+        .expect("a decision link");
+    token
 }
 
 /// A webhook channel to a port nobody listens on (a test send fails fast, and is still a 200).

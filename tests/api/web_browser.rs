@@ -266,6 +266,7 @@ async fn an_approval_is_answered_from_the_page() {
         "permission": "edit", "patterns": ["../secrets/.env"], "metadata": {"filepath": "../secrets/.env"}}}]);
     app.post("/api/ingest/opencode", live).await;
     chrome.until("the new request", "return document.querySelector('#approvals-live').textContent.includes('../secrets/.env');").await;
+    chrome.until("the header's count", "return document.getElementById('approvals-badge').textContent.trim() === '2 waiting';").await;
 
     let id = app.get("/api/approvals?agent=opencode-ses_deploy").await.body["approvals"][0]["id"].as_str().unwrap().to_string();
     let card = format!("li[data-approval='{id}']");
