@@ -10,14 +10,23 @@ use serde_json::{Value, json};
 
 use crate::auth::principal::Principal;
 use crate::db::approvals;
-use crate::domain::approvals::{ApprovalStatus, Decision};
+use crate::domain::approvals::{Approval, ApprovalStatus, Decision};
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Body, Params, non_null};
 use crate::service::approvals::{self as service, Decided};
 use crate::state::App;
 
+/// A project-scoped key sees only its project's approvals (decisions.md#project-scoped-keys);
+/// another's is "not found", as every object outside its project is.
+fn check_scope(principal: &Principal, approval: &Approval) -> AppResult<()> {
+    match principal.scope() {
+        Some(scope) if approval.project.as_deref() != Some(scope) => Err(AppError::not_found("Approval")),
+        _ => Ok(()),
+    }
+}
+
 /// `?status=pending|approved|denied|expired|answered_elsewhere`, `?agent=`, `?limit=` (1–500, default 100).
-pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Value>> {
+pub async fn list(State(app): State<App>, principal: Principal, params: Params) -> AppResult<Json<Value>> {
     let status =
         match params.non_empty("status") {
             None => None,
@@ -33,12 +42,14 @@ pub async fn list(State(app): State<App>, params: Params) -> AppResult<Json<Valu
             .filter(|n| (1..=500).contains(n))
             .ok_or_else(|| AppError::BadRequest("limit must be a whole number from 1 to 500".into()))?,
     };
-    let list = approvals::list(&app.db.read, status, params.non_empty("agent"), limit).await?;
+    let mut list = approvals::list(&app.db.read, status, params.non_empty("agent"), limit).await?;
+    list.retain(|a| check_scope(&principal, a).is_ok());
     Ok(Json(json!({ "approvals": list })))
 }
 
-pub async fn get(State(app): State<App>, Path(id): Path<String>) -> AppResult<Json<Value>> {
+pub async fn get(State(app): State<App>, principal: Principal, Path(id): Path<String>) -> AppResult<Json<Value>> {
     let approval = approvals::get(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
+    check_scope(&principal, &approval)?;
     Ok(Json(json!({ "approval": approval })))
 }
 
@@ -81,6 +92,8 @@ pub async fn decide(
     Body(body): Body<DecisionBody>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let message = service::checked_message(body.message)?;
+    let approval = approvals::get(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
+    check_scope(&principal, &approval)?;
     let by = service::name_of(&app, &principal).await?;
     Ok(answer(service::decide(&app, id, body.decision, message, by).await?))
 }

@@ -49,12 +49,14 @@ pub async fn run_from_args(args: Vec<String>) {
 /// Runs the hook; every failure is reported on stderr and the exit stays 0. A decision ocd
 /// answered is printed on stdout.
 pub async fn run(tool: HookTool, argument: Option<String>) {
+    let started = std::time::Instant::now();
     let payload = match read_payload(argument).await {
         Ok(payload) => payload,
         Err(e) => return eprintln!("ocd hook: {e}"),
     };
     let is_permission = payload.get("hook_event_name").and_then(serde_json::Value::as_str) == Some("PermissionRequest");
-    let deadline = if is_permission { PERMISSION_DEADLINE } else { DEADLINE };
+    // Reading the payload counts toward the deadline.
+    let deadline = if is_permission { PERMISSION_DEADLINE } else { DEADLINE }.saturating_sub(started.elapsed());
     match tokio::time::timeout(deadline, forward(tool, payload)).await {
         Ok(Ok(answer)) => {
             if answer.get("hookSpecificOutput").is_some() {

@@ -114,11 +114,6 @@ pub fn opencode_command(request_id: &str, decision: Decision) -> String {
     json!({"requestID": request_id, "reply": decision.as_str()}).to_string()
 }
 
-/// Whether `status` text is one a list may filter on.
-pub fn parse_status(text: &str) -> Option<ApprovalStatus> {
-    ApprovalStatus::parse(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -252,6 +252,7 @@ impl<'a> Reporter<'a> {
     /// A permission request of session (or sub-agent) `id`: it waits in ocd as an approval
     /// (once per `source_key`) for `wait_secs` at most.
     pub async fn permission(&mut self, id: &str, asked: Asked, wait_secs: i64) -> AppResult<Approval> {
+        let request_id_missing = asked.request_id.is_none();
         self.ensure(id).await?;
         let agent = self.agent_id(id);
         let project = agent_rows::find(&self.app.db.read, &agent).await?.and_then(|a| a.project_id);
@@ -265,6 +266,8 @@ impl<'a> Reporter<'a> {
             detail: asked.detail,
             project,
             wait_secs,
+            // Only a request that carries its own id is recognised across time.
+            repeatable: request_id_missing,
         };
         approvals::request(self.app, request).await
     }

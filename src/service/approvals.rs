@@ -23,6 +23,9 @@ use crate::domain::ids;
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
+/// `decided_by` of a request answered at the agent (its terminal) before anyone in ocd.
+const ANSWERED_AT_THE_AGENT: &str = "terminal";
+
 /// A permission request as an integration reports it.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -38,6 +41,10 @@ pub struct Request {
     pub project: Option<String>,
     /// How long it may wait for a person, in seconds.
     pub wait_secs: i64,
+    /// The tool's key is not unique per request (a Claude Code payload has no id: the same
+    /// command asked again has the same content): once the earlier approval is closed, a
+    /// request with its key is a new one, never answered by the old decision.
+    pub repeatable: bool,
 }
 
 /// Records the request (once per source key): an `approval:requested` event, a timeline row
@@ -62,11 +69,14 @@ pub async fn request(app: &App, req: Request) -> AppResult<Approval> {
         expires_at: now + req.wait_secs.max(1),
     };
     let sealer = app.sealer.clone();
-    let key = req.source_key;
+    let (key, repeatable) = (req.source_key, req.repeatable);
     app.db
         .write(move |c| {
             Box::pin(async move {
-                let (stored, new) = store::insert(c, &approval, &key).await?;
+                let (mut stored, mut new) = store::insert(c, &approval, &key).await?;
+                if !new && repeatable && !stored.is_pending() {
+                    (stored, new) = store::insert(c, &approval, &format!("{key}#{}", approval.id)).await?;
+                }
                 if new {
                     announce(c, &sealer, "approval:requested", &stored, now).await?;
                     let at = Subject { agent_id: &stored.agent_id, task_id: None, project_id: stored.project.as_deref() };
@@ -181,7 +191,7 @@ pub async fn close_undecided(
     answer: Option<Decision>,
     now: i64,
 ) -> AppResult<()> {
-    let by = (status == ApprovalStatus::AnsweredElsewhere).then_some("terminal");
+    let by = (status == ApprovalStatus::AnsweredElsewhere).then_some(ANSWERED_AT_THE_AGENT);
     if !store::close(c, &a.id, status, answer, None, by, now).await? {
         return Ok(());
     }
@@ -265,15 +275,18 @@ pub async fn wait_for_decision(app: &App, id: &str, wait: Duration) -> AppResult
                     Ok(frame) => {
                         let text = String::from_utf8_lossy(&frame.bytes);
                         if text.contains("event: approval:") && text.contains(id) {
-                            return;
+                            return true;
                         }
                     }
-                    Err(RecvError::Lagged(_) | RecvError::Closed) => return,
+                    // Missed frames: look again.
+                    Err(RecvError::Lagged(_)) => return true,
+                    // The hub is gone (shutting down): nothing will wake us.
+                    Err(RecvError::Closed) => return false,
                 }
             }
         })
         .await;
-        if woken.is_err() {
+        if !matches!(woken, Ok(true)) {
             return store::get(&app.db.read, id).await?.ok_or_else(|| AppError::not_found("Approval"));
         }
     }
@@ -282,14 +295,23 @@ pub async fn wait_for_decision(app: &App, id: &str, wait: Duration) -> AppResult
 /// Holds a hook's request until a person decides or `APPROVAL_WAIT_SECONDS` pass; an
 /// unanswered request expires, so the agent asks in its terminal.
 pub async fn hold(app: &App, approval: Approval) -> AppResult<Approval> {
+    // The agent may hang up first (its own timeout, Ctrl-C): then nobody can hear an answer,
+    // so the approval expires instead of waiting to be "answered" in vain.
+    let mut hung_up = ExpireIfHungUp { app: app.clone(), id: Some(approval.id.clone()) };
     let wait = Duration::from_secs(u64::try_from(approval.expires_at - app.clock.now()).unwrap_or(0));
-    let standing = wait_for_decision(app, &approval.id, wait).await?;
+    let standing = wait_for_decision(app, &approval.id, wait).await;
+    hung_up.id = None;
+    let standing = standing?;
     if !standing.is_pending() {
         return Ok(standing);
     }
+    expire(app, standing.id.clone()).await
+}
+
+/// Expires approval `id` if it is still pending; returns it as it then stands.
+async fn expire(app: &App, id: String) -> AppResult<Approval> {
     let now = app.clock.now();
     let sealer = app.sealer.clone();
-    let id = standing.id.clone();
     app.db
         .write(move |c| {
             Box::pin(async move {
@@ -299,6 +321,26 @@ pub async fn hold(app: &App, approval: Approval) -> AppResult<Approval> {
             })
         })
         .await
+}
+
+/// Expires a held approval whose request was dropped before an answer (the connection closed).
+struct ExpireIfHungUp {
+    app: App,
+    id: Option<String>,
+}
+
+impl Drop for ExpireIfHungUp {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let app = self.app.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = expire(&app, id).await {
+                    tracing::warn!(error = %e, "a dropped permission request could not be expired; the sweep will");
+                }
+            });
+        }
+    }
 }
 
 /// A decision link no longer usable.

@@ -190,7 +190,9 @@ pub struct LinkBody {
     approval_id: Option<String>,
 }
 
-/// `POST /approvals/decide/{token}`: decides once. A form gets a page, JSON gets JSON.
+/// `POST /approvals/decide/{token}`: decides once. A form gets a page; JSON (the service worker)
+/// gets the approval as JSON on success, and a refusal in the pages' error format (it only
+/// looks at the status).
 pub async fn link_decide(
     State(app): State<App>,
     principal: Principal,

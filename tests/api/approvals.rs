@@ -16,6 +16,7 @@ use crate::harness::TestApp;
 crate::on_both_backends!(
     opencode_requests_become_permission_commands,
     answered_in_the_terminal_first,
+    scoped_keys_see_their_project_only,
     claude_code_hook_is_held_until_a_decision,
     decision_links_decide_once,
     notifications_carry_the_answers,
@@ -96,6 +97,27 @@ async fn opencode_requests_become_permission_commands(app: TestApp) {
     assert_eq!(forged.status, StatusCode::BAD_REQUEST);
 }
 
+/// A project-scoped key (what `ocd install --project` makes) sees only its project's
+/// approvals and decides none.
+async fn scoped_keys_see_their_project_only(app: TestApp) {
+    for p in ["payments", "web"] {
+        app.post("/api/settings/projects", json!({"id": p, "name": p})).await;
+    }
+    let key = app.scoped_key("payments").await;
+    app.post("/api/ingest/opencode", json!({"project": "web", "events": [asked("per_w", "ses_w")]})).await;
+    let other = pending(&app).await[0]["id"].as_str().unwrap().to_string();
+    let scoped = app.request(Method::POST, "/api/ingest/opencode", Some(&json!([asked("per_p", "ses_p")])), Some(&key)).await;
+    assert_eq!(scoped.status, StatusCode::OK, "{}", scoped.body);
+    let seen = app.request(Method::GET, "/api/approvals", None, Some(&key)).await.body;
+    let projects: Vec<&str> = seen["approvals"].as_array().unwrap().iter().map(|a| a["project"].as_str().unwrap()).collect();
+    assert_eq!(projects, ["payments"], "{seen}");
+    assert_eq!(app.request(Method::GET, &format!("/api/approvals/{other}"), None, Some(&key)).await.status, StatusCode::NOT_FOUND);
+    // Deciding is for people and unscoped keys: an agent's key never answers requests.
+    let r = app.request(Method::POST, &format!("/api/approvals/{other}/decision"), Some(&json!({"decision": "once"})), Some(&key)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&format!("/api/approvals/{other}")).await.body["approval"]["status"], "pending");
+}
+
 async fn answered_in_the_terminal_first(app: TestApp) {
     app.post("/api/ingest/opencode", json!([asked("per_2", "ses_b"), replied("per_2", "ses_b", "reject")])).await;
     let all = app.get("/api/approvals").await.body;
@@ -156,6 +178,24 @@ async fn claude_code_hook_is_held_until_a_decision(app: TestApp) {
     app.post(&format!("/api/approvals/{id}/decision"), json!({"decision": "reject", "message": "not on my watch"})).await;
     let answer = tokio::time::timeout(Duration::from_secs(10), hook).await.expect("answered at once").unwrap();
     assert_eq!(answer["hookSpecificOutput"]["decision"], json!({"behavior": "deny", "message": "not on my watch"}));
+    // The same command asked again is a new request: the earlier answer does not decide it.
+    let (hook, again) = held_hook(&app, "s-deny", "rm -rf /").await;
+    assert_ne!(again, id, "a new approval");
+    assert!(!hook.is_finished(), "it waits for its own answer");
+    app.post(&format!("/api/approvals/{again}/decision"), json!({"decision": "once"})).await;
+    let answer = tokio::time::timeout(Duration::from_secs(10), hook).await.expect("answered").unwrap();
+    assert_eq!(answer["hookSpecificOutput"]["decision"]["behavior"], "allow");
+    // Claude Code hangs up (its hook timeout, Ctrl-C): nobody can hear an answer, so it expires.
+    let body = permission_request("s-gone", "make deploy");
+    let gone = crate::harness::client().post(format!("{}/api/ingest/claude-code", app.base)).bearer_auth(&app.key).json(&body);
+    let gone = tokio::spawn(gone.timeout(Duration::from_millis(1500)).send());
+    let started = std::time::Instant::now();
+    while !gone.is_finished() || !pending(&app).await.iter().all(|a| a["session_id"] != "s-gone") {
+        assert!(started.elapsed() < Duration::from_secs(20), "the hung-up request never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let list = app.get("/api/approvals?status=expired").await.body;
+    assert!(list["approvals"].as_array().unwrap().iter().any(|a| a["session_id"] == "s-gone"), "{list}");
     // Every other hook is answered with no decision, at once.
     let other = app.post("/api/ingest/claude-code", json!({"session_id": "s-deny", "hook_event_name": "Stop", "cwd": "/tmp/shop"})).await;
     assert_eq!(other.body, json!({}));

@@ -286,16 +286,42 @@ async fn a_permission_request_is_answered_from_ocd() {
         }
     };
 
-    // Approved in ocd: the tool runs.
+    // Approved from the approvals page (its form, as a signed-in admin): the tool runs.
+    let mut admin = crate::auth_helpers::signed_in(&app, ocd::domain::roles::Role::Admin).await;
     let (agent, id, _) = ask().await;
     assert!(!marker.exists(), "nothing ran before the answer");
-    let r = app.post(&format!("/api/approvals/{id}/decision"), json!({"decision": "once"})).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = admin.form(&format!("/approvals/{id}"), &[("decision", "once"), ("back", "/approvals")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let acked = format!("/api/agents/{agent}/commands?status=acknowledged");
     until(agent.clone(), "acknowledged the permission", |b| b["commands"].as_array().is_some_and(|c| !c.is_empty()), acked).await;
     let started = Instant::now();
     while !marker.exists() {
         assert!(started.elapsed() < Duration::from_secs(30), "the approved command never ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::fs::remove_file(&marker).unwrap();
+
+    // Approved from a phone: the ntfy notification's Approve button posts its decision link.
+    let ntfy = crate::fake_receiver::FakeReceiver::start().await;
+    let channel = json!({"type": "ntfy", "name": "phone", "config": {"server": ntfy.url, "topic": "ocd"}});
+    let mut owner = crate::auth_helpers::signed_in(&app, ocd::domain::roles::Role::Owner).await;
+    assert_eq!(owner.go(reqwest::Method::POST, "/api/settings/channels", Some(&channel)).await.status, StatusCode::CREATED);
+    let (_, id, _) = ask().await;
+    app.alerts().await;
+    let note = ntfy.received_at("/").last().expect("the phone was notified").json();
+    let approve = note["actions"].as_array().unwrap().iter().find(|a| a["label"] == "Approve").unwrap().clone();
+    let pressed = client
+        .post(approve["url"].as_str().unwrap())
+        .header("content-type", approve["headers"]["Content-Type"].as_str().unwrap())
+        .body(approve["body"].as_str().unwrap().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pressed.status(), StatusCode::OK);
+    assert_eq!(app.get(&format!("/api/approvals/{id}")).await.body["approval"]["status"], "approved");
+    let started = Instant::now();
+    while !marker.exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the command approved from the phone never ran");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     std::fs::remove_file(&marker).unwrap();
