@@ -145,7 +145,7 @@ function wanted(event: any): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-export const Ocd = async ({ client, directory, worktree }: any) => {
+export const Ocd = async ({ client, directory, worktree, serverUrl }: any) => {
   const here = String(directory || worktree || "")
   const loaded: Set<string> = ((globalThis as any)[LOADED] ||= new Set<string>())
   if (loaded.has(here)) return {}
@@ -206,6 +206,22 @@ export const Ocd = async ({ client, directory, worktree }: any) => {
     }
   }
 
+  /** Replies to a permission request with the person's message; false when that did not work. */
+  async function replyWithMessage(answer: any): Promise<boolean> {
+    try {
+      const url = new URL(`/permission/${encodeURIComponent(answer.requestID)}/reply`, String(serverUrl))
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ reply: answer.reply, message: String(answer.message).slice(0, 1000) }),
+        signal: AbortSignal.timeout(REQUEST_MS),
+      })
+      return res.ok
+    } catch {
+      return false
+    }
+  }
+
   /** Carries out one command through opencode's own client, then tells ocd how it went. */
   async function execute(session: string, agent: string, command: Command) {
     let status = "acknowledged"
@@ -221,10 +237,15 @@ export const Ocd = async ({ client, directory, worktree }: any) => {
         })
       } else if (command.kind === "permission") {
         const answer = JSON.parse(command.text || "{}")
-        result = await client.postSessionIdPermissionsPermissionId({
-          path: { id: session, permissionID: answer.requestID },
-          body: { response: answer.reply },
-        })
+        // With a person's message, opencode's own route carries it to the model; the SDK call
+        // (also the fallback, e.g. a password-protected server) carries the reply alone.
+        const withMessage = answer.message && serverUrl ? await replyWithMessage(answer) : false
+        if (!withMessage) {
+          result = await client.postSessionIdPermissionsPermissionId({
+            path: { id: session, permissionID: answer.requestID },
+            body: { response: answer.reply },
+          })
+        }
       } else {
         status = "failed"
         detail = `the OpenCode plugin cannot ${command.kind} a session`

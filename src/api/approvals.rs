@@ -13,7 +13,7 @@ use crate::db::approvals;
 use crate::domain::approvals::{Approval, ApprovalStatus, Decision};
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Body, Params, non_null};
-use crate::service::approvals::{self as service, Decided};
+use crate::service::approvals::{self as service, Answer, Decided};
 use crate::state::App;
 
 /// A project-scoped key sees only its project's approvals (decisions.md#project-scoped-keys);
@@ -66,22 +66,9 @@ pub fn answer(decided: Decided) -> (StatusCode, Json<Value>) {
     match decided {
         Decided::Now(approval) => (StatusCode::OK, Json(json!({ "approval": approval }))),
         Decided::Already(approval) => {
-            let error = format!("This request was already {}", already(&approval));
+            let error = format!("This request was already {}", approval.outcome());
             (StatusCode::CONFLICT, Json(json!({ "error": error, "approval": approval })))
         }
-    }
-}
-
-/// How a closed approval ended, in words ("approved once by ada").
-pub fn already(a: &crate::domain::approvals::Approval) -> String {
-    let by = a.decided_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
-    match (a.status, a.decision) {
-        (ApprovalStatus::Approved, Some(Decision::Always)) => format!("always allowed{by}"),
-        (ApprovalStatus::Approved, _) => format!("approved once{by}"),
-        (ApprovalStatus::Denied, _) => format!("rejected{by}"),
-        (ApprovalStatus::AnsweredElsewhere, _) => "answered in the agent's terminal".into(),
-        (ApprovalStatus::Expired, _) => "expired: nobody answered in time".into(),
-        (ApprovalStatus::Pending, _) => "pending".into(),
     }
 }
 
@@ -95,5 +82,5 @@ pub async fn decide(
     let approval = approvals::get(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
     check_scope(&principal, &approval)?;
     let by = service::name_of(&app, &principal).await?;
-    Ok(answer(service::decide(&app, id, body.decision, message, by).await?))
+    Ok(answer(service::decide(&app, id, Answer { decision: body.decision, message, by }).await?))
 }

@@ -73,6 +73,19 @@ impl Approval {
         self.status == ApprovalStatus::Pending
     }
 
+    /// How it ended, in words ("approved once by ada").
+    pub fn outcome(&self) -> String {
+        let by = self.decided_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+        match (self.status, self.decision) {
+            (ApprovalStatus::Approved, Some(Decision::Always)) => format!("always allowed{by}"),
+            (ApprovalStatus::Approved, _) => format!("approved once{by}"),
+            (ApprovalStatus::Denied, _) => format!("rejected{by}"),
+            (ApprovalStatus::AnsweredElsewhere, _) => "answered in the agent's terminal".into(),
+            (ApprovalStatus::Expired, _) => "expired: nobody answered in time".into(),
+            (ApprovalStatus::Pending, _) => "pending".into(),
+        }
+    }
+
     /// `detail` as JSON (an unreadable value is null).
     pub fn detail_json(&self) -> Value {
         serde_json::from_str(&self.detail).unwrap_or(Value::Null)
@@ -109,9 +122,13 @@ pub fn claude_code_answer(approval: &Approval) -> Value {
     json!({"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": decision}})
 }
 
-/// The `permission` command's text for OpenCode's plugin: `{requestID, reply}` (K28).
-pub fn opencode_command(request_id: &str, decision: Decision) -> String {
-    json!({"requestID": request_id, "reply": decision.as_str()}).to_string()
+/// The `permission` command's text for OpenCode's plugin: `{requestID, reply}` (K28), and the
+/// person's `message` when they wrote one (opencode tells the model why).
+pub fn opencode_command(request_id: &str, decision: Decision, message: Option<&str>) -> String {
+    match message {
+        Some(message) => json!({"requestID": request_id, "reply": decision.as_str(), "message": message}).to_string(),
+        None => json!({"requestID": request_id, "reply": decision.as_str()}).to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -157,7 +174,8 @@ mod tests {
 
     #[test]
     fn opencode_gets_its_reply_words() {
-        assert_eq!(opencode_command("per_1", Decision::Always), r#"{"reply":"always","requestID":"per_1"}"#);
+        assert_eq!(opencode_command("per_1", Decision::Always, None), r#"{"reply":"always","requestID":"per_1"}"#);
+        assert_eq!(opencode_command("per_1", Decision::Reject, Some("no")), r#"{"message":"no","reply":"reject","requestID":"per_1"}"#);
         assert_eq!(Decision::Reject.status(), ApprovalStatus::Denied);
         assert_eq!(Decision::Once.status(), ApprovalStatus::Approved);
     }

@@ -78,9 +78,8 @@ pub async fn request(app: &App, req: Request) -> AppResult<Approval> {
                     (stored, new) = store::insert(c, &approval, &format!("{key}#{}", approval.id)).await?;
                 }
                 if new {
+                    // (The integration's own "permission" row is the timeline's record of the ask.)
                     announce(c, &sealer, "approval:requested", &stored, now).await?;
-                    let at = Subject { agent_id: &stored.agent_id, task_id: None, project_id: stored.project.as_deref() };
-                    activity::record(c, at, "approval", Some(&format!("asks: {}", stored.summary)), now).await?;
                     raise_alert(c, &stored, now).await?;
                 }
                 Ok(stored)
@@ -146,24 +145,40 @@ pub fn checked_message(message: Option<String>) -> AppResult<Option<String>> {
 
 /// Decides approval `id`; the first decision wins. The decision reaches OpenCode as a
 /// `permission` command; a held Claude Code hook hears it through the event.
-pub async fn decide(app: &App, id: String, decision: Decision, message: Option<String>, by: String) -> AppResult<Decided> {
-    let now = app.clock.now();
-    let sealer = app.sealer.clone();
-    let command = crate::service::commands::queued(app, "", CommandKind::Permission, None);
-    app.db.write(move |c| Box::pin(async move { decide_in(c, &sealer, &id, decision, message.as_deref(), &by, command, now).await })).await
+pub async fn decide(app: &App, id: String, answer: Answer) -> AppResult<Decided> {
+    let unit = Unit::of(app);
+    app.db.write(move |c| Box::pin(async move { decide_in(c, unit, &id, &answer).await })).await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn decide_in(
-    c: &mut WriteConn,
-    sealer: &Sealer,
-    id: &str,
-    decision: Decision,
-    message: Option<&str>,
-    by: &str,
-    mut command: crate::db::commands::Command,
+/// A person's answer: the decision, their optional message, and who they are (`decided_by`).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub decision: Decision,
+    pub message: Option<String>,
+    pub by: String,
+}
+
+/// What a decision's write unit needs besides the answer: made outside it (the clock, a
+/// command id), used inside.
+struct Unit {
+    sealer: Sealer,
+    command: crate::db::commands::Command,
     now: i64,
-) -> AppResult<Decided> {
+}
+
+impl Unit {
+    fn of(app: &App) -> Unit {
+        Unit {
+            sealer: app.sealer.clone(),
+            command: crate::service::commands::queued(app, "", CommandKind::Permission, None),
+            now: app.clock.now(),
+        }
+    }
+}
+
+async fn decide_in(c: &mut WriteConn, unit: Unit, id: &str, answer: &Answer) -> AppResult<Decided> {
+    let Unit { sealer, mut command, now } = unit;
+    let (decision, message, by) = (answer.decision, answer.message.as_deref(), answer.by.as_str());
     let approval = store::get(&mut *c, id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
     if !approval.is_pending() || !store::close(c, id, decision.status(), Some(decision), message, Some(by), now).await? {
         let standing = store::get(&mut *c, id).await?.unwrap_or(approval);
@@ -172,12 +187,12 @@ async fn decide_in(
     let decided = store::get(&mut *c, id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
     if let (crate::domain::agents::OPENCODE, Some(request)) = (decided.tool.as_str(), decided.request_id.as_deref()) {
         command.agent_id = decided.agent_id.clone();
-        command.text = Some(opencode_command(request, decision));
+        command.text = Some(opencode_command(request, decision, message));
         crate::db::commands::create(c, &command).await?;
     }
     let at = Subject { agent_id: &decided.agent_id, task_id: None, project_id: decided.project.as_deref() };
     activity::record(c, at, "approval", Some(&format!("{} by {by}: {}", decision.label(), decided.summary)), now).await?;
-    announce(c, sealer, "approval:decided", &decided, now).await?;
+    announce(c, &sealer, "approval:decided", &decided, now).await?;
     Ok(Decided::Now(decided))
 }
 
@@ -380,9 +395,8 @@ pub async fn decide_by_link(
     person: Option<String>,
 ) -> AppResult<Decided> {
     let hash = crate::crypto::sha256_hex(token);
-    let now = app.clock.now();
-    let sealer = app.sealer.clone();
-    let command = crate::service::commands::queued(app, "", CommandKind::Permission, None);
+    let unit = Unit::of(app);
+    let now = unit.now;
     app.db
         .write(move |c| {
             Box::pin(async move {
@@ -399,7 +413,7 @@ pub async fn decide_by_link(
                     return Err(AppError::Gone(LINK_SPENT.into()));
                 }
                 let by = person.unwrap_or_else(|| format!("link:{}", link.channel_id));
-                decide_in(c, &sealer, &approval.id, decision, message.as_deref(), &by, command, now).await
+                decide_in(c, unit, &approval.id, &Answer { decision, message, by }).await
             })
         })
         .await

@@ -20,7 +20,7 @@ use crate::db::approvals;
 use crate::domain::approvals::{Approval, ApprovalStatus, Decision};
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Form, Params};
-use crate::service::approvals::{self as service, Decided};
+use crate::service::approvals::{self as service, Answer, Decided};
 use crate::state::App;
 
 /// How many answered requests the page lists under the pending ones.
@@ -38,7 +38,7 @@ pub struct ApprovalView {
 
 impl ApprovalView {
     pub fn of(approval: Approval) -> ApprovalView {
-        let outcome = if approval.is_pending() { String::new() } else { crate::api::approvals::already(&approval) };
+        let outcome = if approval.is_pending() { String::new() } else { approval.outcome() };
         let detail = detail_lines(&approval);
         ApprovalView { tool: crate::domain::agents::tool_label(&approval.tool), outcome, detail, approval }
     }
@@ -128,9 +128,9 @@ pub async fn decide(
 ) -> AppResult<Response> {
     let message = service::checked_message(form.message)?;
     let by = service::name_of(&app, &principal).await?;
-    match service::decide(&app, id, form.decision, message, by).await? {
+    match service::decide(&app, id, Answer { decision: form.decision, message, by }).await? {
         Decided::Now(_) => Ok(see_other(safe_redirect(form.back.as_deref(), &app.base_path))),
-        Decided::Already(a) => Err(AppError::Conflict(format!("This request was already {}", crate::api::approvals::already(&a)))),
+        Decided::Already(a) => Err(AppError::Conflict(format!("This request was already {}", a.outcome()))),
     }
 }
 

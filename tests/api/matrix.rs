@@ -419,11 +419,12 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
     (path, body)
 }
 
-/// A pending approval (an OpenCode permission request) of its own; returns its id.
+/// A pending approval (an OpenCode permission request in project p1, the scoped key's) of its
+/// own; returns its id.
 async fn sample_approval(app: &TestApp, n: usize) -> String {
     let asked = json!([{"id": format!("evt_p{n}"), "type": "permission.asked", "properties": {"id": format!("per_{n}"),
         "sessionID": format!("ap-{n}"), "permission": "bash", "patterns": ["ls"]}}]);
-    app.post("/api/ingest/opencode", asked).await;
+    app.post("/api/ingest/opencode", json!({"project": "p1", "events": asked})).await;
     let list = app.get(&format!("/api/approvals?agent=opencode-ap-{n}")).await.body;
     list["approvals"][0]["id"].as_str().expect("the sample approval").to_string()
 }

@@ -326,11 +326,15 @@ async fn a_permission_request_is_answered_from_ocd() {
     }
     std::fs::remove_file(&marker).unwrap();
 
-    // Rejected in ocd: the tool does not run, the session ends its turn.
+    // Rejected in ocd with a message: the tool does not run, opencode hands the model the
+    // person's reason, and the session ends its turn.
     let (agent, id, _) = ask().await;
-    app.post(&format!("/api/approvals/{id}/decision"), json!({"decision": "reject"})).await;
+    app.post(&format!("/api/approvals/{id}/decision"), json!({"decision": "reject", "message": "not on staging today"})).await;
     until(agent.clone(), "went idle", |b| b["agent"]["status"] == "idle", format!("/api/agents/{agent}")).await;
     assert!(!marker.exists(), "a rejected command never runs");
+    let sid = agent.strip_prefix("opencode-").unwrap();
+    let messages = client.get(format!("{opencode_url}/session/{sid}/message?{directory}")).send().await.unwrap().text().await.unwrap();
+    assert!(messages.contains("not on staging today"), "the model was told why: {messages}");
 
     // Answered at opencode first (standing in for its terminal): ocd shows it answered elsewhere.
     let (agent, id, request) = ask().await;
