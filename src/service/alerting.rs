@@ -203,8 +203,7 @@ async fn approval_note(c: &mut WriteConn, links: &Links, channel: &StoredChannel
             return Ok(None);
         }
     }
-    let token = crate::crypto::random_hex(32);
-    crate::db::approvals::insert_link(c, &crate::crypto::sha256_hex(&token), id, &channel.id, approval.expires_at).await?;
+    let token = crate::service::approval_links::issue(c, &approval, &channel.id).await?;
     let tool = crate::domain::agents::tool_label(&approval.tool);
     Ok(Some(ApprovalNote::new(id, tool, &approval.summary, &links.decide(&token))))
 }

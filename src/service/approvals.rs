@@ -160,14 +160,14 @@ pub struct Answer {
 
 /// What a decision's write unit needs besides the answer: made outside it (the clock, a
 /// command id), used inside.
-struct Unit {
+pub(super) struct Unit {
     sealer: Sealer,
     command: crate::db::commands::Command,
-    now: i64,
+    pub(super) now: i64,
 }
 
 impl Unit {
-    fn of(app: &App) -> Unit {
+    pub(super) fn of(app: &App) -> Unit {
         Unit {
             sealer: app.sealer.clone(),
             command: crate::service::commands::queued(app, "", CommandKind::Permission, None),
@@ -176,7 +176,7 @@ impl Unit {
     }
 }
 
-async fn decide_in(c: &mut WriteConn, unit: Unit, id: &str, answer: &Answer) -> AppResult<Decided> {
+pub(super) async fn decide_in(c: &mut WriteConn, unit: Unit, id: &str, answer: &Answer) -> AppResult<Decided> {
     let Unit { sealer, mut command, now } = unit;
     let (decision, message, by) = (answer.decision, answer.message.as_deref(), answer.by.as_str());
     let approval = store::get(&mut *c, id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
@@ -356,65 +356,4 @@ impl Drop for ExpireIfHungUp {
             });
         }
     }
-}
-
-/// A decision link no longer usable.
-const LINK_SPENT: &str = "This decision link was already used.";
-const LINK_EXPIRED: &str = "This decision link has expired: the request was not answered in time.";
-const LINK_UNKNOWN: &str = "This decision link is not valid.";
-
-/// The approval a decision link (K30) stands for, if the link may still be used: a link is
-/// refused once used, once its approval's time is over, and for any other approval.
-pub async fn by_link(app: &App, token: &str) -> AppResult<Approval> {
-    let link =
-        store::link(&app.db.read, &crate::crypto::sha256_hex(token)).await?.ok_or_else(|| AppError::NotFound(LINK_UNKNOWN.into()))?;
-    let approval = store::get(&app.db.read, &link.approval_id).await?.ok_or_else(|| AppError::NotFound(LINK_UNKNOWN.into()))?;
-    check_link(&link, &approval, app.clock.now())?;
-    Ok(approval)
-}
-
-fn check_link(link: &store::Link, approval: &Approval, now: i64) -> AppResult<()> {
-    if link.used_at.is_some() {
-        return Err(AppError::Gone(LINK_SPENT.into()));
-    }
-    if link.expires_at <= now || approval.status == ApprovalStatus::Expired {
-        return Err(AppError::Gone(LINK_EXPIRED.into()));
-    }
-    Ok(())
-}
-
-/// Decides through a decision link: the link is spent and the decision made in one unit, so
-/// a link acts once. `for_approval` (what the page or the service worker thinks it answers)
-/// must be the link's own approval. `by` is the signed-in person, else `link:<channel id>`.
-pub async fn decide_by_link(
-    app: &App,
-    token: &str,
-    for_approval: Option<String>,
-    decision: Decision,
-    message: Option<String>,
-    person: Option<String>,
-) -> AppResult<Decided> {
-    let hash = crate::crypto::sha256_hex(token);
-    let unit = Unit::of(app);
-    let now = unit.now;
-    app.db
-        .write(move |c| {
-            Box::pin(async move {
-                let link = store::link(&mut *c, &hash).await?.ok_or_else(|| AppError::NotFound(LINK_UNKNOWN.into()))?;
-                if for_approval.as_deref().is_some_and(|id| id != link.approval_id) {
-                    return Err(AppError::ForbiddenBecause("This decision link belongs to another request.".into()));
-                }
-                let approval = store::get(&mut *c, &link.approval_id).await?.ok_or_else(|| AppError::NotFound(LINK_UNKNOWN.into()))?;
-                check_link(&link, &approval, now)?;
-                if !approval.is_pending() {
-                    return Ok(Decided::Already(approval));
-                }
-                if !store::use_link(c, &hash, now).await? {
-                    return Err(AppError::Gone(LINK_SPENT.into()));
-                }
-                let by = person.unwrap_or_else(|| format!("link:{}", link.channel_id));
-                decide_in(c, unit, &approval.id, &Answer { decision, message, by }).await
-            })
-        })
-        .await
 }

@@ -7,6 +7,7 @@ pub mod agents;
 pub mod alert_rules;
 pub mod alerting;
 pub mod analytics;
+pub mod approval_links;
 pub mod approvals;
 pub mod channels;
 pub mod commands;

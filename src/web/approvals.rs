@@ -169,7 +169,7 @@ fn link_page(app: &App, status: StatusCode, title: &str, view: ApprovalView, cho
 
 /// `GET /approvals/decide/{token}`: shows the request and the buttons; never decides.
 pub async fn link_confirm(State(app): State<App>, Path(token): Path<String>, params: Params) -> AppResult<Response> {
-    let approval = service::by_link(&app, &token).await?;
+    let approval = crate::service::approval_links::by_link(&app, &token).await?;
     let chosen = params.non_empty("decision").and_then(Decision::parse);
     if !approval.is_pending() {
         let view = ApprovalView::of(approval);
@@ -212,7 +212,7 @@ pub async fn link_decide(
         Principal::User { .. } => Some(service::name_of(&app, &principal).await?),
         _ => None,
     };
-    let decided = service::decide_by_link(&app, &token, body.approval_id, body.decision, message, person).await?;
+    let decided = crate::service::approval_links::decide_by_link(&app, &token, body.approval_id, body.decision, message, person).await?;
     if is_json {
         return Ok(crate::api::approvals::answer(decided).into_response());
     }
