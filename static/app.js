@@ -154,10 +154,10 @@ function keyOf(el) {
 const APPROVAL_EVENTS = ["approval:requested", "approval:decided", "approval:expired"];
 
 async function countApprovals() {
-  const link = document.querySelector(`.nav a[href^="${document.documentElement.dataset.base || ""}/approvals"]`);
+  const base = document.documentElement.dataset.base || "";
+  const link = document.querySelector(`.nav a[href^="${base}/approvals"]`);
   if (!link) return;
   try {
-    const base = document.documentElement.dataset.base || "";
     const response = await fetch(`${base}/api/approvals?status=pending&limit=500`, { credentials: "same-origin" });
     if (!response.ok) return;
     const count = ((await response.json()).approvals || []).length;

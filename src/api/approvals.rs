@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::principal::Principal;
-use crate::db::approvals;
+use crate::db::approvals::{self, Which};
 use crate::domain::approvals::{Approval, ApprovalStatus, Decision};
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Body, Params, non_null};
@@ -25,7 +25,8 @@ fn check_scope(principal: &Principal, approval: &Approval) -> AppResult<()> {
     }
 }
 
-/// `?status=pending|approved|denied|expired|answered_elsewhere`, `?agent=`, `?limit=` (1–500, default 100).
+/// `?status=pending|approved|denied|expired|answered_elsewhere`, `?agent=`, `?project=`, `?limit=` (1–500,
+/// default 100).
 pub async fn list(State(app): State<App>, principal: Principal, params: Params) -> AppResult<Json<Value>> {
     let status =
         match params.non_empty("status") {
@@ -34,16 +35,10 @@ pub async fn list(State(app): State<App>, principal: Principal, params: Params) 
                 AppError::BadRequest("status must be one of pending, approved, denied, expired, answered_elsewhere".into())
             })?),
         };
-    let limit = match params.non_empty("limit") {
-        None => 100,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| AppError::BadRequest("limit must be a whole number from 1 to 500".into()))?,
-    };
-    let mut list = approvals::list(&app.db.read, status, params.non_empty("agent"), limit).await?;
-    list.retain(|a| check_scope(&principal, a).is_ok());
+    // A scoped key lists its own project's only.
+    let project = principal.scope().or_else(|| params.non_empty("project"));
+    let which = Which { status, agent: params.non_empty("agent"), project };
+    let list = approvals::list(&app.db.read, which, params.limit(100)?).await?;
     Ok(Json(json!({ "approvals": list })))
 }
 
@@ -79,8 +74,7 @@ pub async fn decide(
     Body(body): Body<DecisionBody>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let message = service::checked_message(body.message)?;
-    let approval = approvals::get(&app.db.read, &id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
-    check_scope(&principal, &approval)?;
+    // (Project-scoped keys are agents' keys: the gate refuses them here.)
     let by = service::name_of(&app, &principal).await?;
     Ok(answer(service::decide(&app, id, Answer { decision: body.decision, message, by }).await?))
 }

@@ -65,13 +65,7 @@ pub async fn unsubscribe(State(app): State<App>, principal: Principal, Path(id):
 
 /// The delivery log, newest first: `?channel=`, `?status=`, `?limit=` (default 100, at most 500).
 pub async fn deliveries(State(app): State<App>, params: Params) -> AppResult<Json<Value>> {
-    let limit = match params.non_empty("limit") {
-        None => 100,
-        Some(text) => match text.parse::<i64>() {
-            Ok(n) if (1..=500).contains(&n) => n,
-            _ => return Err(AppError::BadRequest("limit must be a whole number from 1 to 500".into())),
-        },
-    };
+    let limit = params.limit(100)?;
     let status = params.non_empty("status");
     if let Some(s) = status
         && !["pending", "delivered", "failed", "gone"].contains(&s)

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use crate::events::hub::{Woken, wait_for};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::db::agents;
 use crate::db::commands;
@@ -66,22 +66,8 @@ pub async fn poll(State(app): State<App>, Path(id): Path<String>, params: Params
         if !delivered.is_empty() || tokio::time::Instant::now() >= deadline {
             return Ok(Json(json!({ "commands": delivered })));
         }
-        let woken = tokio::time::timeout_at(deadline, async {
-            loop {
-                match live.recv().await {
-                    Ok(frame) => {
-                        let text = String::from_utf8_lossy(&frame.bytes);
-                        if text.contains("event: agent:command") && text.contains(&marker) {
-                            return;
-                        }
-                    }
-                    Err(RecvError::Lagged(_)) => return,
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        })
-        .await;
-        if woken.is_err() {
+        let for_me = |text: &str| text.contains("event: agent:command") && text.contains(&marker);
+        if wait_for(&mut live, deadline, for_me).await != Woken::LookAgain {
             return Ok(Json(json!({ "commands": [] })));
         }
     }

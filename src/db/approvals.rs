@@ -47,19 +47,23 @@ pub async fn get(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, id: &str) 
     sqlx::query_as(sql!("SELECT {COLUMNS} FROM approvals WHERE id = $1")).bind(id).fetch_optional(conn).await
 }
 
-/// Approvals newest first, optionally of one status and one agent.
-pub async fn list(
-    pool: &AnyPool,
-    status: Option<ApprovalStatus>,
-    agent_id: Option<&str>,
-    limit: i64,
-) -> Result<Vec<Approval>, sqlx::Error> {
+/// Which approvals a list shows; `None` is any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Which<'a> {
+    pub status: Option<ApprovalStatus>,
+    pub agent: Option<&'a str>,
+    pub project: Option<&'a str>,
+}
+
+/// Approvals newest first.
+pub async fn list(pool: &AnyPool, which: Which<'_>, limit: i64) -> Result<Vec<Approval>, sqlx::Error> {
     sqlx::query_as(sql!(
         "SELECT {COLUMNS} FROM approvals WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR agent_id = $2) \
-         ORDER BY created_at DESC, id DESC LIMIT $3"
+         AND ($3 IS NULL OR project = $3) ORDER BY created_at DESC, id DESC LIMIT $4"
     ))
-    .bind(status)
-    .bind(agent_id)
+    .bind(which.status)
+    .bind(which.agent)
+    .bind(which.project)
     .bind(limit)
     .fetch_all(pool)
     .await

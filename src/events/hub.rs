@@ -88,6 +88,36 @@ impl Hub {
     }
 }
 
+/// How a wait for an event ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woken {
+    /// A matching event arrived, or events were missed (the receiver lagged): look again.
+    LookAgain,
+    /// The deadline passed first.
+    Deadline,
+    /// The hub is gone (shutting down): nothing will wake the waiter any more.
+    Closed,
+}
+
+/// Waits on `live` until an event whose frame text `matches` arrives, or `deadline`. Subscribe
+/// before looking at the state the event would change, so a change in between still wakes.
+/// This is how requests wait for something without a thread or a query of their own (a
+/// long-polled command, a held permission request).
+pub async fn wait_for(live: &mut broadcast::Receiver<Arc<Frame>>, deadline: tokio::time::Instant, matches: impl Fn(&str) -> bool) -> Woken {
+    let woken = tokio::time::timeout_at(deadline, async {
+        loop {
+            match live.recv().await {
+                Ok(frame) if matches(&String::from_utf8_lossy(&frame.bytes)) => return Woken::LookAgain,
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => return Woken::LookAgain,
+                Err(broadcast::error::RecvError::Closed) => return Woken::Closed,
+            }
+        }
+    })
+    .await;
+    woken.unwrap_or(Woken::Deadline)
+}
+
 /// Reads and broadcasts every event after the last one, page by page.
 async fn drain(db: &Db, sealer: &Sealer, hub: &Hub) {
     loop {

@@ -120,6 +120,18 @@ impl Params {
     pub fn non_empty(&self, key: &str) -> Option<&str> {
         self.get(key).filter(|v| !v.is_empty())
     }
+
+    /// `?limit=` of ocd's own lists: a whole number from 1 to 500, `default` when absent.
+    pub fn limit(&self, default: i64) -> AppResult<i64> {
+        match self.non_empty("limit") {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=500).contains(n))
+                .ok_or_else(|| AppError::BadRequest("limit must be a whole number from 1 to 500".into())),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {

@@ -129,7 +129,6 @@ pub async fn apply(app: &App, tool: &'static str, sender: &Sender, payload: &Val
         }
         "PermissionRequest" => {
             let summary = request_summary(payload);
-            to.note(&me, key.clone(), "permission", clip(&format!("{WAITING_PREFIX}{summary}"), 300)).await?;
             let detail = serde_json::json!({
                 "tool_name": payload.get("tool_name"),
                 "tool_input": payload.get("tool_input"),

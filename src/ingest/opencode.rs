@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::reporter::{Asked, Item, Reporter, todo_list};
 use super::{Sender, clip};
-use crate::domain::agents::{AgentStatus, WAITING_PREFIX};
+use crate::domain::agents::AgentStatus;
 use crate::domain::approvals::Decision;
 use crate::error::AppResult;
 use crate::state::App;
@@ -245,8 +245,6 @@ async fn apply_one(to: &mut Reporter<'_>, action: Action) -> AppResult<()> {
         Action::Note { session, key, kind, summary } => to.note(&session, key, kind, summary).await.map(|_| ()),
         Action::Error { session, key, message } => to.error(&session, key, message).await,
         Action::Permission { session, asked } => {
-            let summary = format!("{WAITING_PREFIX}{}", asked.summary);
-            to.note(&session, asked.source_key.clone(), "permission", clip(&summary, 300)).await?;
             // It waits as long as the `permission` command a decision becomes may live.
             let wait = to.app().config.command_ttl_seconds as i64;
             to.permission(&session, asked, wait).await.map(|_| ())

@@ -10,7 +10,7 @@ use super::{Sender, clip, project_of_directory};
 use crate::db::agents::{Agent, Usage};
 use crate::db::projects::{Owned, project_of};
 use crate::db::{agents as agent_rows, todos as todo_rows};
-use crate::domain::agents::{AgentStatus, AgentType};
+use crate::domain::agents::{AgentStatus, AgentType, WAITING_PREFIX};
 use crate::domain::approvals::Approval;
 use crate::domain::todos::TodoPatch;
 use crate::domain::{Field, Priority, TodoStatus};
@@ -249,9 +249,11 @@ impl<'a> Reporter<'a> {
         agents::activity(self.app, self.agent_id(id), note).await
     }
 
-    /// A permission request of session (or sub-agent) `id`: it waits in ocd as an approval
-    /// (once per `source_key`) for `wait_secs` at most.
+    /// A permission request of session (or sub-agent) `id`: a "waiting" row on its timeline,
+    /// and an approval (once per `source_key`) that waits in ocd for `wait_secs` at most.
     pub async fn permission(&mut self, id: &str, asked: Asked, wait_secs: i64) -> AppResult<Approval> {
+        let waiting = clip(&format!("{WAITING_PREFIX}{}", asked.summary), 300);
+        self.note(id, asked.source_key.clone(), "permission", waiting).await?;
         let request_id_missing = asked.request_id.is_none();
         self.ensure(id).await?;
         let agent = self.agent_id(id);

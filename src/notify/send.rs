@@ -95,7 +95,7 @@ fn ntfy_priority(p: Priority) -> u8 {
 /// need no header encoding).
 fn ntfy(http: &reqwest::Client, config: &Map<String, Value>, note: &Notification) -> reqwest::RequestBuilder {
     let server = text(config, "server").trim_end_matches('/');
-    let body = json!({
+    let mut body = json!({
         "topic": text(config, "topic"),
         "title": note.title,
         "message": truncate_bytes(&note.body, NTFY_MESSAGE_LIMIT),
@@ -103,7 +103,6 @@ fn ntfy(http: &reqwest::Client, config: &Map<String, Value>, note: &Notification
         "tags": [note.tag.split('-').next().unwrap_or("ocd")],
         "click": note.url,
     });
-    let mut body = body;
     if let Some(approval) = &note.approval {
         body["actions"] = ntfy_actions(approval);
     }

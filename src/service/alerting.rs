@@ -16,6 +16,7 @@ use crate::db::events::{self, NewEvent};
 use crate::db::messages::{self, NewMessage};
 use crate::domain::agents::{AgentStatus, AgentTaskStatus};
 use crate::domain::alerts::{self, AlertFacts, ApprovalNote, Notification, Resolved, Trigger};
+use crate::domain::approvals::Approval;
 use crate::domain::channels::Filters;
 use crate::error::AppResult;
 use crate::state::App;
@@ -173,6 +174,11 @@ async fn fire(c: &mut WriteConn, sealer: &Sealer, links: &Links, group: &[DueAle
     };
     events::append(c, now, NewEvent::sealed("message:created", about.project_id.as_deref(), &payload, sealer)).await?;
     if resolved.channel.pushes() {
+        // The approval an approval alert asks for, read once for every channel.
+        let approval = match &first.approval_id {
+            Some(id) => crate::db::approvals::get(&mut *c, id).await?,
+            None => None,
+        };
         // Each channel hears only about the alerts its filters want (a batch is cut to them).
         for channel in channels::enabled(c).await? {
             let filters = filters_of(&channel);
@@ -180,8 +186,8 @@ async fn fire(c: &mut WriteConn, sealer: &Sealer, links: &Links, group: &[DueAle
                 facts.iter().filter(|f| filters.wants(f)).map(|f| (f.clone(), links.agent(&f.agent_id))).collect();
             let Some((one, _)) = wanted.first() else { continue };
             let mut note = if is_batch { Notification::batch(&wanted, first.id) } else { Notification::alert(one, first.id, &url) };
-            if let Some(approval_id) = &first.approval_id
-                && let Some(answers) = approval_note(c, links, &channel, approval_id).await?
+            if let Some(approval) = &approval
+                && let Some(answers) = approval_note(c, links, &channel, approval).await?
             {
                 note = note.with_approval(answers);
             }
@@ -192,20 +198,19 @@ async fn fire(c: &mut WriteConn, sealer: &Sealer, links: &Links, group: &[DueAle
     Ok(())
 }
 
-/// The answers a channel's notification about approval `id` carries: a decision link of its
-/// own (so `decided_by` names the channel). A browser of someone who may not decide (below
-/// admin, K30) gets the notification without them.
-async fn approval_note(c: &mut WriteConn, links: &Links, channel: &StoredChannel, id: &str) -> AppResult<Option<ApprovalNote>> {
-    let Some(approval) = crate::db::approvals::get(&mut *c, id).await? else { return Ok(None) };
+/// The answers a channel's notification about `approval` carries: a decision link of its own
+/// (so `decided_by` names the channel). A browser of someone who may not decide (below admin,
+/// K30) gets the notification without them.
+async fn approval_note(c: &mut WriteConn, links: &Links, channel: &StoredChannel, approval: &Approval) -> AppResult<Option<ApprovalNote>> {
     if let Some(user_id) = channel.user_id {
         let user = crate::db::users::get(&mut *c, user_id).await?;
         if user.is_none_or(|u| u.role < crate::domain::roles::Role::Admin) {
             return Ok(None);
         }
     }
-    let token = crate::service::approval_links::issue(c, &approval, &channel.id).await?;
+    let token = crate::service::approval_links::issue(c, approval, &channel.id).await?;
     let tool = crate::domain::agents::tool_label(&approval.tool);
-    Ok(Some(ApprovalNote::new(id, tool, &approval.summary, &links.decide(&token))))
+    Ok(Some(ApprovalNote::new(&approval.id, tool, &approval.summary, &links.decide(&token))))
 }
 
 fn log_fired(first: &DueAlert, count: usize, resolved: Resolved) {

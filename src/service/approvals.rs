@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use crate::events::hub::{Woken, wait_for};
 use serde_json::{Value, json};
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::principal::Principal;
 use crate::crypto::Sealer;
@@ -179,12 +179,13 @@ impl Unit {
 pub(super) async fn decide_in(c: &mut WriteConn, unit: Unit, id: &str, answer: &Answer) -> AppResult<Decided> {
     let Unit { sealer, mut command, now } = unit;
     let (decision, message, by) = (answer.decision, answer.message.as_deref(), answer.by.as_str());
+    // The close only takes a pending approval: whoever closes it first decided.
+    let closed = store::close(c, id, decision.status(), Some(decision), message, Some(by), now).await?;
     let approval = store::get(&mut *c, id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
-    if !approval.is_pending() || !store::close(c, id, decision.status(), Some(decision), message, Some(by), now).await? {
-        let standing = store::get(&mut *c, id).await?.unwrap_or(approval);
-        return Ok(Decided::Already(standing));
+    if !closed {
+        return Ok(Decided::Already(approval));
     }
-    let decided = store::get(&mut *c, id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
+    let decided = approval;
     if let (crate::domain::agents::OPENCODE, Some(request)) = (decided.tool.as_str(), decided.request_id.as_deref()) {
         command.agent_id = decided.agent_id.clone();
         command.text = Some(opencode_command(request, decision, message));
@@ -196,26 +197,27 @@ pub(super) async fn decide_in(c: &mut WriteConn, unit: Unit, id: &str, answer: &
     Ok(Decided::Now(decided))
 }
 
-/// Ends a pending approval without a decision from ocd: `expired`, or `answered_elsewhere`
-/// (with the answer given there). Nothing happens to one that is no longer pending.
+/// Ends approval `id` without a decision from ocd if it is still pending: `expired`, or
+/// `answered_elsewhere` (with the answer given there). Returns it as it then stands.
 pub async fn close_undecided(
     c: &mut WriteConn,
     sealer: &Sealer,
-    a: &Approval,
+    id: &str,
     status: ApprovalStatus,
     answer: Option<Decision>,
     now: i64,
-) -> AppResult<()> {
+) -> AppResult<Option<Approval>> {
     let by = (status == ApprovalStatus::AnsweredElsewhere).then_some(ANSWERED_AT_THE_AGENT);
-    if !store::close(c, &a.id, status, answer, None, by, now).await? {
-        return Ok(());
+    let closed = store::close(c, id, status, answer, None, by, now).await?;
+    let approval = store::get(&mut *c, id).await?;
+    if let (true, Some(a)) = (closed, &approval) {
+        let name = if status == ApprovalStatus::Expired { "approval:expired" } else { "approval:decided" };
+        let what = if status == ApprovalStatus::Expired { "expired" } else { "answered in the terminal" };
+        let at = Subject { agent_id: &a.agent_id, task_id: None, project_id: a.project.as_deref() };
+        activity::record(c, at, "approval", Some(&format!("{what}: {}", a.summary)), now).await?;
+        announce(c, sealer, name, a, now).await?;
     }
-    let Some(closed) = store::get(&mut *c, &a.id).await? else { return Ok(()) };
-    let name = if status == ApprovalStatus::Expired { "approval:expired" } else { "approval:decided" };
-    let at = Subject { agent_id: &closed.agent_id, task_id: None, project_id: closed.project.as_deref() };
-    let what = if status == ApprovalStatus::Expired { "expired" } else { "answered in the terminal" };
-    activity::record(c, at, "approval", Some(&format!("{what}: {}", closed.summary)), now).await?;
-    announce(c, sealer, name, &closed, now).await
+    Ok(approval)
 }
 
 /// The request was answered at the agent first (OpenCode's `permission.replied`).
@@ -226,7 +228,7 @@ pub async fn answered_elsewhere(app: &App, source_key: String, reply: Option<Dec
         .write(move |c| {
             Box::pin(async move {
                 match store::by_source(c, &source_key).await? {
-                    Some(a) => close_undecided(c, &sealer, &a, ApprovalStatus::AnsweredElsewhere, reply, now).await,
+                    Some(a) => close_undecided(c, &sealer, &a.id, ApprovalStatus::AnsweredElsewhere, reply, now).await.map(|_| ()),
                     None => Ok(()),
                 }
             })
@@ -237,7 +239,8 @@ pub async fn answered_elsewhere(app: &App, source_key: String, reply: Option<Dec
 /// Expires the agent's pending approvals (its session went idle, was aborted or ended). Idle
 /// is reported often: nothing is written when nothing is pending.
 pub async fn expire_for_agent(app: &App, agent_id: &str) -> AppResult<()> {
-    if store::list(&app.db.read, Some(ApprovalStatus::Pending), Some(agent_id), 1).await?.is_empty() {
+    let pending = store::Which { status: Some(ApprovalStatus::Pending), agent: Some(agent_id), project: None };
+    if store::list(&app.db.read, pending, 1).await?.is_empty() {
         return Ok(());
     }
     let now = app.clock.now();
@@ -247,7 +250,7 @@ pub async fn expire_for_agent(app: &App, agent_id: &str) -> AppResult<()> {
         .write(move |c| {
             Box::pin(async move {
                 for a in store::pending_of_agent(c, &agent_id).await? {
-                    close_undecided(c, &sealer, &a, ApprovalStatus::Expired, None, now).await?;
+                    close_undecided(c, &sealer, &a.id, ApprovalStatus::Expired, None, now).await?;
                 }
                 Ok(())
             })
@@ -264,7 +267,7 @@ pub async fn expire_due(app: &App) -> AppResult<usize> {
             Box::pin(async move {
                 let due = store::pending_past(c, now).await?;
                 for a in &due {
-                    close_undecided(c, &sealer, a, ApprovalStatus::Expired, None, now).await?;
+                    close_undecided(c, &sealer, &a.id, ApprovalStatus::Expired, None, now).await?;
                 }
                 Ok(due.len())
             })
@@ -284,24 +287,8 @@ pub async fn wait_for_decision(app: &App, id: &str, wait: Duration) -> AppResult
         if !approval.is_pending() || tokio::time::Instant::now() >= deadline {
             return Ok(approval);
         }
-        let woken = tokio::time::timeout_at(deadline, async {
-            loop {
-                match live.recv().await {
-                    Ok(frame) => {
-                        let text = String::from_utf8_lossy(&frame.bytes);
-                        if text.contains("event: approval:") && text.contains(id) {
-                            return true;
-                        }
-                    }
-                    // Missed frames: look again.
-                    Err(RecvError::Lagged(_)) => return true,
-                    // The hub is gone (shutting down): nothing will wake us.
-                    Err(RecvError::Closed) => return false,
-                }
-            }
-        })
-        .await;
-        if !matches!(woken, Ok(true)) {
+        let about_it = |text: &str| text.contains("event: approval:") && text.contains(id);
+        if wait_for(&mut live, deadline, about_it).await != Woken::LookAgain {
             return store::get(&app.db.read, id).await?.ok_or_else(|| AppError::not_found("Approval"));
         }
     }
@@ -330,9 +317,7 @@ async fn expire(app: &App, id: String) -> AppResult<Approval> {
     app.db
         .write(move |c| {
             Box::pin(async move {
-                let current = store::get(&mut *c, &id).await?.ok_or_else(|| AppError::not_found("Approval"))?;
-                close_undecided(c, &sealer, &current, ApprovalStatus::Expired, None, now).await?;
-                Ok(store::get(&mut *c, &id).await?.unwrap_or(current))
+                close_undecided(c, &sealer, &id, ApprovalStatus::Expired, None, now).await?.ok_or_else(|| AppError::not_found("Approval"))
             })
         })
         .await

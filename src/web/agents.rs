@@ -13,6 +13,7 @@ use super::shell::{Nav, Shell, Visit};
 use super::theme::Theme;
 use super::time::Clock;
 use crate::db::activity::{self, ActivityRow};
+use crate::db::approvals::Which;
 use crate::db::commands::{self, Command};
 use crate::domain::agents::AgentStatus;
 use crate::domain::approvals::ApprovalStatus;
@@ -121,7 +122,9 @@ pub async fn detail(State(app): State<App>, visit: Visit, Path(id): Path<String>
     commands.truncate(50);
     let actions = vec![("stop", "Stop"), ("sleep", "Sleep"), ("wake", "Wake"), ("unblock", "Unblock"), ("restart", "Restart")];
     let timeline = activity::list(&app.db.read, &id, params.non_empty("project"), None, activity::DEFAULT_LIMIT).await?;
-    let pending = crate::db::approvals::list(&app.db.read, Some(ApprovalStatus::Pending), Some(&id), 50).await?;
+    let pending =
+        crate::db::approvals::list(&app.db.read, Which { status: Some(ApprovalStatus::Pending), agent: Some(&id), project: None }, 50)
+            .await?;
     let approvals = pending.into_iter().map(ApprovalView::of).collect();
     let view = AgentView { detail, commands, timeline, clock: Clock { now: app.clock.now() }, actions, approvals };
     Ok(page_or_fragment(params, (shell, view), |(shell, view)| AgentPage { shell, view }, |(shell, view)| AgentLive { shell, view }))

@@ -16,15 +16,17 @@ use super::time::Clock;
 use super::{page_or_fragment, see_other};
 use crate::api::auth::safe_redirect;
 use crate::auth::principal::Principal;
-use crate::db::approvals;
-use crate::domain::approvals::{Approval, ApprovalStatus, Decision};
+use crate::db::approvals::{self, Which};
+use crate::domain::approvals::{Approval, Decision};
 use crate::error::{AppError, AppResult};
 use crate::http::json::{Form, Params};
 use crate::service::approvals::{self as service, Answer, Decided};
 use crate::state::App;
 
 /// How many answered requests the page lists under the pending ones.
-const RECENT: i64 = 50;
+const RECENT: usize = 50;
+/// The newest requests the page reads (a long-pending one older than these is on the API).
+const SHOWN: i64 = 500;
 
 /// An approval as the pages show it.
 pub struct ApprovalView {
@@ -58,8 +60,10 @@ fn detail_lines(a: &Approval) -> Vec<(String, String)> {
         .unwrap_or_default();
     if let Some(patterns) = detail.get("patterns").and_then(|p| p.as_array()) {
         let list: Vec<&str> = patterns.iter().filter_map(|p| p.as_str()).collect();
-        if !list.is_empty() {
-            lines.push(("patterns".into(), crate::domain::clip(&list.join(" "), 400)));
+        let patterns = crate::domain::clip(&list.join(" "), 400);
+        // Often the command itself: shown once.
+        if !list.is_empty() && !lines.iter().any(|(_, v)| *v == patterns) {
+            lines.push(("patterns".into(), patterns));
         }
     }
     lines
@@ -85,14 +89,13 @@ struct ApprovalsLive {
     list: ApprovalList,
 }
 
-/// The page's lists, narrowed to the selected project.
+/// The page's lists, narrowed to the selected project: what waits, then the newest answers.
 async fn load(app: &App, project: Option<&str>) -> AppResult<ApprovalList> {
-    let in_project = |a: &Approval| project.is_none_or(|p| a.project.as_deref() == Some(p));
-    let pending = approvals::list(&app.db.read, Some(ApprovalStatus::Pending), None, 500).await?;
-    let recent = approvals::list(&app.db.read, None, None, RECENT + pending.len() as i64).await?;
+    let all = approvals::list(&app.db.read, Which { project, ..Which::default() }, SHOWN).await?;
+    let (pending, answered): (Vec<Approval>, Vec<Approval>) = all.into_iter().partition(Approval::is_pending);
     Ok(ApprovalList {
-        pending: pending.into_iter().filter(in_project).map(ApprovalView::of).collect(),
-        recent: recent.into_iter().filter(|a| !a.is_pending() && in_project(a)).take(RECENT as usize).map(ApprovalView::of).collect(),
+        pending: pending.into_iter().map(ApprovalView::of).collect(),
+        recent: answered.into_iter().take(RECENT).map(ApprovalView::of).collect(),
         clock: Clock { now: app.clock.now() },
     })
 }

@@ -280,6 +280,21 @@ async fn an_approval_is_answered_from_the_page() {
     let queued = app.get("/api/agents/opencode-ses_deploy/commands?status=queued").await.body;
     assert!(queued.to_string().contains("per_wait"), "the agent's permission command: {queued}");
     chrome.screenshot(&screenshots(), "approvals-answered-dark-desktop").await;
+
+    // The waiting request on its agent's page, answerable there too.
+    chrome.goto(&format!("{}/agents/opencode-ses_live", app.base)).await;
+    chrome.find("#agent-approvals li[data-approval] button[value=reject]").await;
+    chrome.screenshot(&screenshots(), "agent-approval-dark-desktop").await;
+    // A notification's decision link: the request and the buttons, nothing decided by opening it.
+    let live = app.get("/api/approvals?agent=opencode-ses_live").await.body["approvals"][0].clone();
+    let approval: ocd::domain::approvals::Approval =
+        ocd::db::approvals::get(&app.app.db.read, live["id"].as_str().unwrap()).await.unwrap().unwrap();
+    let token =
+        app.app.db.write(move |c| Box::pin(async move { ocd::service::approval_links::issue(c, &approval, "phone").await })).await.unwrap();
+    chrome.goto(&format!("{}/approvals/decide/{token}?decision=reject", app.base)).await;
+    chrome.find(".approval-answer button[value=reject]").await;
+    assert_eq!(app.get(&format!("/api/approvals/{}", live["id"].as_str().unwrap())).await.body["approval"]["status"], "pending");
+    chrome.screenshot(&screenshots(), "approval-link-dark-desktop").await;
     chrome.quit().await;
 }
 
