@@ -75,6 +75,7 @@ impl Built {
             open_mode_hosts: crate::http::open_mode::own_hosts(config.host, config.public_url.as_deref()),
             metrics: Metrics::default(),
             notify_http: crate::notify::http_client()?,
+            linear: crate::linear::Linear::new(&config.linear_api_url, config.linear_api_key.as_deref())?,
             vapid: tokio::sync::OnceCell::new(),
             routes: crate::routes::rules(),
             config,

@@ -201,6 +201,17 @@ pub struct Config {
     /// Linear's GraphQL endpoint.
     #[arg(long, env = "LINEAR_API_URL", default_value = "https://api.linear.app/graphql")]
     pub linear_api_url: String,
+    /// A Linear personal API key (Settings → Account → Security & access); turns on the sync,
+    /// the board's moves and webhook registration.
+    #[arg(long, env = "LINEAR_API_KEY", hide_env_values = true)]
+    pub linear_api_key: Option<String>,
+    /// The signing secret of a webhook made by hand in Linear's settings. Webhooks ocd
+    /// registers itself carry their own secret and need none.
+    #[arg(long, env = "LINEAR_WEBHOOK_SECRET", hide_env_values = true)]
+    pub linear_webhook_secret: Option<String>,
+    /// Seconds between background syncs of the Linear cache (with LINEAR_API_KEY); 0 turns them off.
+    #[arg(long, env = "LINEAR_SYNC_INTERVAL_SECONDS", default_value_t = 300)]
+    pub linear_sync_interval_seconds: u64,
     /// Failed authentications one client address may make per minute before it gets 429.
     #[arg(long, env = "AUTH_FAILURE_LIMIT_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub auth_failure_limit_per_minute: u64,

@@ -29,6 +29,10 @@ pub enum AppError {
     BadRequest(String),
     #[error("unauthorized")]
     Unauthorized,
+    /// A credential that is missing or wrong in a way the caller should be told (a webhook's
+    /// signature).
+    #[error("unauthorized: {0}")]
+    UnauthorizedBecause(String),
     #[error("forbidden")]
     Forbidden,
     #[error("forbidden: {0}")]
@@ -79,7 +83,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::InvalidBody(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::UnauthorizedBecause(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -116,6 +120,7 @@ impl IntoResponse for AppError {
             | AppError::Conflict(m)
             | AppError::Gone(m)
             | AppError::ForbiddenBecause(m)
+            | AppError::UnauthorizedBecause(m)
             | AppError::BadGateway(m)
             | AppError::NotConfigured(m) => json!({"error": m}),
             AppError::Unauthorized => json!({"error": "Unauthorized"}),

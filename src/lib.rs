@@ -16,6 +16,7 @@ pub mod events;
 pub mod http;
 pub mod ingest;
 pub mod jobs;
+pub mod linear;
 pub mod notify;
 pub mod percent;
 pub mod routes;

@@ -9,8 +9,8 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter};
 
 use crate::api::{
-    agent_actions, agent_tasks, agents, alerts, analytics, api_keys, approvals, auth, channels, commands, events, ingest, links, messages,
-    ops, projects, sessions, settings, sprints, team, todos, v2, workflow,
+    agent_actions, agent_tasks, agents, alerts, analytics, api_keys, approvals, auth, channels, commands, events, ingest, linear, links,
+    messages, ops, projects, sessions, settings, sprints, team, todos, v2, workflow,
 };
 use crate::http::access::{Access, Rule, rule};
 use crate::http::scope::{Object, Scope};
@@ -119,6 +119,19 @@ pub fn table() -> Vec<Route> {
         rule(Method::POST, "/approvals/{id}", Admin, true).to(web::approvals::decide),
         rule(Method::GET, "/approvals/decide/{token}", Public, false).to(web::approvals::link_confirm),
         rule(Method::POST, "/approvals/decide/{token}", Public, true).to(web::approvals::link_decide),
+        // Linear (api-compat.md §13, K30): reads for everyone, sync and board moves admin+,
+        // webhooks and settings owner; Linear's own deliveries are authorized by their
+        // signature and never rate limited (a refused delivery is retried, then disabled).
+        rule(Method::GET, "/api/linear/projects", Viewer, false).to(linear::projects),
+        rule(Method::GET, "/api/linear/issues", Viewer, false).to(linear::issues),
+        rule(Method::POST, "/api/linear/sync", Admin, true).to(linear::sync),
+        rule(Method::PATCH, "/api/linear/sync", Admin, true).to(linear::move_issue),
+        rule(Method::POST, "/api/linear/webhook", Public, false).to(linear::webhook),
+        rule(Method::GET, "/api/linear/webhooks", Admin, false).to(linear::list_webhooks),
+        rule(Method::POST, "/api/linear/webhooks", Owner, true).to(linear::register_webhook),
+        rule(Method::DELETE, "/api/linear/webhooks/{id}", Owner, true).to(linear::delete_webhook),
+        rule(Method::GET, "/api/settings/linear", Owner, false).to(linear::get_settings),
+        rule(Method::PUT, "/api/settings/linear", Owner, true).to(linear::put_settings),
         // Agent integrations (K29): an agent's report, so admin+ (keys), unscoped for now.
         rule(Method::POST, "/api/ingest/opencode", Admin, true).scoped(Scope::FREE).to(ingest::opencode),
         rule(Method::POST, "/api/ingest/claude-code", Admin, true).scoped(Scope::FREE).to(ingest::claude_code),
@@ -265,9 +278,17 @@ mod tests {
         for r in rules() {
             let write = r.method != Method::GET;
             let sign_out = r.path == "/api/auth/logout" || r.path == "/logout";
-            assert_eq!(r.rate_limited, write && !sign_out, "{} {}", r.method, r.path);
+            let linear_delivery = r.path == "/api/linear/webhook";
+            assert_eq!(r.rate_limited, write && !sign_out && !linear_delivery, "{} {}", r.method, r.path);
             let own_browser = r.path.starts_with("/api/push/");
-            if write && r.path.starts_with("/api/") && !r.path.starts_with("/api/auth/") && !r.path.contains("/invite/") && !own_browser {
+            let signed = linear_delivery && r.access == Access::Public;
+            if write
+                && r.path.starts_with("/api/")
+                && !r.path.starts_with("/api/auth/")
+                && !r.path.contains("/invite/")
+                && !own_browser
+                && !signed
+            {
                 assert!(r.access >= Access::Admin, "{} {}", r.method, r.path);
             }
         }

@@ -44,6 +44,8 @@ pub struct AppState {
     pub auth_failures: RateLimiter,
     /// The client notifications are sent with (notify/).
     pub notify_http: reqwest::Client,
+    /// Linear's API (configured by LINEAR_API_KEY and LINEAR_API_URL).
+    pub linear: crate::linear::Linear,
     /// The VAPID key pair, loaded from the database on first use (notify::vapid).
     pub vapid: tokio::sync::OnceCell<Arc<crate::notify::webpush::Vapid>>,
 }

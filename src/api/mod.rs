@@ -12,6 +12,7 @@ pub mod channels;
 pub mod commands;
 pub mod events;
 pub mod ingest;
+pub mod linear;
 pub mod links;
 pub mod messages;
 pub mod ops;

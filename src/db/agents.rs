@@ -173,6 +173,11 @@ pub async fn list(pool: &AnyPool, filter: &super::todos::Filter) -> Result<Vec<A
     .await
 }
 
+/// Every agent's id and name, newest first (who may take a Linear issue).
+pub async fn names(pool: &AnyPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM agents ORDER BY created_at DESC, id DESC").fetch_all(pool).await
+}
+
 /// Whether `ancestor` is `start` or one of its parents, grand-parents… (a loop already in the
 /// data ends the walk).
 pub async fn is_ancestor(conn: &mut WriteConn, ancestor: &str, start: &str) -> Result<bool, sqlx::Error> {

@@ -25,6 +25,8 @@ pub mod error_windows;
 pub mod events;
 pub mod ingest_keys;
 pub mod invites;
+pub mod linear;
+pub mod linear_webhooks;
 pub mod messages;
 pub mod otlp_series;
 pub mod projects;

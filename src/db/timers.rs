@@ -17,6 +17,20 @@ pub async fn ensure_recurring(conn: &mut WriteConn, id: &str, period: i64, now: 
         .map(|_| ())
 }
 
+/// A one-shot timer due at `due_at` (an existing one with this id is moved there).
+pub async fn schedule_once(conn: &mut WriteConn, id: &str, due_at: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO timers (id, due_at, period_secs, created_at) VALUES ($1, $2, NULL, $3) \
+         ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at",
+    )
+    .bind(id)
+    .bind(due_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
 /// Claims up to 100 due timers that nobody holds until `lease_until`; returns their ids.
 /// PostgreSQL skips rows another replica is claiming at the same moment.
 pub async fn claim_due(conn: &mut WriteConn, backend: Backend, now: i64, lease_until: i64) -> Result<Vec<String>, sqlx::Error> {

@@ -85,6 +85,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod approvals;
 pub mod channels;
+pub mod linear;
 pub mod roles;
 
 string_enum!(TodoStatus {

@@ -4,6 +4,7 @@
 //! timer again — every effect is idempotent, so it happens once.
 
 pub mod alerts;
+pub mod linear;
 pub mod purge;
 
 use std::time::Duration;
@@ -24,6 +25,12 @@ pub const SWEEP_PERIOD_SECS: i64 = 30;
 pub const PURGE: &str = "purge:auth";
 pub const PURGE_PERIOD_SECS: i64 = 3600;
 
+/// The Linear re-sync (every LINEAR_SYNC_INTERVAL_SECONDS, with LINEAR_API_KEY).
+pub const LINEAR_SYNC: &str = "linear:sync";
+/// Applies webhook deliveries a stop left unapplied, and forgets old ones.
+pub const LINEAR_DELIVERIES: &str = "linear:deliveries";
+pub const LINEAR_DELIVERIES_PERIOD_SECS: i64 = 60;
+
 /// Claims every due timer that nobody holds; returns their ids.
 async fn claim(app: &App, now: i64) -> AppResult<Vec<String>> {
     let backend = app.db.backend;
@@ -39,10 +46,16 @@ async fn finish(app: &App, id: String, now: i64) -> AppResult<()> {
 /// moving the clock (decisions.md#injected-clock); the background loop calls it every few seconds.
 pub async fn tick(app: &App) -> AppResult<usize> {
     let now = app.clock.now();
+    let interval = app.config.linear_sync_interval_seconds as i64;
+    let linear_sync_period = (app.linear.is_configured() && interval > 0).then_some(interval);
     app.db
         .write(move |c| {
             Box::pin(async move {
                 timers::ensure_recurring(c, SWEEP, SWEEP_PERIOD_SECS, now).await?;
+                timers::ensure_recurring(c, LINEAR_DELIVERIES, LINEAR_DELIVERIES_PERIOD_SECS, now).await?;
+                if let Some(period) = linear_sync_period {
+                    timers::ensure_recurring(c, LINEAR_SYNC, period, now).await?;
+                }
                 Ok(timers::ensure_recurring(c, PURGE, PURGE_PERIOD_SECS, now).await?)
             })
         })
@@ -53,6 +66,17 @@ pub async fn tick(app: &App) -> AppResult<usize> {
         match id.as_str() {
             SWEEP => sweep::run(app, now).await?,
             PURGE => purge::run(app, now).await?,
+            LINEAR_SYNC => linear::sync(app).await,
+            LINEAR_DELIVERIES => crate::service::linear::webhook::recover(app, now).await?,
+            done if done.starts_with(crate::domain::linear::DONE_TIMER) => {
+                let issue = &done[crate::domain::linear::DONE_TIMER.len()..];
+                if let Err(e) = crate::service::linear::assign::finish_issue(app, issue).await {
+                    // Linear unreachable or rate limited: the timer stays claimed and runs
+                    // again when its lease ends.
+                    tracing::warn!(issue, error = %e, "Linear issue not finished yet");
+                    continue;
+                }
+            }
             other => tracing::warn!(timer = other, "unknown timer dropped"),
         }
         finish(app, id, now).await?;

@@ -92,6 +92,10 @@ pub async fn assign_in(c: &mut crate::db::WriteConn, agent: &mut Agent, new: New
         return Err(AppError::Conflict(format!("Task {} already exists", new.task_id)));
     }
     let task = lifecycle::insert_pending(c, new.task(&agent.id, now), now).await?;
+    if let Some(issue) = &new.linear_issue_id {
+        // assignTask: the cached Linear issue shows who works it.
+        crate::db::linear::link_task(c, issue, &task.id, now).await?;
+    }
     if agent.status == AgentStatus::Sleeping && new.priority == Priority::High {
         lifecycle::wake(c, agent, "high_priority_task", now).await?;
     }

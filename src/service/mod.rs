@@ -13,6 +13,7 @@ pub mod channels;
 pub mod commands;
 pub mod keys;
 pub mod lifecycle;
+pub mod linear;
 pub mod messages;
 pub mod people;
 pub mod planner;

@@ -15,25 +15,31 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::auth_helpers::signed_in;
+use crate::fake_linear::FakeLinear;
 use crate::harness::{Backend, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
-    let (app, _github) = crate::auth_helpers::github_app_with(Backend::Sqlite, relaxed).await.expect("sqlite app");
+    let linear = FakeLinear::start().await;
+    let (app, _github) = crate::auth_helpers::github_app_with(Backend::Sqlite, |c| relaxed(c, &linear)).await.expect("sqlite app");
     no_input_breaks_the_server(app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres() {
-    if let Some((app, _github)) = crate::auth_helpers::github_app_with(Backend::Postgres, relaxed).await {
+    let linear = FakeLinear::start().await;
+    if let Some((app, _github)) = crate::auth_helpers::github_app_with(Backend::Postgres, |c| relaxed(c, &linear)).await {
         no_input_breaks_the_server(app).await;
     }
 }
 
 /// Thousands of calls from one address: the write limit is lifted (the harness lifts the
-/// failed-authentication limit for every test).
-fn relaxed(c: &mut ocd::config::Config) {
+/// failed-authentication limit for every test). Linear is the fake, with a webhook secret.
+fn relaxed(c: &mut ocd::config::Config, linear: &FakeLinear) {
     c.rate_limit_max_requests = 10_000_000;
+    c.linear_api_url = linear.url.clone();
+    c.linear_api_key = Some(crate::fake_linear::KEY.into());
+    c.linear_webhook_secret = Some("fuzz-secret".into());
 }
 
 /// The body fields each route reads (its request types' keys).
@@ -89,6 +95,11 @@ fn body_fields(method: &Method, path: &str) -> &'static [&'static str] {
         ("PATCH", "/api/settings/channels/{id}") => &["name", "config", "filters", "enabled"],
         ("POST", "/api/push/subscriptions") => &["endpoint", "keys", "expirationTime"],
         ("POST", "/api/approvals/{id}/decision") => &["decision", "message"],
+        ("POST", "/api/linear/sync") => &["project_id"],
+        ("PATCH", "/api/linear/sync") => &["issueId", "stateId"],
+        ("POST", "/api/linear/webhook") => &["type", "action", "data", "webhookId", "webhookTimestamp"],
+        ("POST", "/api/linear/webhooks") => &["url"],
+        ("PUT", "/api/settings/linear") => &["user_map", "complete_on_done"],
         ("POST", "/approvals/{id}") => &["decision", "message", "back"],
         ("POST", "/approvals/decide/{token}") => &["decision", "message", "approval_id"],
         ("POST", "/api/ingest/opencode") => &["project", "events"],

@@ -7,6 +7,7 @@ mod browser;
 mod chrome;
 mod fake_anthropic;
 mod fake_github;
+mod fake_linear;
 mod fake_model;
 mod fake_receiver;
 
@@ -26,6 +27,8 @@ mod hooks;
 mod ingest;
 mod keys;
 mod lifecycle;
+mod linear;
+mod linear_schema;
 mod matrix;
 mod opencode_e2e;
 mod ops;

@@ -8,20 +8,40 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::auth_helpers::signed_in;
+use crate::fake_linear::FakeLinear;
 use crate::harness::{Backend, TestApp};
 
 // Each call below is seeded with several writes by the same keys: the rate limit is lifted.
+// Linear is the fake, with one issue to move.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.rate_limit_max_requests = 1_000_000).await.unwrap();
+    let linear = linear_workspace().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| configure(c, &linear)).await.unwrap();
     every_route_admits_exactly_the_callers_it_should(app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres() {
-    if let Some(app) = TestApp::spawn_with(Backend::Postgres, |c| c.rate_limit_max_requests = 1_000_000).await {
+    let linear = linear_workspace().await;
+    if let Some(app) = TestApp::spawn_with(Backend::Postgres, |c| configure(c, &linear)).await {
         every_route_admits_exactly_the_callers_it_should(app).await;
     }
+}
+
+fn configure(c: &mut ocd::config::Config, linear: &FakeLinear) {
+    c.rate_limit_max_requests = 1_000_000;
+    c.linear_api_url = linear.url.clone();
+    c.linear_api_key = Some(crate::fake_linear::KEY.into());
+}
+
+async fn linear_workspace() -> FakeLinear {
+    let linear = FakeLinear::start().await;
+    linear.team("team_eng", "ENG", "Engineering");
+    linear.state("team_eng", "st_todo", "Todo", "unstarted", 1.0);
+    linear.state("team_eng", "st_doing", "In Progress", "started", 2.0);
+    linear.project("lp1", "Checkout", "team_eng");
+    linear.issue("lp1", "li1", "ENG-1", "Cart", "st_todo", 3, None);
+    linear
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -400,6 +420,18 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
             let path = rule.path.replace("{token}", &token);
             (path, (m == "POST").then(|| json!({"decision": "reject"})))
         }
+        ("POST", "/api/linear/sync") => (path, Some(json!({}))),
+        ("PATCH", "/api/linear/sync") => {
+            app.post("/api/linear/sync", json!({})).await;
+            (path, Some(json!({"issueId": "li1", "stateId": if n.is_multiple_of(2) { "st_doing" } else { "st_todo" }})))
+        }
+        ("POST", "/api/linear/webhooks") => (path, Some(json!({"url": "https://ocd.example/api/linear/webhook"}))),
+        ("DELETE", "/api/linear/webhooks/{id}") => {
+            let body = json!({"url": "https://ocd.example/api/linear/webhook"});
+            let r = app.request(Method::POST, "/api/linear/webhooks", Some(&body), Some(owner)).await;
+            (path.replace("ID", r.body["webhook"]["id"].as_str().unwrap()), None)
+        }
+        ("PUT", "/api/settings/linear") => (path, Some(json!({"complete_on_done": n.is_multiple_of(2)}))),
         ("POST", "/api/push/subscriptions") => (path, Some(sample_subscription(n))),
         ("DELETE", "/api/push/subscriptions/{id}") => {
             // the caller's own subscription (people only; keys are refused before the lookup)

@@ -1,0 +1,87 @@
+-- Linear (issue 17, L1–L6, docs/decisions.md#linear): a cache of the workspace's teams,
+-- workflow states, projects and issues, kept current by a full sync and by webhooks.
+-- `linear_issues.project_id` is plain text, not a foreign key: a webhook may name a project
+-- ocd has not synced yet, and that issue is stored rather than refused (D12).
+CREATE TABLE linear_teams (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    synced_at BIGINT NOT NULL
+);
+
+CREATE TABLE linear_workflow_states (
+    id TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    color TEXT,
+    position DOUBLE PRECISION,
+    synced_at BIGINT NOT NULL
+);
+CREATE INDEX linear_workflow_states_team ON linear_workflow_states (team_id, position);
+
+CREATE TABLE linear_projects (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT,
+    state TEXT,
+    progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+    start_date TEXT,
+    target_date TEXT,
+    url TEXT,
+    team_id TEXT,
+    team_name TEXT,
+    synced_at BIGINT NOT NULL
+);
+
+-- `updated_at` is Linear's own `updatedAt` (ISO 8601 text): an older version never
+-- overwrites a newer one, whichever of a sync and a webhook arrives last.
+CREATE TABLE linear_issues (
+    id TEXT PRIMARY KEY,
+    project_id TEXT,
+    identifier TEXT,
+    title TEXT NOT NULL,
+    description TEXT,
+    priority BIGINT NOT NULL DEFAULT 0,
+    state_id TEXT,
+    state_name TEXT,
+    state_type TEXT,
+    team_id TEXT,
+    assignee_id TEXT,
+    assignee_name TEXT,
+    assignee_avatar TEXT,
+    label_names TEXT,
+    estimate DOUBLE PRECISION,
+    url TEXT,
+    agent_task_id TEXT,
+    updated_at TEXT,
+    synced_at BIGINT NOT NULL
+);
+CREATE INDEX linear_issues_project ON linear_issues (project_id);
+CREATE INDEX linear_issues_task ON linear_issues (agent_task_id);
+
+-- Webhook deliveries, kept for idempotency (`Linear-Delivery`) and processed after the 200.
+CREATE TABLE linear_deliveries (
+    id TEXT PRIMARY KEY,
+    webhook_id TEXT,
+    type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    body TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    processed_at BIGINT,
+    error TEXT
+);
+CREATE INDEX linear_deliveries_pending ON linear_deliveries (processed_at, received_at);
+
+-- Webhooks ocd registered in Linear, each with the secret Linear signs its deliveries with
+-- (sealed at rest).
+CREATE TABLE linear_webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret BYTEA NOT NULL,
+    enabled BIGINT NOT NULL DEFAULT 1,
+    resource_types TEXT NOT NULL,
+    created_by TEXT,
+    created_at BIGINT NOT NULL,
+    last_delivery_at BIGINT
+);

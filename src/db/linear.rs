@@ -1,0 +1,262 @@
+//! The Linear cache (L1): teams, workflow states, projects and issues as Linear last described
+//! them. Rows are replaced whole by a sync or a webhook; an issue keeps only its linked agent
+//! task, and an older version of an issue (Linear's `updatedAt`) never replaces a newer one.
+
+use std::collections::HashMap;
+
+use sqlx::AnyPool;
+
+use crate::db::WriteConn;
+use crate::domain::linear::{LinearIssue, LinearProject, LinearTeam, WorkflowState};
+
+const TEAM_COLUMNS: &str = "id, key, name, synced_at";
+const STATE_COLUMNS: &str = "id, team_id, name, type, color, position, synced_at";
+const PROJECT_COLUMNS: &str = "id, name, description, state, progress, start_date, target_date, url, team_id, team_name, synced_at";
+const ISSUE_COLUMNS: &str = "id, project_id, identifier, title, description, priority, state_id, state_name, state_type, team_id, \
+                             assignee_id, assignee_name, assignee_avatar, label_names, estimate, url, agent_task_id, updated_at, synced_at";
+
+pub async fn upsert_team(conn: &mut WriteConn, t: &LinearTeam) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO linear_teams (id, key, name, synced_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (id) DO UPDATE SET key = excluded.key, name = excluded.name, synced_at = excluded.synced_at",
+    )
+    .bind(&t.id)
+    .bind(&t.key)
+    .bind(&t.name)
+    .bind(t.synced_at)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+pub async fn teams(conn: impl sqlx::Executor<'_, Database = sqlx::Any>) -> Result<Vec<LinearTeam>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {TEAM_COLUMNS} FROM linear_teams ORDER BY name, id")).fetch_all(conn).await
+}
+
+pub async fn upsert_state(conn: &mut WriteConn, s: &WorkflowState) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO linear_workflow_states (id, team_id, name, type, color, position, synced_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (id) DO UPDATE SET team_id = excluded.team_id, name = excluded.name, type = excluded.type, \
+         color = excluded.color, position = excluded.position, synced_at = excluded.synced_at",
+    )
+    .bind(&s.id)
+    .bind(&s.team_id)
+    .bind(&s.name)
+    .bind(&s.kind)
+    .bind(&s.color)
+    .bind(s.position)
+    .bind(s.synced_at)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// Every workflow state, ordered as the board's columns: by team, then position, then name.
+pub async fn states(conn: impl sqlx::Executor<'_, Database = sqlx::Any>) -> Result<Vec<WorkflowState>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {STATE_COLUMNS} FROM linear_workflow_states ORDER BY team_id, position, name")).fetch_all(conn).await
+}
+
+pub async fn state(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, id: &str) -> Result<Option<WorkflowState>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {STATE_COLUMNS} FROM linear_workflow_states WHERE id = $1")).bind(id).fetch_optional(conn).await
+}
+
+pub async fn upsert_project(conn: &mut WriteConn, p: &LinearProject) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO linear_projects (id, name, description, state, progress, start_date, target_date, url, team_id, team_name, synced_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+         description = excluded.description, state = excluded.state, progress = excluded.progress, start_date = excluded.start_date, \
+         target_date = excluded.target_date, url = excluded.url, team_id = excluded.team_id, team_name = excluded.team_name, \
+         synced_at = excluded.synced_at",
+    )
+    .bind(&p.id)
+    .bind(&p.name)
+    .bind(&p.description)
+    .bind(&p.state)
+    .bind(p.progress)
+    .bind(&p.start_date)
+    .bind(&p.target_date)
+    .bind(&p.url)
+    .bind(&p.team_id)
+    .bind(&p.team_name)
+    .bind(p.synced_at)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// Projects newest-synced first (the original's order).
+pub async fn projects(pool: &AnyPool) -> Result<Vec<LinearProject>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {PROJECT_COLUMNS} FROM linear_projects ORDER BY synced_at DESC, id DESC")).fetch_all(pool).await
+}
+
+pub async fn project(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, id: &str) -> Result<Option<LinearProject>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {PROJECT_COLUMNS} FROM linear_projects WHERE id = $1")).bind(id).fetch_optional(conn).await
+}
+
+/// How many issues of each project are in each state type (`unknown` when it has none).
+pub async fn issue_counts(pool: &AnyPool) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT project_id, COALESCE(state_type, 'unknown'), COUNT(*) FROM linear_issues WHERE project_id IS NOT NULL \
+         GROUP BY project_id, COALESCE(state_type, 'unknown')",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A project removed in Linear: its issues stay, without a project (the original's rule).
+pub async fn delete_project(conn: &mut WriteConn, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE linear_issues SET project_id = NULL WHERE project_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM linear_projects WHERE id = $1").bind(id).execute(&mut *conn).await.map(|_| ())
+}
+
+/// Stores an issue unless the cached one is newer; the linked agent task is kept either way.
+/// True when the row was written.
+pub async fn upsert_issue(conn: &mut WriteConn, i: &LinearIssue) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(sql!(
+        "INSERT INTO linear_issues ({ISSUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+         $17, $18, $19) ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, identifier = excluded.identifier, \
+         title = excluded.title, description = excluded.description, priority = excluded.priority, state_id = excluded.state_id, \
+         state_name = excluded.state_name, state_type = excluded.state_type, team_id = excluded.team_id, \
+         assignee_id = excluded.assignee_id, assignee_name = excluded.assignee_name, assignee_avatar = excluded.assignee_avatar, \
+         label_names = excluded.label_names, estimate = excluded.estimate, url = excluded.url, updated_at = excluded.updated_at, \
+         synced_at = excluded.synced_at \
+         WHERE linear_issues.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= linear_issues.updated_at"
+    ))
+    .bind(&i.id)
+    .bind(&i.project_id)
+    .bind(&i.identifier)
+    .bind(&i.title)
+    .bind(&i.description)
+    .bind(i.priority)
+    .bind(&i.state_id)
+    .bind(&i.state_name)
+    .bind(&i.state_type)
+    .bind(&i.team_id)
+    .bind(&i.assignee_id)
+    .bind(&i.assignee_name)
+    .bind(&i.assignee_avatar)
+    .bind(&i.label_names)
+    .bind(i.estimate)
+    .bind(&i.url)
+    .bind(&i.agent_task_id)
+    .bind(&i.updated_at)
+    .bind(i.synced_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn issue(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, id: &str) -> Result<Option<LinearIssue>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {ISSUE_COLUMNS} FROM linear_issues WHERE id = $1")).bind(id).fetch_optional(conn).await
+}
+
+/// Issues newest-synced first, of one project or all.
+pub async fn issues(pool: &AnyPool, project: Option<&str>) -> Result<Vec<LinearIssue>, sqlx::Error> {
+    sqlx::query_as(sql!("SELECT {ISSUE_COLUMNS} FROM linear_issues WHERE ($1 IS NULL OR project_id = $1) ORDER BY synced_at DESC, id DESC"))
+        .bind(project)
+        .fetch_all(pool)
+        .await
+}
+
+/// For each linked issue (of one project or all): its task's id and status, and its agent's
+/// id, name and status.
+pub async fn workers(pool: &AnyPool, project: Option<&str>) -> Result<Vec<(String, String, String, String, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.id, t.id, t.status, a.id, a.name, a.status FROM linear_issues i JOIN agent_tasks t ON t.id = i.agent_task_id \
+         JOIN agents a ON a.id = t.agent_id WHERE ($1 IS NULL OR i.project_id = $1)",
+    )
+    .bind(project)
+    .fetch_all(pool)
+    .await
+}
+
+/// The linked agent task of each cached issue of a scope, by issue id (what a sync keeps).
+pub async fn linked_tasks(conn: &mut WriteConn) -> Result<HashMap<String, String>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, agent_task_id FROM linear_issues WHERE agent_task_id IS NOT NULL").fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+pub async fn delete_issue(conn: &mut WriteConn, id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM linear_issues WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The issue's state after a move on the board; `updated_at` is Linear's time of the change.
+pub async fn set_issue_state(
+    conn: &mut WriteConn,
+    id: &str,
+    state: &WorkflowState,
+    updated_at: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE linear_issues SET state_id = $2, state_name = $3, state_type = $4, team_id = COALESCE(team_id, $5), \
+         updated_at = COALESCE($6, updated_at), synced_at = $7 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&state.id)
+    .bind(&state.name)
+    .bind(&state.kind)
+    .bind(&state.team_id)
+    .bind(updated_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// Links the issue to the agent task working it (assignTask); nothing when it is not cached.
+pub async fn link_task(conn: &mut WriteConn, issue_id: &str, task_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE linear_issues SET agent_task_id = $2, synced_at = $3 WHERE id = $1")
+        .bind(issue_id)
+        .bind(task_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+/// The ids of the cached rows of `table` synced before `before`, which a sync that did not see
+/// them removes. A sync of one project looks at that project's issues only.
+pub async fn synced_before(conn: &mut WriteConn, table: Table, before: i64, project: Option<&str>) -> Result<Vec<String>, sqlx::Error> {
+    let name = table.name();
+    match project {
+        Some(project) => {
+            sqlx::query_scalar(sql!("SELECT id FROM {name} WHERE synced_at < $1 AND project_id = $2"))
+                .bind(before)
+                .bind(project)
+                .fetch_all(&mut *conn)
+                .await
+        }
+        None => sqlx::query_scalar(sql!("SELECT id FROM {name} WHERE synced_at < $1")).bind(before).fetch_all(&mut *conn).await,
+    }
+}
+
+pub async fn delete_rows(conn: &mut WriteConn, table: Table, ids: &[String]) -> Result<(), sqlx::Error> {
+    let name = table.name();
+    for id in ids {
+        sqlx::query(sql!("DELETE FROM {name} WHERE id = $1")).bind(id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The cache's tables, for removing what a sync no longer saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Teams,
+    States,
+    Projects,
+    Issues,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Teams => "linear_teams",
+            Table::States => "linear_workflow_states",
+            Table::Projects => "linear_projects",
+            Table::Issues => "linear_issues",
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Every GraphQL document ocd sends to Linear validates against Linear's real schema, and the
+//! check bites: a field Linear does not have is refused.
+
+use crate::fake_linear::invalid;
+
+#[test]
+fn every_document_validates_against_linears_schema() {
+    for doc in ocd::linear::queries::ALL {
+        assert_eq!(invalid(doc.text), None, "{} does not validate", doc.name);
+        assert!(doc.text.contains(&format!(" {}(", doc.name)), "{} is named in its text", doc.name);
+    }
+}
+
+#[test]
+fn a_field_linear_does_not_have_is_refused() {
+    let wrong = ocd::linear::queries::TEAMS.text.replace("id key name", "id key name mood");
+    let errors = invalid(&wrong).expect("refused");
+    assert!(errors.contains("mood"), "{errors}");
+}
