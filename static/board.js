@@ -1,13 +1,16 @@
-// The board's moves: drag a card to another column, or use its "Move to" menu. Either way the
-// card moves at once, the JSON API is called, and when it refuses the card goes back where it
-// was with a message. Viewers get no draggable cards and no menus (the server leaves them out).
+// The boards' moves (the tickets' and Linear's): drag a card to another column, or use its
+// "Move to" menu. Either way the card moves at once, the JSON API is called, and when it
+// refuses the card goes back where it was with a message. Viewers get no draggable cards and no menus (the server leaves them out).
 // Uses app.js's window.ocdToast / ocdRefresh / ocdHold / ocdRelease.
 
 const base = document.documentElement.dataset.base || "";
 let dragged = null;
 
+/// The column under `el` that the dragged card may go to (a Linear card stays in its team).
 function columnOf(el) {
-  return el?.closest?.(".column[data-status]");
+  const column = el?.closest?.(".column[data-status]");
+  if (column && dragged?.dataset.team && column.dataset.team !== dragged.dataset.team) return null;
+  return column;
 }
 
 function recount() {
@@ -37,11 +40,15 @@ async function move(card, status) {
   card.classList.add("moving");
   recount();
   try {
-    const response = await fetch(`${base}/api/todos`, {
-      method: "POST",
+    // A Linear card changes its issue in Linear (PATCH /api/linear/sync); a ticket, the todo.
+    const [method, path, body] = card.dataset.issue
+      ? ["PATCH", "/api/linear/sync", { issueId: card.dataset.issue, stateId: status }]
+      : ["POST", "/api/todos", { id: card.dataset.id, status }];
+    const response = await fetch(`${base}${path}`, {
+      method,
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ id: card.dataset.id, status }),
+      body: JSON.stringify(body),
     });
     if (!response.ok) {
       const body = await response.json().catch(() => ({}));
@@ -163,7 +170,8 @@ async function openDrawer(link) {
 }
 
 document.addEventListener("click", (event) => {
-  const link = event.target.closest?.(".card a.card-title, .card a.badge.comments, .subtasks a");
+  // (A Linear card's title opens the issue in Linear, not the drawer.)
+  const link = event.target.closest?.(".card:not([data-issue]) a.card-title, .card a.badge.comments, .subtasks a");
   if (link && !(event.ctrlKey || event.metaKey || event.shiftKey || event.altKey || event.button !== 0)) {
     event.preventDefault();
     openDrawer(link);

@@ -21,6 +21,18 @@ function place(target, path, value) {
   target[last] = value;
 }
 
+/// A `key = value` per line as an object (blank lines skipped; an empty text is an empty map).
+function mapOf(text) {
+  const map = {};
+  for (const line of text.split("\n")) {
+    const at = line.indexOf("=");
+    if (line.trim() === "") continue;
+    if (at < 0) map[line.trim()] = "";
+    else map[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return map;
+}
+
 /// The form's fields as the JSON the API takes: checkboxes as booleans (or 0/1 with
 /// `data-type="int"`), numbers as numbers (times `data-scale`), dotted names as nested
 /// objects; empty fields and fields of hidden parts are left out. Text goes as typed: the
@@ -31,6 +43,7 @@ function bodyOf(form) {
     if (!el.name || el.disabled || el.closest("[hidden]")) continue;
     let value;
     if (el.type === "checkbox") value = el.dataset.type === "int" ? (el.checked ? 1 : 0) : el.checked;
+    else if (el.dataset.type === "map") value = mapOf(el.value);
     else if (el.value === "") continue;
     else if (el.type === "number") value = Math.round(Number(el.value) * Number(el.dataset.scale || 1));
     else if (el.dataset.type === "bool") value = el.value === "true";

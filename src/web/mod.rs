@@ -11,6 +11,7 @@ pub mod board;
 pub mod charts;
 pub mod forms;
 pub mod invite;
+pub mod linear;
 pub mod login;
 pub mod markdown;
 pub mod messages;

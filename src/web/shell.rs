@@ -23,6 +23,7 @@ pub enum Nav {
     Agents,
     Analytics,
     Approvals,
+    Linear,
     Settings,
     None,
 }

@@ -129,6 +129,17 @@ impl FakeLinear {
         world.issues.push(Issue { project: project.to_string(), node });
     }
 
+    /// Team ENG with four workflow states (Backlog, Todo, In Progress, Done) and its project
+    /// `p1` "Checkout": the workspace most tests start from.
+    pub fn workspace(&self) {
+        self.team("team_eng", "ENG", "Engineering");
+        self.state("team_eng", "st_todo", "Todo", "unstarted", 1.0);
+        self.state("team_eng", "st_doing", "In Progress", "started", 2.0);
+        self.state("team_eng", "st_done", "Done", "completed", 3.0);
+        self.state("team_eng", "st_backlog", "Backlog", "backlog", 0.0);
+        self.project("p1", "Checkout", "team_eng");
+    }
+
     pub fn operations(&self) -> Vec<String> {
         self.world().log.iter().map(|(name, _)| name.clone()).collect()
     }

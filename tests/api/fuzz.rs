@@ -100,6 +100,8 @@ fn body_fields(method: &Method, path: &str) -> &'static [&'static str] {
         ("POST", "/api/linear/webhook") => &["type", "action", "data", "webhookId", "webhookTimestamp"],
         ("POST", "/api/linear/webhooks") => &["url"],
         ("PUT", "/api/settings/linear") => &["user_map", "complete_on_done"],
+        ("POST", "/linear/sync") => &["back"],
+        ("POST", "/linear/issues/{id}/move") => &["status", "back"],
         ("POST", "/approvals/{id}") => &["decision", "message", "back"],
         ("POST", "/approvals/decide/{token}") => &["decision", "message", "approval_id"],
         ("POST", "/api/ingest/opencode") => &["project", "events"],

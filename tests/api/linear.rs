@@ -67,16 +67,6 @@ async fn setup(backend: Backend) -> (TestApp, FakeLinear) {
     setup_with(backend, |_| {}).await
 }
 
-/// Team ENG with its four states, and project `p1`.
-fn workspace(linear: &FakeLinear) {
-    linear.team("team_eng", "ENG", "Engineering");
-    linear.state("team_eng", "st_todo", "Todo", "unstarted", 1.0);
-    linear.state("team_eng", "st_doing", "In Progress", "started", 2.0);
-    linear.state("team_eng", "st_done", "Done", "completed", 3.0);
-    linear.state("team_eng", "st_backlog", "Backlog", "backlog", 0.0);
-    linear.project("p1", "Checkout", "team_eng");
-}
-
 async fn sync(app: &TestApp) -> Value {
     let r = app.post("/api/linear/sync", json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -139,7 +129,7 @@ fn issue_data(id: &str, project: Option<&str>, state: (&str, &str, &str), assign
 
 async fn a_full_sync_reads_every_page(backend: Backend) {
     let (app, linear) = setup(backend).await;
-    workspace(&linear);
+    linear.workspace();
     linear.team("team_ops", "OPS", "Operations");
     linear.state("team_ops", "st_ops_todo", "Todo", "unstarted", 0.0);
     linear.project("p2", "Billing", "team_ops");
@@ -204,7 +194,7 @@ async fn a_full_sync_reads_every_page(backend: Backend) {
 
 async fn a_sync_removes_what_linear_no_longer_has(backend: Backend) {
     let (app, linear) = setup(backend).await;
-    workspace(&linear);
+    linear.workspace();
     linear.project("p2", "Gone soon", "team_eng");
     linear.issue("p1", "i1", "ENG-1", "Stays", "st_todo", 3, Some("Builder"));
     linear.issue("p1", "i2", "ENG-2", "Goes", "st_todo", 3, None);
@@ -233,7 +223,7 @@ async fn a_sync_removes_what_linear_no_longer_has(backend: Backend) {
 
 async fn rate_limits_are_waited_out(backend: Backend) {
     let (app, linear) = setup(backend).await;
-    workspace(&linear);
+    linear.workspace();
     linear.world().rate_limited = 1;
     linear.world().reset_after_ms = 400;
     sync(&app).await;
@@ -254,7 +244,7 @@ async fn rate_limits_are_waited_out(backend: Backend) {
 
 async fn a_refused_key_is_reported(backend: Backend) {
     let (app, linear) = setup_with(backend, |c| c.linear_api_key = Some("lin_api_wrong".into())).await;
-    workspace(&linear);
+    linear.workspace();
     let r = app.post("/api/linear/sync", json!({})).await;
     assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.body);
     assert_eq!(r.body["error"], "Linear refused the API key: You need to authenticate to access this operation.");
@@ -272,7 +262,7 @@ async fn a_refused_key_is_reported(backend: Backend) {
 
 async fn deliveries_are_verified(backend: Backend) {
     let (app, linear) = setup(backend).await;
-    workspace(&linear);
+    linear.workspace();
     let url = format!("{}/api/linear/webhook", app.base);
     // The reference vector: its signature is accepted (the body then fails the shape check, not the signature).
     let vector = r#"{"action":"create","type":"Issue","webhookTimestamp":1676056940508}"#;
@@ -313,7 +303,7 @@ async fn deliveries_are_verified(backend: Backend) {
 
 async fn deliveries_update_the_cache(backend: Backend) {
     let (app, linear) = setup(backend).await;
-    workspace(&linear);
+    linear.workspace();
     sync(&app).await;
     // An issue of a project ocd has not synced is stored (the original answered 500).
     deliver(&app, &delivery("Issue", "create", issue_data("i1", Some("p_new"), ("st_todo", "Todo", "unstarted"), Some("Ana"), 2))).await;
@@ -376,7 +366,7 @@ async fn deliveries_update_the_cache(backend: Backend) {
 
 async fn moving_a_card_moves_the_issue(backend: Backend) {
     let (app, linear) = setup(backend).await;
-    workspace(&linear);
+    linear.workspace();
     linear.issue("p1", "i1", "ENG-1", "Cart", "st_todo", 3, None);
     sync(&app).await;
     let r = app.patch("/api/linear/sync", json!({"issueId": "i1", "stateId": "st_doing"})).await;
@@ -401,7 +391,7 @@ async fn moving_a_card_moves_the_issue(backend: Backend) {
 
 async fn started_issues_go_to_their_agent(backend: Backend) {
     let (app, linear) = setup(backend).await;
-    workspace(&linear);
+    linear.workspace();
     linear.issue("p1", "i1", "ENG-7", "Fix the cart", "st_todo", 1, Some("Builder"));
     sync(&app).await;
     app.post("/api/agents", json!({"id": "b", "name": "Builder"})).await;
@@ -459,7 +449,7 @@ async fn started_issues_go_to_their_agent(backend: Backend) {
 
 async fn webhooks_are_registered_in_linear(backend: Backend) {
     let (app, linear) = setup_with(backend, |c| c.linear_webhook_secret = None).await;
-    workspace(&linear);
+    linear.workspace();
     sync(&app).await;
     // No PUBLIC_URL: Linear could not reach the default address.
     // Registering is the owner's (K30): an admin key may not.
@@ -519,7 +509,7 @@ async fn webhooks_are_registered_in_linear(backend: Backend) {
 
 async fn the_sync_runs_on_schedule_once_across_replicas(backend: Backend) {
     let (app, linear) = setup(backend).await;
-    workspace(&linear);
+    linear.workspace();
     linear.issue("p1", "i1", "ENG-1", "Cart", "st_todo", 3, None);
     let replica = app.replica().await;
     app.tick().await;
@@ -538,7 +528,7 @@ async fn the_sync_runs_on_schedule_once_across_replicas(backend: Backend) {
 
 async fn a_delivery_left_unapplied_is_applied_later(backend: Backend) {
     let (app, linear) = setup_with(backend, |c| c.linear_sync_interval_seconds = 0).await;
-    workspace(&linear);
+    linear.workspace();
     let body = delivery("Issue", "create", issue_data("i1", Some("p1"), ("st_todo", "Todo", "unstarted"), None, 3)).to_string();
     let signature = {
         use hmac::{Hmac, Mac};

@@ -47,6 +47,7 @@ mod todos;
 mod v2;
 mod web_analytics;
 mod web_browser;
+mod web_linear;
 mod web_settings;
 mod web_settings_pages;
 mod web_sprints;

@@ -36,11 +36,8 @@ fn configure(c: &mut ocd::config::Config, linear: &FakeLinear) {
 
 async fn linear_workspace() -> FakeLinear {
     let linear = FakeLinear::start().await;
-    linear.team("team_eng", "ENG", "Engineering");
-    linear.state("team_eng", "st_todo", "Todo", "unstarted", 1.0);
-    linear.state("team_eng", "st_doing", "In Progress", "started", 2.0);
-    linear.project("lp1", "Checkout", "team_eng");
-    linear.issue("lp1", "li1", "ENG-1", "Cart", "st_todo", 3, None);
+    linear.workspace();
+    linear.issue("p1", "li1", "ENG-1", "Cart", "st_todo", 3, None);
     linear
 }
 
@@ -424,6 +421,12 @@ async fn seed(app: &TestApp, world: &World, rule: &Rule, caller: Caller, n: usiz
         ("PATCH", "/api/linear/sync") => {
             app.post("/api/linear/sync", json!({})).await;
             (path, Some(json!({"issueId": "li1", "stateId": if n.is_multiple_of(2) { "st_doing" } else { "st_todo" }})))
+        }
+        ("POST", "/linear/sync") => (path, Some(json!({"back": "/linear"}))),
+        ("POST", "/linear/issues/{id}/move") => {
+            app.post("/api/linear/sync", json!({})).await;
+            let state = if n.is_multiple_of(2) { "st_doing" } else { "st_todo" };
+            (path.replace("ID", "li1"), Some(json!({"status": state, "back": "/linear"})))
         }
         ("POST", "/api/linear/webhooks") => (path, Some(json!({"url": "https://ocd.example/api/linear/webhook"}))),
         ("DELETE", "/api/linear/webhooks/{id}") => {

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod channels;
 pub mod integrations;
 pub mod keys;
+pub mod linear;
 pub mod projects;
 pub mod team;
 
@@ -27,11 +28,20 @@ pub enum Section {
     Alerts,
     Channels,
     Integrations,
+    Linear,
 }
 
 impl Section {
-    pub const ALL: [Section; 7] =
-        [Section::Account, Section::Team, Section::Projects, Section::Keys, Section::Alerts, Section::Channels, Section::Integrations];
+    pub const ALL: [Section; 8] = [
+        Section::Account,
+        Section::Team,
+        Section::Projects,
+        Section::Keys,
+        Section::Alerts,
+        Section::Channels,
+        Section::Integrations,
+        Section::Linear,
+    ];
 
     pub fn path(self) -> &'static str {
         match self {
@@ -42,6 +52,7 @@ impl Section {
             Section::Alerts => "/settings/alerts",
             Section::Channels => "/settings/channels",
             Section::Integrations => "/settings/integrations",
+            Section::Linear => "/settings/linear",
         }
     }
 
@@ -54,6 +65,7 @@ impl Section {
             Section::Alerts => "Alerts",
             Section::Channels => "Channels",
             Section::Integrations => "Integrations",
+            Section::Linear => "Linear",
         }
     }
 
