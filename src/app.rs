@@ -76,6 +76,7 @@ impl Built {
             metrics: Metrics::default(),
             notify_http: crate::notify::http_client()?,
             linear: crate::linear::Linear::new(&config.linear_api_url, config.linear_api_key.as_deref())?,
+            linear_sync: tokio::sync::Mutex::new(()),
             vapid: tokio::sync::OnceCell::new(),
             routes: crate::routes::rules(),
             config,

@@ -285,6 +285,11 @@ impl Config {
         }
     }
 
+    /// LINEAR_WEBHOOK_SECRET when set to something.
+    pub fn linear_webhook_secret(&self) -> Option<&str> {
+        self.linear_webhook_secret.as_deref().filter(|s| !s.is_empty())
+    }
+
     /// The data directory (decisions.md#data-directory): DATA_DIR, else $XDG_DATA_HOME/ocd, else ~/.local/share/ocd.
     pub fn data_dir(&self) -> PathBuf {
         if let Some(dir) = &self.data_dir {

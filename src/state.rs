@@ -46,6 +46,8 @@ pub struct AppState {
     pub notify_http: reqwest::Client,
     /// Linear's API (configured by LINEAR_API_KEY and LINEAR_API_URL).
     pub linear: crate::linear::Linear,
+    /// Held while this process syncs Linear: one sync at a time.
+    pub linear_sync: tokio::sync::Mutex<()>,
     /// The VAPID key pair, loaded from the database on first use (notify::vapid).
     pub vapid: tokio::sync::OnceCell<Arc<crate::notify::webpush::Vapid>>,
 }

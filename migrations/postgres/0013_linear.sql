@@ -31,11 +31,12 @@ CREATE TABLE linear_projects (
     url TEXT,
     team_id TEXT,
     team_name TEXT,
+    updated_at TEXT,
     synced_at BIGINT NOT NULL
 );
 
--- `updated_at` is Linear's own `updatedAt` (ISO 8601 text): an older version never
--- overwrites a newer one, whichever of a sync and a webhook arrives last.
+-- `updated_at` (projects and issues) is Linear's own `updatedAt` (ISO 8601 text): an older
+-- version never overwrites a newer one, whichever of a sync and a webhook arrives last.
 CREATE TABLE linear_issues (
     id TEXT PRIMARY KEY,
     project_id TEXT,
@@ -61,8 +62,11 @@ CREATE INDEX linear_issues_project ON linear_issues (project_id);
 CREATE INDEX linear_issues_task ON linear_issues (agent_task_id);
 
 -- Webhook deliveries, kept for idempotency (`Linear-Delivery`) and processed after the 200.
+-- `body_hash` (SHA-256 of the signed body, which carries its timestamp) catches a captured
+-- delivery replayed under a new `Linear-Delivery` header within the 60 s window.
 CREATE TABLE linear_deliveries (
     id TEXT PRIMARY KEY,
+    body_hash TEXT NOT NULL UNIQUE,
     webhook_id TEXT,
     type TEXT NOT NULL,
     action TEXT NOT NULL,

@@ -69,7 +69,7 @@ pub async fn webhook(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
 
 pub async fn list_webhooks(State(app): State<App>) -> AppResult<Json<Value>> {
     let webhooks = hooks::list(&app).await?;
-    Ok(Json(json!({ "webhooks": webhooks, "secret_configured": app.config.linear_webhook_secret.is_some() })))
+    Ok(Json(json!({ "webhooks": webhooks, "secret_configured": app.config.linear_webhook_secret().is_some() })))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,7 +98,7 @@ pub async fn get_settings(State(app): State<App>) -> AppResult<Json<Value>> {
     Ok(Json(json!({
         "settings": settings,
         "api_key_configured": app.linear.is_configured(),
-        "webhook_secret_configured": app.config.linear_webhook_secret.is_some(),
+        "webhook_secret_configured": app.config.linear_webhook_secret().is_some(),
         "sync_interval_seconds": app.config.linear_sync_interval_seconds,
         "last_sync": last_sync,
     })))

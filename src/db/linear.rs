@@ -11,7 +11,8 @@ use crate::domain::linear::{LinearIssue, LinearProject, LinearTeam, WorkflowStat
 
 const TEAM_COLUMNS: &str = "id, key, name, synced_at";
 const STATE_COLUMNS: &str = "id, team_id, name, type, color, position, synced_at";
-const PROJECT_COLUMNS: &str = "id, name, description, state, progress, start_date, target_date, url, team_id, team_name, synced_at";
+const PROJECT_COLUMNS: &str =
+    "id, name, description, state, progress, start_date, target_date, url, team_id, team_name, updated_at, synced_at";
 const ISSUE_COLUMNS: &str = "id, project_id, identifier, title, description, priority, state_id, state_name, state_type, team_id, \
                              assignee_id, assignee_name, assignee_avatar, label_names, estimate, url, agent_task_id, updated_at, synced_at";
 
@@ -60,14 +61,16 @@ pub async fn state(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, id: &str
     sqlx::query_as(sql!("SELECT {STATE_COLUMNS} FROM linear_workflow_states WHERE id = $1")).bind(id).fetch_optional(conn).await
 }
 
+/// Stores a project unless the cached one is newer (Linear's `updatedAt`).
 pub async fn upsert_project(conn: &mut WriteConn, p: &LinearProject) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO linear_projects (id, name, description, state, progress, start_date, target_date, url, team_id, team_name, synced_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
-         description = excluded.description, state = excluded.state, progress = excluded.progress, start_date = excluded.start_date, \
-         target_date = excluded.target_date, url = excluded.url, team_id = excluded.team_id, team_name = excluded.team_name, \
-         synced_at = excluded.synced_at",
-    )
+    sqlx::query(sql!(
+        "INSERT INTO linear_projects ({PROJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, state = excluded.state, \
+         progress = excluded.progress, start_date = excluded.start_date, target_date = excluded.target_date, url = excluded.url, \
+         team_id = excluded.team_id, team_name = excluded.team_name, updated_at = excluded.updated_at, synced_at = excluded.synced_at \
+         WHERE {NEWER}",
+        NEWER = newer("linear_projects")
+    ))
     .bind(&p.id)
     .bind(&p.name)
     .bind(&p.description)
@@ -78,10 +81,17 @@ pub async fn upsert_project(conn: &mut WriteConn, p: &LinearProject) -> Result<(
     .bind(&p.url)
     .bind(&p.team_id)
     .bind(&p.team_name)
+    .bind(&p.updated_at)
     .bind(p.synced_at)
     .execute(&mut *conn)
     .await
     .map(|_| ())
+}
+
+/// The condition of an upsert that keeps a newer cached row: Linear's `updatedAt` times in
+/// UTC ISO 8601 compare as text; a row without one is always replaced.
+fn newer(table: &str) -> String {
+    format!("{table}.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= {table}.updated_at")
 }
 
 /// Projects newest-synced first (the original's order).
@@ -119,8 +129,8 @@ pub async fn upsert_issue(conn: &mut WriteConn, i: &LinearIssue) -> Result<bool,
          state_name = excluded.state_name, state_type = excluded.state_type, team_id = excluded.team_id, \
          assignee_id = excluded.assignee_id, assignee_name = excluded.assignee_name, assignee_avatar = excluded.assignee_avatar, \
          label_names = excluded.label_names, estimate = excluded.estimate, url = excluded.url, updated_at = excluded.updated_at, \
-         synced_at = excluded.synced_at \
-         WHERE linear_issues.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= linear_issues.updated_at"
+         synced_at = excluded.synced_at WHERE {NEWER}",
+        NEWER = newer("linear_issues")
     ))
     .bind(&i.id)
     .bind(&i.project_id)
@@ -156,6 +166,16 @@ pub async fn issues(pool: &AnyPool, project: Option<&str>) -> Result<Vec<LinearI
         .bind(project)
         .fetch_all(pool)
         .await
+}
+
+/// Every Linear user the cached issues are assigned to: (id, name), by name.
+pub async fn assignees(pool: &AnyPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT assignee_id, COALESCE(assignee_name, '') FROM linear_issues WHERE assignee_id IS NOT NULL \
+         ORDER BY 2, 1 LIMIT 500",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// For each linked issue (of one project or all): its task's id and status, and its agent's
@@ -198,7 +218,7 @@ pub async fn set_issue_state(
     .bind(&state.id)
     .bind(&state.name)
     .bind(&state.kind)
-    .bind(&state.team_id)
+    .bind(Some(&state.team_id).filter(|t| !t.is_empty()))
     .bind(updated_at)
     .bind(now)
     .execute(&mut *conn)
@@ -218,19 +238,23 @@ pub async fn link_task(conn: &mut WriteConn, issue_id: &str, task_id: &str, now:
 }
 
 /// The ids of the cached rows of `table` synced before `before`, which a sync that did not see
-/// them removes. A sync of one project looks at that project's issues only.
-pub async fn synced_before(conn: &mut WriteConn, table: Table, before: i64, project: Option<&str>) -> Result<Vec<String>, sqlx::Error> {
+/// them removes. Issues only of the projects given (a sync reads the issues of its projects,
+/// so an issue kept without a project, or of a project not synced, is not its to remove).
+pub async fn synced_before(conn: &mut WriteConn, table: Table, before: i64, projects: &[String]) -> Result<Vec<String>, sqlx::Error> {
     let name = table.name();
-    match project {
-        Some(project) => {
-            sqlx::query_scalar(sql!("SELECT id FROM {name} WHERE synced_at < $1 AND project_id = $2"))
-                .bind(before)
-                .bind(project)
-                .fetch_all(&mut *conn)
-                .await
+    let rows: Vec<(String, Option<String>)> = match table {
+        Table::Issues => {
+            sqlx::query_as("SELECT id, project_id FROM linear_issues WHERE synced_at < $1").bind(before).fetch_all(&mut *conn).await?
         }
-        None => sqlx::query_scalar(sql!("SELECT id FROM {name} WHERE synced_at < $1")).bind(before).fetch_all(&mut *conn).await,
-    }
+        _ => {
+            sqlx::query_as(sql!("SELECT id, CAST(NULL AS TEXT) FROM {name} WHERE synced_at < $1"))
+                .bind(before)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
+    let in_scope = |project: &Option<String>| table != Table::Issues || project.as_ref().is_some_and(|p| projects.contains(p));
+    Ok(rows.into_iter().filter(|(_, project)| in_scope(project)).map(|(id, _)| id).collect())
 }
 
 pub async fn delete_rows(conn: &mut WriteConn, table: Table, ids: &[String]) -> Result<(), sqlx::Error> {

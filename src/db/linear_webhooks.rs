@@ -10,6 +10,8 @@ use crate::db::WriteConn;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredDelivery {
     pub id: String,
+    /// The SHA-256 of the signed body: the same body under another delivery id is a replay.
+    pub body_hash: String,
     pub webhook_id: Option<String>,
     #[sqlx(rename = "type")]
     pub kind: String,
@@ -18,13 +20,15 @@ pub struct StoredDelivery {
     pub received_at: i64,
 }
 
-/// Stores a delivery; false when one with its id was already received (a retry or a replay).
+/// Stores a delivery; false when one with its id or its body was already received (a retry
+/// or a replay).
 pub async fn receive(conn: &mut WriteConn, d: &StoredDelivery) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "INSERT INTO linear_deliveries (id, webhook_id, type, action, body, received_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO linear_deliveries (id, body_hash, webhook_id, type, action, body, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(&d.id)
+    .bind(&d.body_hash)
     .bind(&d.webhook_id)
     .bind(&d.kind)
     .bind(&d.action)
@@ -40,7 +44,7 @@ pub async fn receive(conn: &mut WriteConn, d: &StoredDelivery) -> Result<bool, s
 pub async fn claim(conn: &mut WriteConn, id: &str, now: i64) -> Result<Option<StoredDelivery>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE linear_deliveries SET processed_at = $2 WHERE id = $1 AND processed_at IS NULL \
-         RETURNING id, webhook_id, type, action, body, received_at",
+         RETURNING id, body_hash, webhook_id, type, action, body, received_at",
     )
     .bind(id)
     .bind(now)
@@ -51,6 +55,17 @@ pub async fn claim(conn: &mut WriteConn, id: &str, now: i64) -> Result<Option<St
 /// Records why a delivery could not be applied (it stays processed: a retry would fail alike).
 pub async fn failed(conn: &mut WriteConn, id: &str, error: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE linear_deliveries SET error = $2 WHERE id = $1").bind(id).bind(error).execute(&mut *conn).await.map(|_| ())
+}
+
+/// Sets aside a delivery that failed to apply: processed, with the reason, never tried again.
+pub async fn give_up(conn: &mut WriteConn, id: &str, error: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE linear_deliveries SET processed_at = $3, error = $2 WHERE id = $1 AND processed_at IS NULL")
+        .bind(id)
+        .bind(error)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
 }
 
 /// Deliveries received before `before` and never processed (the server stopped in between).
@@ -110,15 +125,6 @@ pub async fn webhook(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, id: &s
 /// The sealed signing secret of a registered webhook.
 pub async fn secret(pool: &AnyPool, id: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
     sqlx::query_scalar("SELECT secret FROM linear_webhooks WHERE id = $1").bind(id).fetch_optional(pool).await
-}
-
-pub async fn set_enabled(conn: &mut WriteConn, id: &str, enabled: bool) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE linear_webhooks SET enabled = $2 WHERE id = $1")
-        .bind(id)
-        .bind(i64::from(enabled))
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
 }
 
 pub async fn delivered(conn: &mut WriteConn, id: &str, now: i64) -> Result<(), sqlx::Error> {

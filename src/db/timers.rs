@@ -17,6 +17,31 @@ pub async fn ensure_recurring(conn: &mut WriteConn, id: &str, period: i64, now: 
         .map(|_| ())
 }
 
+/// Makes sure a recurring timer exists with this period (a changed setting changes it).
+pub async fn set_recurring(conn: &mut WriteConn, id: &str, period: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO timers (id, due_at, period_secs, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (id) DO UPDATE SET period_secs = excluded.period_secs",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(period)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// Removes a timer (a feature turned off).
+pub async fn remove(conn: &mut WriteConn, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM timers WHERE id = $1").bind(id).execute(&mut *conn).await.map(|_| ())
+}
+
+/// Keeps a claimed timer for its replica until `until` (a run longer than the usual lease).
+pub async fn hold(conn: &mut WriteConn, id: &str, until: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE timers SET claimed_until = $2 WHERE id = $1").bind(id).bind(until).execute(&mut *conn).await.map(|_| ())
+}
+
 /// A one-shot timer due at `due_at` (an existing one with this id is moved there).
 pub async fn schedule_once(conn: &mut WriteConn, id: &str, due_at: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(

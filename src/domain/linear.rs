@@ -50,6 +50,7 @@ pub struct LinearProject {
     pub url: Option<String>,
     pub team_id: Option<String>,
     pub team_name: Option<String>,
+    pub updated_at: Option<String>,
     pub synced_at: i64,
 }
 
@@ -88,14 +89,15 @@ pub fn task_priority(linear: i64) -> Priority {
     }
 }
 
-/// Linear's own label for a priority number.
-pub fn priority_label(linear: i64) -> &'static str {
+/// Linear's priority number as a word (`urgent`, `high`, `medium`, `low`, `none`) and as
+/// Linear labels it.
+pub fn priority_name(linear: i64) -> (&'static str, &'static str) {
     match linear {
-        1 => "Urgent",
-        2 => "High",
-        3 => "Medium",
-        4 => "Low",
-        _ => "No priority",
+        1 => ("urgent", "Urgent"),
+        2 => ("high", "High"),
+        3 => ("medium", "Medium"),
+        4 => ("low", "Low"),
+        _ => ("none", "No priority"),
     }
 }
 
@@ -220,7 +222,9 @@ pub fn issue_from(
         state_id,
         team_id: first_text(data, &[&["teamId"], &["team", "id"]]),
         assignee_id: first_text(data, &[&["assigneeId"], &["assignee", "id"]]),
-        assignee_name: first_text(data, &[&["assignee", "displayName"], &["assignee", "name"]]),
+        // Linear's webhooks carry the assignee's `name` only; the API's `displayName` is the
+        // fallback, so a sync and a webhook store the same name.
+        assignee_name: first_text(data, &[&["assignee", "name"], &["assignee", "displayName"]]),
         assignee_avatar: first_text(data, &[&["assignee", "avatarUrl"], &["assignee", "avatar"]]),
         label_names: (!labels.is_empty()).then(|| Value::from(labels).to_string()),
         estimate: number_at(data, "estimate"),
@@ -252,17 +256,8 @@ pub fn project_from(data: &Value, team_name: impl Fn(&str) -> Option<String>, no
         url: text_at(data, &["url"]),
         team_name: named.or_else(|| team_id.as_deref().and_then(&team_name)),
         team_id,
+        updated_at: text_at(data, &["updatedAt"]),
         synced_at: now,
-    }
-}
-
-/// Whether `incoming` (Linear's `updatedAt`) is not older than what is cached: an older
-/// version arriving late (a slow sync, a retried delivery) never overwrites a newer one.
-/// ISO 8601 times in UTC compare as text.
-pub fn is_newer_or_same(incoming: Option<&str>, cached: Option<&str>) -> bool {
-    match (incoming, cached) {
-        (Some(new), Some(old)) => new >= old,
-        _ => true,
     }
 }
 
@@ -367,7 +362,7 @@ mod tests {
         let api_node =
             json!({"id": "i1", "title": "T", "assignee": {"name": "n", "displayName": "d"}, "labels": {"nodes": [{"name": "bug"}]}});
         let issue = issue_from(&api_node, None, None, None, 5);
-        assert_eq!(issue.assignee_name.as_deref(), Some("d"));
+        assert_eq!(issue.assignee_name.as_deref(), Some("n"), "the name, as webhooks carry it");
         assert_eq!(issue.label_names.as_deref(), Some(r#"["bug"]"#));
     }
 

@@ -38,7 +38,7 @@ async fn claim(app: &App, now: i64) -> AppResult<Vec<String>> {
 }
 
 /// Marks a run done: recurring timers come due again one period later, others go.
-async fn finish(app: &App, id: String, now: i64) -> AppResult<()> {
+pub(crate) async fn finish(app: &App, id: String, now: i64) -> AppResult<()> {
     app.db.write(move |c| Box::pin(async move { Ok(timers::finish(c, &id, now).await?) })).await
 }
 
@@ -47,14 +47,16 @@ async fn finish(app: &App, id: String, now: i64) -> AppResult<()> {
 pub async fn tick(app: &App) -> AppResult<usize> {
     let now = app.clock.now();
     let interval = app.config.linear_sync_interval_seconds as i64;
-    let linear_sync_period = (app.linear.is_configured() && interval > 0).then_some(interval);
+    // At most one sync a minute, whatever the setting says (never hammer Linear).
+    let linear_sync_period = (app.linear.is_configured() && interval > 0).then_some(interval.max(linear::MIN_PERIOD_SECS));
     app.db
         .write(move |c| {
             Box::pin(async move {
                 timers::ensure_recurring(c, SWEEP, SWEEP_PERIOD_SECS, now).await?;
                 timers::ensure_recurring(c, LINEAR_DELIVERIES, LINEAR_DELIVERIES_PERIOD_SECS, now).await?;
-                if let Some(period) = linear_sync_period {
-                    timers::ensure_recurring(c, LINEAR_SYNC, period, now).await?;
+                match linear_sync_period {
+                    Some(period) => timers::set_recurring(c, LINEAR_SYNC, period, now).await?,
+                    None => timers::remove(c, LINEAR_SYNC).await?,
                 }
                 Ok(timers::ensure_recurring(c, PURGE, PURGE_PERIOD_SECS, now).await?)
             })
@@ -66,7 +68,11 @@ pub async fn tick(app: &App) -> AppResult<usize> {
         match id.as_str() {
             SWEEP => sweep::run(app, now).await?,
             PURGE => purge::run(app, now).await?,
-            LINEAR_SYNC => linear::sync(app).await,
+            LINEAR_SYNC => {
+                // It runs beside the scheduler and finishes its timer itself.
+                linear::start(app, now).await?;
+                continue;
+            }
             LINEAR_DELIVERIES => crate::service::linear::webhook::recover(app, now).await?,
             done if done.starts_with(crate::domain::linear::DONE_TIMER) => {
                 let issue = &done[crate::domain::linear::DONE_TIMER.len()..];

@@ -9,6 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::linear::queries::Document;
@@ -111,6 +113,22 @@ fn jitter() -> Duration {
     Duration::from_millis(rand::thread_rng().gen_range(0..250))
 }
 
+/// One page of a connection, as every paginated query answers.
+#[derive(Debug, Deserialize)]
+struct Page<T> {
+    nodes: Vec<T>,
+    #[serde(rename = "pageInfo")]
+    page_info: PageInfo,
+}
+
+#[derive(Debug, Deserialize)]
+struct PageInfo {
+    #[serde(rename = "hasNextPage")]
+    has_next_page: bool,
+    #[serde(rename = "endCursor")]
+    end_cursor: Option<String>,
+}
+
 pub struct Linear {
     http: reqwest::Client,
     url: String,
@@ -153,8 +171,10 @@ impl Linear {
             }
             match self.send(key, &body).await {
                 Err(LinearError::RateLimited(message)) if attempt + 1 < ATTEMPTS => {
-                    let reset = self.budget().requests_reset_ms.map(|r| r.saturating_sub(now_ms()).max(0) as u64);
-                    let backoff = Duration::from_millis(reset.unwrap_or(1000 << attempt));
+                    // The reset of the exhausted budget when the answer gave one still ahead;
+                    // else 1 s, 2 s, 4 s.
+                    let reset = self.budget().blocked_until_ms().map(|r| r - now_ms()).filter(|ms| *ms > 0);
+                    let backoff = Duration::from_millis(reset.map_or(1000 << attempt, |ms| ms as u64));
                     tracing::warn!(operation = doc.name, attempt, wait_ms = backoff.as_millis() as u64, "Linear rate limited: {message}");
                     tokio::time::sleep(backoff.min(MAX_WAIT) + jitter()).await;
                     attempt += 1;
@@ -179,6 +199,9 @@ impl Linear {
             *kept = budget;
         }
         let text = reply.text().await.map_err(|e| LinearError::Unreachable(e.without_url().to_string()))?;
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(LinearError::RateLimited(format!("HTTP {status}")));
+        }
         let Ok(answer) = serde_json::from_str::<Value>(&text) else {
             return Err(if status.is_server_error() {
                 LinearError::Unreachable(format!("HTTP {status}"))
@@ -189,23 +212,36 @@ impl Linear {
         let errors = answer.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty());
         let data = answer.get("data").filter(|d| !d.is_null());
         match (errors, data) {
-            (Some(errors), Some(data)) if status.is_success() => {
-                // Partial success: use what came, say what did not.
-                let errors = Value::from(errors.clone());
-                tracing::warn!(errors = %errors, "Linear answered with partial data");
-                Ok(data.clone())
+            // Partial data is refused too: a sync must not take a missing part for a removal.
+            (Some(errors), _) => {
+                if errors.len() > 1 {
+                    let all = Value::from(errors.clone());
+                    tracing::warn!(errors = %all, "Linear answered with several errors");
+                }
+                Err(LinearError::of(&errors[0]))
             }
-            (Some(errors), _) => Err(LinearError::of(&errors[0])),
             (None, Some(data)) if status.is_success() => Ok(data.clone()),
             _ if status.is_server_error() => Err(LinearError::Unreachable(format!("HTTP {status}"))),
             _ => Err(LinearError::Api(format!("HTTP {status}"))),
         }
     }
 
-    /// Every node of a paginated connection: runs `doc` page after page (`after` = the last
-    /// page's `endCursor`) while `hasNextPage`. `connection` is the path to the connection in
-    /// `data` (`["project", "issues"]`).
-    pub async fn all_pages(&self, doc: Document, variables: Value, connection: &[&str]) -> Result<Vec<Value>, LinearError> {
+    /// Runs `doc` and reads its `data` as `T`; an answer of another shape is an error naming
+    /// the query.
+    pub async fn query<T: DeserializeOwned>(&self, doc: Document, variables: Value) -> Result<T, LinearError> {
+        let data = self.run(doc, variables).await?;
+        serde_json::from_value(data).map_err(|e| LinearError::Api(format!("{} answered in an unexpected shape: {e}", doc.name)))
+    }
+
+    /// Every node of a paginated connection, as `T`: runs `doc` page after page (`after` = the
+    /// last page's `endCursor`) while `hasNextPage`. `connection` is the path to the
+    /// connection in `data` (`["issues"]`).
+    pub async fn all_pages<T: DeserializeOwned>(
+        &self,
+        doc: Document,
+        variables: Value,
+        connection: &[&str],
+    ) -> Result<Vec<T>, LinearError> {
         let mut nodes = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -213,16 +249,13 @@ impl Linear {
             if let (Some(cursor), Some(map)) = (&after, vars.as_object_mut()) {
                 map.insert("after".into(), Value::from(cursor.clone()));
             }
-            let data = self.run(doc, vars).await?;
-            let page = connection.iter().try_fold(&data, |at, key| at.get(key)).filter(|p| !p.is_null());
-            let Some(page) = page else {
-                return Err(LinearError::Api(format!("{} answered without {}", doc.name, connection.join("."))));
-            };
-            nodes.extend(page.get("nodes").and_then(Value::as_array).cloned().unwrap_or_default());
-            let info = page.get("pageInfo");
-            let next = info.and_then(|i| i.get("hasNextPage")).and_then(Value::as_bool).unwrap_or(false);
-            after = info.and_then(|i| i.get("endCursor")).and_then(Value::as_str).map(String::from);
-            if !next || after.is_none() {
+            let mut data = self.run(doc, vars).await?;
+            let page = connection.iter().try_fold(&mut data, |at, key| at.get_mut(*key)).map(Value::take);
+            let page: Page<T> = serde_json::from_value(page.unwrap_or(Value::Null))
+                .map_err(|e| LinearError::Api(format!("{} answered without a page of {}: {e}", doc.name, connection.join("."))))?;
+            nodes.extend(page.nodes);
+            after = page.page_info.end_cursor;
+            if !page.page_info.has_next_page || after.is_none() {
                 return Ok(nodes);
             }
         }

@@ -18,35 +18,43 @@ pub const TEAMS: Document = Document {
            pageInfo { hasNextPage endCursor } } }",
 };
 
-pub const TEAM_STATES: Document = Document {
-    name: "TeamStates",
-    text: "query TeamStates($teamId: String!, $first: Int = 100, $after: String) { team(id: $teamId) { id key \
-           states(first: $first, after: $after) { nodes { id name type color position } pageInfo { hasNextPage endCursor } } } }",
+/// Every team's workflow states in one paginated list (never one request per team).
+pub const WORKFLOW_STATES: Document = Document {
+    name: "WorkflowStates",
+    text: "query WorkflowStates($first: Int = 100, $after: String) { workflowStates(first: $first, after: $after) { \
+           nodes { id name type color position team { id } } pageInfo { hasNextPage endCursor } } }",
 };
+
+/// What ocd keeps of a project, shared by the two project queries.
+macro_rules! project_fields {
+    () => {
+        "fragment ProjectFields on Project { id name description status { name } progress startDate targetDate url updatedAt \
+         teams(first: 10) { nodes { id key name } } }"
+    };
+}
 
 pub const PROJECTS: Document = Document {
     name: "Projects",
-    text: "query Projects($first: Int = 50, $after: String) { projects(first: $first, after: $after) { nodes { ...ProjectFields } \
-           pageInfo { hasNextPage endCursor } } } \
-           fragment ProjectFields on Project { id name description status { name } progress startDate targetDate url \
-           teams(first: 10) { nodes { id key name } } }",
+    text: concat!(
+        "query Projects($first: Int = 50, $after: String) { projects(first: $first, after: $after) { nodes { ...ProjectFields } \
+         pageInfo { hasNextPage endCursor } } } ",
+        project_fields!()
+    ),
 };
 
 pub const PROJECT: Document = Document {
     name: "Project",
-    text: "query Project($id: String!) { project(id: $id) { ...ProjectFields } } \
-           fragment ProjectFields on Project { id name description status { name } progress startDate targetDate url \
-           teams(first: 10) { nodes { id key name } } }",
+    text: concat!("query Project($id: String!) { project(id: $id) { ...ProjectFields } } ", project_fields!()),
 };
 
-/// A project's issues with everything a card shows (state, assignee, labels) in the same
-/// page — never one request per issue.
-pub const PROJECT_ISSUES: Document = Document {
-    name: "ProjectIssues",
-    text: "query ProjectIssues($projectId: String!, $first: Int = 100, $after: String) { project(id: $projectId) { id \
-           issues(first: $first, after: $after) { nodes { id identifier title description url priority estimate updatedAt \
-           state { id name type } team { id } assignee { id name displayName avatarUrl } labels(first: 20) { nodes { id name } } } \
-           pageInfo { hasNextPage endCursor } } } }",
+/// Issues with everything a card shows (state, team, project, assignee, labels) in the same
+/// page, filtered by project (`{project: {null: false}}` for every project's issues, or one
+/// project's id): one paginated list, never one request per issue or per project.
+pub const ISSUES: Document = Document {
+    name: "Issues",
+    text: "query Issues($filter: IssueFilter, $first: Int = 100, $after: String) { issues(filter: $filter, first: $first, after: $after) { \
+           nodes { id identifier title description url priority estimate updatedAt state { id name type } team { id } project { id } \
+           assignee { id name displayName avatarUrl } labels(first: 20) { nodes { id name } } } pageInfo { hasNextPage endCursor } } }",
 };
 
 pub const ISSUE_SET_STATE: Document = Document {
@@ -68,5 +76,4 @@ pub const WEBHOOK_DELETE: Document =
     Document { name: "WebhookDelete", text: "mutation WebhookDelete($id: String!) { webhookDelete(id: $id) { success } }" };
 
 /// Every document, for the schema check.
-pub const ALL: &[Document] =
-    &[TEAMS, TEAM_STATES, PROJECTS, PROJECT, PROJECT_ISSUES, ISSUE_SET_STATE, WEBHOOK_CREATE, WEBHOOK, WEBHOOK_DELETE];
+pub const ALL: &[Document] = &[TEAMS, WORKFLOW_STATES, PROJECTS, PROJECT, ISSUES, ISSUE_SET_STATE, WEBHOOK_CREATE, WEBHOOK, WEBHOOK_DELETE];

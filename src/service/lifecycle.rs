@@ -227,11 +227,18 @@ pub async fn complete(conn: &mut WriteConn, agent: &mut Agent, task: &mut AgentT
         approval_id: None,
     };
     alerts::raise(conn, &alert, &format!("completed:{}:{}", agent.id, task.id), now).await?;
+    linear_issue_done(conn, task, now).await?;
+    announce(conn, task.project_id.as_deref(), json!({"agentId": agent.id, "action": "task_completed", "taskId": task.id}), now).await?;
+    Ok(())
+}
+
+/// A finished task that worked a Linear issue: the issue may move to done in Linear (the
+/// `linear:done:<issue>` timer; service/linear/assign.rs decides when it runs). Every path
+/// that completes a task calls this.
+pub async fn linear_issue_done(conn: &mut WriteConn, task: &AgentTask, now: i64) -> AppResult<()> {
     if let Some(issue) = task.linear_issue_id.as_deref().filter(|i| !i.is_empty()) {
-        // The issue may move to done in Linear (service/linear/assign.rs decides when the timer runs).
         crate::db::timers::schedule_once(conn, &crate::domain::linear::done_timer(issue), now, now).await?;
     }
-    announce(conn, task.project_id.as_deref(), json!({"agentId": agent.id, "action": "task_completed", "taskId": task.id}), now).await?;
     Ok(())
 }
 

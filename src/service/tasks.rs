@@ -52,6 +52,7 @@ pub async fn report(app: &App, agent_id: String, body: TaskReport) -> AppResult<
                     return Err(AppError::Conflict(format!("Task {task_id} belongs to another agent")));
                 }
                 let status = body.status.unwrap_or(AgentTaskStatus::Pending);
+                let was_completed = existing.as_ref().is_some_and(|t| t.status == AgentTaskStatus::Completed);
                 let created = existing.is_none();
                 let mut task =
                     existing.unwrap_or_else(|| AgentTask::pending(task_id, agent.id.clone(), String::new(), Priority::Medium, now));
@@ -83,6 +84,9 @@ pub async fn report(app: &App, agent_id: String, body: TaskReport) -> AppResult<
                 projects::ensure(c, task.project_id.as_deref(), now).await?;
                 agents::record_activity(c, &agent.id, Some(&task.id), body.usage, now).await?;
                 let task = agents::get_task(c, &task.id).await?.unwrap_or(task);
+                if task.status == AgentTaskStatus::Completed && !was_completed {
+                    lifecycle::linear_issue_done(c, &task, now).await?;
+                }
                 match task.status {
                     AgentTaskStatus::InProgress | AgentTaskStatus::Pending if agent.status != AgentStatus::Sleeping => {
                         agent.status = AgentStatus::Working;

@@ -17,7 +17,7 @@ use super::theme::Theme;
 use super::time::Clock;
 use super::{page_or_fragment, see_other};
 use crate::api::auth::safe_redirect;
-use crate::domain::linear::{LinearIssue, WorkflowState, priority_label};
+use crate::domain::linear::{LinearIssue, WorkflowState, priority_name};
 use crate::error::AppResult;
 use crate::http::json::Form;
 use crate::service::linear::board::{self, Worker};
@@ -34,20 +34,18 @@ pub struct CardView {
     /// The assignee's initials, for the avatar (no image is loaded from Linear).
     pub initials: String,
     pub worker: Option<Worker>,
+    /// The issue's page in Linear.
+    pub link: Option<String>,
 }
 
 impl CardView {
     fn of(issue: LinearIssue, worker: Option<Worker>) -> CardView {
         let labels = issue.label_names.as_deref().and_then(|l| serde_json::from_str::<Vec<String>>(l).ok()).unwrap_or_default();
-        let priority_class = match issue.priority {
-            1 => "urgent",
-            2 => "high",
-            3 => "medium",
-            4 => "low",
-            _ => "none",
-        };
+        let (priority_class, priority) = priority_name(issue.priority);
         let initials = issue.assignee_name.as_deref().map(initials).unwrap_or_default();
-        CardView { labels, priority: priority_label(issue.priority), priority_class, initials, worker, issue }
+        // Only web addresses become links (a card never links to `javascript:`).
+        let link = issue.url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+        CardView { labels, priority, priority_class, initials, worker, link, issue }
     }
 
     pub fn title(&self) -> String {

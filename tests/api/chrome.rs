@@ -128,6 +128,21 @@ impl Chrome {
         self.client.issue_cmd(Cdp(json!({"cmd": cmd, "params": params}))).await.map_err(|e| e.to_string())
     }
 
+    /// Switches the signed-in browser to `theme` (dark, light) as the header's toggle does.
+    pub async fn set_theme(&self, theme: &str) {
+        let set = format!(
+            "return fetch('/theme', {{method: 'POST', body: new URLSearchParams({{theme: '{theme}'}}), redirect: 'manual'}}).then(() => true);"
+        );
+        self.js(&set, vec![]).await;
+    }
+
+    /// The page as a person reads it: every text at AA contrast and every control labelled;
+    /// `what` names the page, theme and device in a failure.
+    pub async fn assert_readable(&self, what: &str) {
+        assert_eq!(self.js(CONTRAST_CHECK, vec![]).await, json!([]), "{what} has text below AA contrast");
+        assert_eq!(self.js(UNLABELLED_CONTROLS, vec![]).await, json!([]), "{what} has controls without a label");
+    }
+
     /// Saves a screenshot of the page as `dir/name.png`.
     pub async fn screenshot(&self, dir: &Path, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");

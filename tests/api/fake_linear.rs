@@ -119,12 +119,15 @@ impl FakeLinear {
         let mut world = self.world();
         let (team, state_node) = world.states.iter().find(|(_, s)| s["id"] == state).cloned().expect("known state");
         let assignee = assignee.map(|name| {
-            json!({"id": format!("user_{}", name.to_lowercase()), "name": name, "displayName": name.to_lowercase(), "avatarUrl": format!("https://avatars.example/{name}.png")})
+            // Linear's display name is a short handle, unlike the full name webhooks carry.
+            let handle = name.split_whitespace().next().unwrap_or(name).to_lowercase();
+            json!({"id": format!("user_{}", name.to_lowercase()), "name": name, "displayName": handle, "avatarUrl": format!("https://avatars.example/{name}.png")})
         });
         let node = json!({"id": id, "identifier": identifier, "title": title, "description": format!("About {title}"),
             "url": format!("https://linear.app/acme/issue/{identifier}"), "priority": priority, "estimate": 2.0,
             "updatedAt": "2026-02-15T10:00:00.000Z",
             "state": {"id": state_node["id"], "name": state_node["name"], "type": state_node["type"]}, "team": {"id": team},
+            "project": {"id": project},
             "assignee": assignee, "labels": {"nodes": [{"id": "lbl_bug", "name": "Bug"}]}});
         world.issues.push(Issue { project: project.to_string(), node });
     }
@@ -240,21 +243,30 @@ fn answer(world: &Arc<Mutex<World>>, headers: &HeaderMap, body: &Value) -> Respo
     }
     let data = match operation.as_str() {
         "Teams" => json!({"teams": page(w.teams.clone(), &vars, 50)}),
-        "TeamStates" => {
-            let team = vars["teamId"].as_str().unwrap_or_default();
-            let Some(t) = w.teams.iter().find(|t| t["id"] == team).cloned() else { return Json(not_found("Team")).into_response() };
-            let states: Vec<Value> = w.states.iter().filter(|(id, _)| id == team).map(|(_, s)| s.clone()).collect();
-            json!({"team": {"id": t["id"], "key": t["key"], "states": page(states, &vars, 50)}})
+        "WorkflowStates" => {
+            let states: Vec<Value> = w
+                .states
+                .iter()
+                .map(|(team, s)| {
+                    let mut s = s.clone();
+                    s["team"] = json!({"id": team});
+                    s
+                })
+                .collect();
+            json!({"workflowStates": page(states, &vars, 50)})
         }
         "Projects" => json!({"projects": page(w.projects.clone(), &vars, 50)}),
         "Project" => match w.projects.iter().find(|p| p["id"] == vars["id"]) {
             Some(p) => json!({"project": p}),
             None => return Json(not_found("Project")).into_response(),
         },
-        "ProjectIssues" => {
-            let project = vars["projectId"].as_str().unwrap_or_default().to_string();
-            let issues: Vec<Value> = w.issues.iter().filter(|i| i.project == project).map(|i| i.node.clone()).collect();
-            json!({"project": {"id": project, "issues": page(issues, &vars, 50)}})
+        "Issues" => {
+            // The two filters ocd sends: one project's issues, or those in any project.
+            let project = vars["filter"]["project"]["id"]["eq"].as_str().map(String::from);
+            let any_project = vars["filter"]["project"]["null"] == json!(false);
+            let issues: Vec<Value> =
+                w.issues.iter().filter(|i| project.as_ref().map_or(any_project, |p| &i.project == p)).map(|i| i.node.clone()).collect();
+            json!({"issues": page(issues, &vars, 50)})
         }
         "IssueSetState" => {
             if let Some(message) = w.refuse_updates.clone() {

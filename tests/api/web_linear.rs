@@ -7,7 +7,7 @@
 use ocd::auth::principal::Role;
 use serde_json::{Value, json};
 
-use crate::chrome::{CONTRAST_CHECK, Chrome, UNLABELLED_CONTROLS};
+use crate::chrome::Chrome;
 use crate::fake_linear::{FakeLinear, KEY, send_signed};
 use crate::harness::{Backend, TestApp};
 use crate::web_browser::{DESKTOP, PHONE, screenshots, sign_in};
@@ -52,18 +52,6 @@ async fn linear_app() -> (TestApp, FakeLinear) {
     (app, linear)
 }
 
-/// Drags Linear card `id` onto the column of state `state` (WebDriver cannot do HTML5 drags).
-const DRAG: &str = r#"
-const [id, state] = arguments;
-const card = document.querySelector(`.card[data-issue="${id}"]`);
-const column = document.querySelector(`.column[data-status="${state}"]`);
-const dataTransfer = new DataTransfer();
-card.dispatchEvent(new DragEvent('dragstart', { bubbles: true, dataTransfer }));
-column.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer }));
-column.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer }));
-card.dispatchEvent(new DragEvent('dragend', { bubbles: true, dataTransfer }));
-"#;
-
 fn in_column(id: &str, state: &str) -> String {
     format!("return !!document.querySelector('.column[data-status={state}] .card[data-issue={id}]');")
 }
@@ -84,7 +72,7 @@ async fn dragging_a_linear_card_moves_the_issue_in_linear() {
     assert_eq!(worked, "Builder · pending", "the card shows its agent and the task's status");
 
     // Dragged to In Progress: the card moves at once and Linear changes the issue.
-    chrome.js(DRAG, vec![json!("i1"), json!("st_doing")]).await;
+    chrome.js(crate::web_browser::DRAG, vec![json!("i1"), json!("st_doing")]).await;
     chrome.until("the card in In Progress", &in_column("i1", "st_doing")).await;
     let deadline = std::time::Instant::now() + crate::chrome::PATIENCE;
     while state_in_linear(&linear, "i1") != json!("st_doing") {
@@ -95,7 +83,7 @@ async fn dragging_a_linear_card_moves_the_issue_in_linear() {
 
     // Linear refuses the next move: the card goes back, with Linear's reason.
     linear.world().refuse_updates = Some("This state belongs to another team.".into());
-    chrome.js(DRAG, vec![json!("i5"), json!("st_done")]).await;
+    chrome.js(crate::web_browser::DRAG, vec![json!("i5"), json!("st_done")]).await;
     chrome.until("the refusal", "return [...document.querySelectorAll('.toast')].some(t => t.textContent.includes('another team'));").await;
     chrome.until("the card back in Todo", &in_column("i5", "st_todo")).await;
     assert_eq!(state_in_linear(&linear, "i5"), json!("st_todo"));
@@ -122,15 +110,11 @@ async fn the_linear_pages_read_well_everywhere() {
         let Some(chrome) = Chrome::start(width, height).await else { return };
         sign_in(&chrome, &app, Role::Owner).await;
         for theme in ["dark", "light"] {
-            let set = format!(
-                "return fetch('/theme', {{method: 'POST', body: new URLSearchParams({{theme: '{theme}'}}), redirect: 'manual'}}).then(() => true);"
-            );
-            chrome.js(&set, vec![]).await;
+            chrome.set_theme(theme).await;
             for (name, path) in pages {
                 chrome.goto(&format!("{}{path}", app.base)).await;
                 chrome.find("main").await;
-                assert_eq!(chrome.js(CONTRAST_CHECK, vec![]).await, json!([]), "{name} ({theme}, {device}) has text below AA contrast");
-                assert_eq!(chrome.js(UNLABELLED_CONTROLS, vec![]).await, json!([]), "{name} ({theme}, {device}) has unlabelled controls");
+                chrome.assert_readable(&format!("{name} ({theme}, {device})")).await;
                 let sideways =
                     chrome.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![]).await;
                 assert_eq!(sideways, json!(0), "{name} scrolls sideways ({device})");

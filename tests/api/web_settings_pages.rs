@@ -57,7 +57,7 @@ fn tabs(page: &str) -> Vec<String> {
 }
 
 async fn each_role_opens_only_its_settings(app: TestApp) {
-    let all = ["Account", "Team", "Projects", "API keys", "Alerts", "Channels", "Integrations"];
+    let all = ["Account", "Team", "Projects", "API keys", "Alerts", "Channels", "Integrations", "Linear"];
     let mut owner = signed_in(&app, Role::Owner).await;
     assert_eq!(tabs(&html(&owner.get("/settings").await.body)), all);
     let mut admin = signed_in(&app, Role::Admin).await;

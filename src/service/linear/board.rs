@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::db::linear::{self as cache};
@@ -78,6 +78,34 @@ pub fn board_json(board: &Board) -> Value {
     json!({ "issues": issues, "workflow_states": board.states, "teams": board.teams })
 }
 
+/// Linear's answer to `issueUpdate`: whether it changed the issue, and the issue's new state.
+#[derive(Debug, Deserialize)]
+struct IssueUpdated {
+    #[serde(rename = "issueUpdate")]
+    issue_update: UpdatePayload,
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdatePayload {
+    success: bool,
+    issue: Option<UpdatedIssue>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdatedIssue {
+    #[serde(rename = "updatedAt")]
+    updated_at: Option<String>,
+    state: StateRef,
+}
+
+#[derive(Debug, Deserialize)]
+struct StateRef {
+    id: String,
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
 /// Moves an issue to another workflow state: Linear first (`issueUpdate`); the cached card
 /// then takes the state Linear reports. An issue ocd has not cached is refused before
 /// anything is asked of Linear.
@@ -85,30 +113,26 @@ pub async fn move_issue(app: &App, issue_id: String, state_id: String) -> AppRes
     if cache::issue(&app.db.read, &issue_id).await?.is_none() {
         return Err(AppError::NotFound("Issue not found in cache".into()));
     }
-    let data = app.linear.run(ISSUE_SET_STATE, json!({"id": issue_id, "stateId": state_id})).await?;
-    let result = data.get("issueUpdate").cloned().unwrap_or(Value::Null);
-    if result.get("success").and_then(Value::as_bool) != Some(true) {
+    let answer: IssueUpdated = app.linear.query(ISSUE_SET_STATE, json!({"id": issue_id, "stateId": state_id})).await?;
+    let reported = answer.issue_update.issue.filter(|_| answer.issue_update.success);
+    let Some(reported) = reported else {
         return Err(AppError::BadGateway("Linear did not change the issue's state".into()));
-    }
-    let reported = result.get("issue").cloned().unwrap_or(Value::Null);
-    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(String::from);
-    let state_json = reported.get("state").cloned().unwrap_or(Value::Null);
-    let updated_at = text(&reported, "updatedAt");
+    };
     let now = app.clock.now();
     app.db
         .write(move |c| {
             Box::pin(async move {
-                let cached = cache::state(&mut *c, &state_id).await?;
+                let cached = cache::state(&mut *c, &reported.state.id).await?;
                 let state = WorkflowState {
-                    id: text(&state_json, "id").unwrap_or_else(|| state_id.clone()),
-                    team_id: cached.as_ref().map(|s| s.team_id.clone()).unwrap_or_default(),
-                    name: text(&state_json, "name").or_else(|| cached.as_ref().map(|s| s.name.clone())).unwrap_or_default(),
-                    kind: text(&state_json, "type").or_else(|| cached.as_ref().map(|s| s.kind.clone())).unwrap_or_default(),
+                    team_id: cached.map(|s| s.team_id).unwrap_or_default(),
+                    id: reported.state.id,
+                    name: reported.state.name,
+                    kind: reported.state.kind,
                     color: None,
                     position: None,
                     synced_at: now,
                 };
-                cache::set_issue_state(c, &issue_id, &state, updated_at.as_deref(), now).await?;
+                cache::set_issue_state(c, &issue_id, &state, reported.updated_at.as_deref(), now).await?;
                 let issue = cache::issue(&mut *c, &issue_id).await?.ok_or_else(|| AppError::NotFound("Issue not found in cache".into()))?;
                 super::issue_changed(c, &issue, now).await?;
                 Ok(issue)

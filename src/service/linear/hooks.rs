@@ -2,8 +2,8 @@
 //! Comment events of all public teams, signed with a secret ocd makes and keeps sealed; its
 //! state as Linear reports it; and its removal in Linear and here.
 
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::db::linear_webhooks::{self as store, Webhook};
 use crate::error::{AppError, AppResult};
@@ -30,6 +30,32 @@ fn target_url(app: &App, given: Option<String>) -> AppResult<String> {
     Ok(url)
 }
 
+/// A webhook as Linear reports it.
+#[derive(Debug, Deserialize)]
+struct LinearHook {
+    id: String,
+    enabled: bool,
+}
+
+/// `webhookCreate`'s answer.
+#[derive(Debug, Deserialize)]
+struct Created {
+    #[serde(rename = "webhookCreate")]
+    webhook_create: CreatePayload,
+}
+
+#[derive(Debug, Deserialize)]
+struct CreatePayload {
+    success: bool,
+    webhook: Option<LinearHook>,
+}
+
+/// `webhook(id)`'s answer.
+#[derive(Debug, Deserialize)]
+struct Seen {
+    webhook: Option<LinearHook>,
+}
+
 /// Registers a webhook in Linear and keeps its secret.
 pub async fn register(app: &App, url: Option<String>, by: String) -> AppResult<Webhook> {
     let url = target_url(app, url)?;
@@ -37,16 +63,14 @@ pub async fn register(app: &App, url: Option<String>, by: String) -> AppResult<W
     let input = json!({
         "url": url, "resourceTypes": RESOURCE_TYPES, "allPublicTeams": true, "secret": secret, "label": "ocd", "enabled": true,
     });
-    let data = app.linear.run(WEBHOOK_CREATE, json!({ "input": input })).await?;
-    let created = data.get("webhookCreate").cloned().unwrap_or(Value::Null);
-    let hook = created.get("webhook").filter(|_| created.get("success").and_then(Value::as_bool) == Some(true));
-    let Some(id) = hook.and_then(|h| h.get("id")).and_then(Value::as_str).map(String::from) else {
+    let answer: Created = app.linear.query(WEBHOOK_CREATE, json!({ "input": input })).await?;
+    let Some(hook) = answer.webhook_create.webhook.filter(|_| answer.webhook_create.success) else {
         return Err(AppError::BadGateway("Linear did not create the webhook".into()));
     };
     let webhook = Webhook {
-        id,
+        id: hook.id,
         url,
-        enabled: i64::from(hook.and_then(|h| h.get("enabled")).and_then(Value::as_bool).unwrap_or(true)),
+        enabled: i64::from(hook.enabled),
         resource_types: RESOURCE_TYPES.join(","),
         created_by: Some(by),
         created_at: app.clock.now(),
@@ -70,25 +94,30 @@ pub struct WebhookState {
     pub error: Option<String>,
 }
 
+/// How long a list waits for Linear's view of one webhook before showing `unknown`.
+const STATE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The registered webhooks with Linear's view of each, asked all at once and never waited for
+/// long (a page shows them).
 pub async fn list(app: &App) -> AppResult<Vec<WebhookState>> {
-    let mut states = Vec::new();
-    for webhook in store::webhooks(&app.db.read).await? {
-        let (status, error) = match app.linear.run(WEBHOOK, json!({"id": webhook.id})).await {
-            Ok(data) => match data.get("webhook").and_then(|w| w.get("enabled")).and_then(Value::as_bool) {
-                Some(true) => ("enabled", None),
-                Some(false) => ("disabled", None),
-                None => ("missing", None),
-            },
-            Err(LinearError::InvalidInput(_)) => ("missing", None),
-            Err(e) => ("unknown", Some(e.to_string())),
-        };
-        if matches!(status, "enabled" | "disabled") && (status == "enabled") != (webhook.enabled == 1) {
-            let (id, enabled) = (webhook.id.clone(), status == "enabled");
-            app.db.write(move |c| Box::pin(async move { Ok(store::set_enabled(c, &id, enabled).await?) })).await?;
-        }
-        states.push(WebhookState { webhook, status, error });
-    }
-    Ok(states)
+    let webhooks = store::webhooks(&app.db.read).await?;
+    let asks = webhooks.iter().map(|w| tokio::time::timeout(STATE_WAIT, app.linear.query::<Seen>(WEBHOOK, json!({"id": w.id}))));
+    let answers = futures_util::future::join_all(asks).await;
+    Ok(webhooks
+        .into_iter()
+        .zip(answers)
+        .map(|(webhook, answer)| {
+            let (status, error) = match answer {
+                Ok(Ok(Seen { webhook: Some(LinearHook { enabled: true, .. }) })) => ("enabled", None),
+                Ok(Ok(Seen { webhook: Some(_) })) => ("disabled", None),
+                Ok(Ok(Seen { webhook: None })) => ("missing", None),
+                Ok(Err(LinearError::InvalidInput(_))) => ("missing", None),
+                Ok(Err(e)) => ("unknown", Some(e.to_string())),
+                Err(_) => ("unknown", Some("Linear did not answer in time".to_string())),
+            };
+            WebhookState { webhook, status, error }
+        })
+        .collect())
 }
 
 /// Removes a webhook in Linear (one Linear no longer has is fine) and here.

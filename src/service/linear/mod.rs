@@ -54,10 +54,18 @@ pub async fn last_sync(conn: impl sqlx::Executor<'_, Database = sqlx::Any>) -> A
     Ok(stored.and_then(|text| serde_json::from_str(&text).ok()))
 }
 
+/// Keeps how the sync went, and says so on the stream (`linear:sync`, for the pages).
 async fn record_sync(app: &App, status: SyncStatus) -> AppResult<()> {
     let now = app.clock.now();
     let text = serde_json::to_string(&status).map_err(crate::error::AppError::internal)?;
-    app.db.write(move |c| Box::pin(async move { Ok(settings::put(c, LAST_SYNC_KEY, &text, now).await?) })).await
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                settings::put(c, LAST_SYNC_KEY, &text, now).await?;
+                publish(c, "linear:sync", json!({ "sync": status }), now).await
+            })
+        })
+        .await
 }
 
 /// `todo:updated {issue}`: a card changed (the original's event for the Linear board).

@@ -5,13 +5,14 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::db::WriteConn;
 use crate::db::linear::{self as cache, Table};
 use crate::domain::linear::{LinearIssue, LinearProject, LinearTeam, WorkflowState, issue_from, project_from};
 use crate::error::{AppError, AppResult};
-use crate::linear::queries::{PROJECT, PROJECT_ISSUES, PROJECTS, TEAM_STATES, TEAMS};
+use crate::linear::queries::{ISSUES, PROJECT, PROJECTS, TEAMS, WORKFLOW_STATES};
 use crate::linear::{Linear, LinearError};
 use crate::state::App;
 
@@ -39,58 +40,91 @@ const STATES_PAGE: u32 = 100;
 const PROJECTS_PAGE: u32 = 50;
 const ISSUES_PAGE: u32 = 100;
 
-fn text(node: &Value, key: &str) -> String {
-    node.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+#[derive(Debug, Deserialize)]
+struct TeamNode {
+    id: String,
+    key: String,
+    name: String,
 }
 
+#[derive(Debug, Deserialize)]
+struct StateNode {
+    id: String,
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    color: Option<String>,
+    position: Option<f64>,
+    team: IdOnly,
+}
+
+#[derive(Debug, Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+/// Teams, workflow states, projects (all, or `only`), then those projects' issues: one
+/// paginated list each.
 async fn fetch(linear: &Linear, only: Option<&str>, now: i64) -> Result<Fetched, LinearError> {
-    let team_nodes = linear.all_pages(TEAMS, json!({"first": TEAMS_PAGE}), &["teams"]).await?;
-    let teams: Vec<LinearTeam> = team_nodes
-        .iter()
-        .map(|t| LinearTeam { id: text(t, "id"), key: text(t, "key"), name: text(t, "name"), synced_at: now })
-        .filter(|t| !t.id.is_empty())
+    let teams: Vec<LinearTeam> = linear
+        .all_pages::<TeamNode>(TEAMS, json!({"first": TEAMS_PAGE}), &["teams"])
+        .await?
+        .into_iter()
+        .map(|t| LinearTeam { id: t.id, key: t.key, name: t.name, synced_at: now })
         .collect();
-    let mut states = Vec::new();
-    for team in &teams {
-        for s in linear.all_pages(TEAM_STATES, json!({"teamId": team.id, "first": STATES_PAGE}), &["team", "states"]).await? {
-            states.push(WorkflowState {
-                id: text(&s, "id"),
-                team_id: team.id.clone(),
-                name: text(&s, "name"),
-                kind: text(&s, "type"),
-                color: s.get("color").and_then(Value::as_str).map(String::from),
-                position: s.get("position").and_then(Value::as_f64),
-                synced_at: now,
-            });
-        }
-    }
+    let states: Vec<WorkflowState> = linear
+        .all_pages::<StateNode>(WORKFLOW_STATES, json!({"first": STATES_PAGE}), &["workflowStates"])
+        .await?
+        .into_iter()
+        .map(|s| WorkflowState {
+            id: s.id,
+            team_id: s.team.id,
+            name: s.name,
+            kind: s.kind,
+            color: s.color,
+            position: s.position,
+            synced_at: now,
+        })
+        .collect();
     tracing::info!(teams = teams.len(), states = states.len(), "Linear sync: teams and workflow states fetched");
+    // Projects and issues stay JSON: the same rules (domain/linear.rs) read a webhook's data.
     let project_nodes = match only {
         Some(id) => vec![linear.run(PROJECT, json!({"id": id})).await?.get("project").cloned().unwrap_or(Value::Null)],
-        None => linear.all_pages(PROJECTS, json!({"first": PROJECTS_PAGE}), &["projects"]).await?,
+        None => linear.all_pages::<Value>(PROJECTS, json!({"first": PROJECTS_PAGE}), &["projects"]).await?,
     };
     let team_names: HashMap<&str, &str> = teams.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
     let projects: Vec<LinearProject> = project_nodes
         .iter()
-        .filter(|p| p.is_object())
         .map(|p| project_from(p, |id| team_names.get(id).map(|n| n.to_string()), now))
+        .filter(|p| !p.id.is_empty())
         .collect();
+    tracing::info!(projects = projects.len(), "Linear sync: projects fetched");
+    let filter = match only {
+        Some(id) => json!({"project": {"id": {"eq": id}}}),
+        None => json!({"project": {"null": false}}),
+    };
     let by_id: HashMap<&str, &WorkflowState> = states.iter().map(|s| (s.id.as_str(), s)).collect();
-    let mut issues = Vec::new();
-    for project in &projects {
-        let nodes =
-            linear.all_pages(PROJECT_ISSUES, json!({"projectId": project.id, "first": ISSUES_PAGE}), &["project", "issues"]).await?;
-        tracing::info!(project = %project.name, issues = nodes.len(), "Linear sync: project fetched");
-        issues.extend(nodes.iter().map(|node| {
+    let issues: Vec<LinearIssue> = linear
+        .all_pages::<Value>(ISSUES, json!({"filter": filter, "first": ISSUES_PAGE}), &["issues"])
+        .await?
+        .iter()
+        .map(|node| {
             let state = node.get("state").and_then(|s| s.get("id")).and_then(Value::as_str).and_then(|id| by_id.get(id).copied());
-            issue_from(node, Some(&project.id), state, None, now)
-        }));
-    }
+            issue_from(node, None, state, None, now)
+        })
+        .filter(|i| !i.id.is_empty())
+        .collect();
+    tracing::info!(issues = issues.len(), "Linear sync: issues fetched");
     Ok(Fetched { teams, states, projects, issues })
 }
 
 /// Syncs everything, or one project's issues (`only`), and records how it went for Settings.
+/// One sync at a time per process (the scheduler's lease makes it one across replicas): a
+/// second one asked for meanwhile is refused (409).
 pub async fn run(app: &App, only: Option<String>, trigger: &str) -> AppResult<Synced> {
+    let Ok(_running) = app.linear_sync.try_lock() else {
+        return Err(AppError::Conflict("A Linear sync is running; it will be done in a moment".into()));
+    };
     let started = Instant::now();
     let now = app.clock.now();
     let outcome = match fetch(&app.linear, only.as_deref(), now).await {
@@ -136,29 +170,31 @@ async fn store(app: &App, fetched: Fetched, only: Option<String>, now: i64) -> A
                     for team in &fetched.teams {
                         cache::upsert_team(c, team).await?;
                     }
-                    for state in &fetched.states {
-                        cache::upsert_state(c, state).await?;
-                    }
-                } else {
-                    // A one-project sync refreshes the states its board needs, and removes none.
-                    for state in &fetched.states {
-                        cache::upsert_state(c, state).await?;
-                    }
+                }
+                // (A one-project sync refreshes the states its board needs, and removes none.)
+                for state in &fetched.states {
+                    cache::upsert_state(c, state).await?;
                 }
                 for project in &fetched.projects {
                     cache::upsert_project(c, project).await?;
                 }
-                for issue in fetched.issues.iter() {
+                for issue in &fetched.issues {
                     let issue = LinearIssue { agent_task_id: linked.get(&issue.id).cloned(), ..issue.clone() };
                     cache::upsert_issue(c, &issue).await?;
                 }
+                // The issues this sync speaks for: those of the projects it read, and of the
+                // projects that are gone (their issues Linear still has are in no project now).
+                let mut scope: Vec<String> = fetched.projects.iter().map(|p| p.id.clone()).collect();
+                let mut gone = Vec::new();
                 if full {
-                    remove_unseen(c, Table::Teams, fetched.teams.iter().map(|t| &t.id), now, None).await?;
-                    remove_unseen(c, Table::States, fetched.states.iter().map(|s| &s.id), now, None).await?;
-                    remove_unseen(c, Table::Projects, fetched.projects.iter().map(|p| &p.id), now, None).await?;
-                    remove_unseen(c, Table::Issues, fetched.issues.iter().map(|i| &i.id), now, None).await?;
-                } else {
-                    remove_unseen(c, Table::Issues, fetched.issues.iter().map(|i| &i.id), now, only.as_deref()).await?;
+                    remove_unseen(c, Table::Teams, fetched.teams.iter().map(|t| &t.id), now, &[]).await?;
+                    remove_unseen(c, Table::States, fetched.states.iter().map(|s| &s.id), now, &[]).await?;
+                    gone = unseen(c, Table::Projects, fetched.projects.iter().map(|p| &p.id), now, &[]).await?;
+                    scope.extend(gone.iter().cloned());
+                }
+                remove_unseen(c, Table::Issues, fetched.issues.iter().map(|i| &i.id), now, &scope).await?;
+                for project in &gone {
+                    cache::delete_project(c, project).await?;
                 }
                 super::publish(c, "project:updated", json!({ "synced": synced }), now).await?;
                 super::publish(c, "todo:updated", json!({ "synced_issues": synced.issues }), now).await?;
@@ -168,15 +204,26 @@ async fn store(app: &App, fetched: Fetched, only: Option<String>, now: i64) -> A
         .await
 }
 
+/// The rows of `table` synced before `before` that this sync did not see (issues: of `projects`).
+async fn unseen<'a>(
+    c: &mut WriteConn,
+    table: Table,
+    seen: impl Iterator<Item = &'a String>,
+    before: i64,
+    projects: &[String],
+) -> AppResult<Vec<String>> {
+    let seen: HashSet<&String> = seen.collect();
+    Ok(cache::synced_before(c, table, before, projects).await?.into_iter().filter(|id| !seen.contains(id)).collect())
+}
+
 async fn remove_unseen<'a>(
     c: &mut WriteConn,
     table: Table,
     seen: impl Iterator<Item = &'a String>,
     before: i64,
-    project: Option<&str>,
+    projects: &[String],
 ) -> AppResult<()> {
-    let seen: HashSet<&String> = seen.collect();
-    let gone: Vec<String> = cache::synced_before(c, table, before, project).await?.into_iter().filter(|id| !seen.contains(id)).collect();
+    let gone = unseen(c, table, seen, before, projects).await?;
     if !gone.is_empty() {
         tracing::info!(table = ?table, removed = gone.len(), "Linear sync: removed what Linear no longer has");
         cache::delete_rows(c, table, &gone).await?;

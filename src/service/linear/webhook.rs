@@ -33,12 +33,14 @@ pub enum Received {
 /// The secrets a delivery may be signed with: its registered webhook's, then the configured one.
 async fn secrets(app: &App, webhook_id: Option<&str>) -> AppResult<Vec<String>> {
     let mut secrets = Vec::new();
-    if let Some(id) = webhook_id
+    // (Only an id of the shape Linear gives is looked up: the body is not verified yet.)
+    let plausible = |id: &&str| id.len() <= 100 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if let Some(id) = webhook_id.filter(plausible)
         && let Some(sealed) = store::secret(&app.db.read, id).await?
     {
         secrets.push(app.sealer.open_str(&sealed).map_err(|_| AppError::internal("a Linear webhook secret does not open"))?);
     }
-    if let Some(secret) = app.config.linear_webhook_secret.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(secret) = app.config.linear_webhook_secret() {
         secrets.push(secret.to_string());
     }
     if secrets.is_empty() && store::webhooks(&app.db.read).await?.is_empty() {
@@ -65,13 +67,12 @@ pub async fn receive(app: &App, incoming: Incoming) -> AppResult<Received> {
     if !timestamp_fresh(timestamp, app.clock.now_ms()) {
         return Err(AppError::UnauthorizedBecause("Linear webhook timestamp is more than 60 s from now".into()));
     }
-    let id = incoming
-        .delivery_id
-        .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| crate::crypto::sha256_hex(&String::from_utf8_lossy(&incoming.body)));
+    let body_hash = crate::crypto::sha256_hex(&String::from_utf8_lossy(&incoming.body));
+    let id = incoming.delivery_id.filter(|d| !d.is_empty()).unwrap_or_else(|| body_hash.clone());
     let now = app.clock.now();
     let stored = StoredDelivery {
         id: crate::domain::clip(&id, 200),
+        body_hash,
         webhook_id: delivery.webhook_id.clone(),
         kind: delivery.kind.clone(),
         action: delivery.action.clone(),
@@ -194,7 +195,12 @@ fn summary(data: &Value) -> Value {
 pub async fn recover(app: &App, now: i64) -> AppResult<()> {
     let stuck = app.db.write(move |c| Box::pin(async move { Ok(store::unprocessed(c, now - 60).await?) })).await?;
     for id in stuck {
-        apply(app, &id).await?;
+        // One that cannot be applied is set aside with its reason; the others go on.
+        if let Err(e) = apply(app, &id).await {
+            tracing::warn!(delivery = %id, error = %e, "Linear delivery could not be applied");
+            let reason = e.to_string();
+            app.db.write(move |c| Box::pin(async move { Ok(store::give_up(c, &id, &reason, now).await?) })).await?;
+        }
     }
     app.db.write(move |c| Box::pin(async move { Ok(store::prune(c, now - 3 * 86_400).await.map(|_| ())?) })).await
 }

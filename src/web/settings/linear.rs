@@ -2,8 +2,6 @@
 //! (with "Sync now"), the webhook ocd registered in Linear (register, its state, remove), and
 //! who works Linear issues — the user map and whether a finished task finishes its issue.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
@@ -36,7 +34,7 @@ struct LinearSettingsPage {
     map_text: String,
     /// Agents (id, name) and the Linear assignees seen (id, name), to fill in the map.
     agents: Vec<(String, String)>,
-    assignees: BTreeMap<String, String>,
+    assignees: Vec<(String, String)>,
     clock: Clock,
 }
 
@@ -44,16 +42,12 @@ pub async fn show(State(app): State<App>, visit: Visit) -> AppResult<Response> {
     let shell = Shell::build(&app, &visit, "Linear", Nav::Settings).await?.with_script(&app, "settings.js");
     let settings = service::settings(&app.db.read).await?;
     let map_text = settings.user_map.iter().map(|(user, agent)| format!("{user} = {agent}\n")).collect();
-    let assignees = crate::db::linear::issues(&app.db.read, None)
-        .await?
-        .into_iter()
-        .filter_map(|i| Some((i.assignee_id?, i.assignee_name.unwrap_or_default())))
-        .collect();
+    let assignees = crate::db::linear::assignees(&app.db.read).await?;
     let webhooks = if app.linear.is_configured() { hooks::list(&app).await? } else { Vec::new() };
     let page_data = LinearSettingsPage {
         tabs: tabs(&app, &visit.principal, Section::Linear),
         configured: app.linear.is_configured(),
-        secret_configured: app.config.linear_webhook_secret.is_some(),
+        secret_configured: app.config.linear_webhook_secret().is_some(),
         interval: app.config.linear_sync_interval_seconds,
         last_sync: service::last_sync(&app.db.read).await?,
         webhooks,
