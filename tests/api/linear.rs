@@ -458,6 +458,11 @@ async fn started_issues_go_to_their_agent(backend: Backend) {
     let moved = linear.world().issues.iter().find(|i| i.node["id"] == "i2").map(|i| i.node["state"]["id"].clone());
     assert_eq!(moved, Some(json!("st_done")));
     assert_eq!(issue(&app, "i2").await.unwrap()["state_type"], "completed");
+    // The same when the agent reports the task finished (the task report route).
+    let r = app.post("/api/agents/b/tasks", json!({"id": "linear_i1", "title": "Fix the cart", "status": "completed"})).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    app.tick().await;
+    assert_eq!(linear.world().issues.iter().find(|i| i.node["id"] == "i1").map(|i| i.node["state"]["id"].clone()), Some(json!("st_done")));
     // Settings validation names the field.
     let r = owner.go(Method::PUT, "/api/settings/linear", Some(&json!({"user_map": {"": "r"}}))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
