@@ -5,20 +5,9 @@ use crate::db::WriteConn;
 
 use super::Backend;
 
-/// Makes sure a recurring timer exists (first start, or after someone deleted it).
+/// Makes sure a recurring timer exists (first start, or after someone deleted it) with this
+/// period (a changed setting changes it; when it is next due stays).
 pub async fn ensure_recurring(conn: &mut WriteConn, id: &str, period: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO timers (id, due_at, period_secs, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
-        .bind(id)
-        .bind(now)
-        .bind(period)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-}
-
-/// Makes sure a recurring timer exists with this period (a changed setting changes it).
-pub async fn set_recurring(conn: &mut WriteConn, id: &str, period: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO timers (id, due_at, period_secs, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (id) DO UPDATE SET period_secs = excluded.period_secs",

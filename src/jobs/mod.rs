@@ -55,7 +55,7 @@ pub async fn tick(app: &App) -> AppResult<usize> {
                 timers::ensure_recurring(c, SWEEP, SWEEP_PERIOD_SECS, now).await?;
                 timers::ensure_recurring(c, LINEAR_DELIVERIES, LINEAR_DELIVERIES_PERIOD_SECS, now).await?;
                 match linear_sync_period {
-                    Some(period) => timers::set_recurring(c, LINEAR_SYNC, period, now).await?,
+                    Some(period) => timers::ensure_recurring(c, LINEAR_SYNC, period, now).await?,
                     None => timers::remove(c, LINEAR_SYNC).await?,
                 }
                 Ok(timers::ensure_recurring(c, PURGE, PURGE_PERIOD_SECS, now).await?)
