@@ -10,7 +10,8 @@ use super::Backend;
 pub async fn ensure_recurring(conn: &mut WriteConn, id: &str, period: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO timers (id, due_at, period_secs, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (id) DO UPDATE SET period_secs = excluded.period_secs",
+         ON CONFLICT (id) DO UPDATE SET period_secs = excluded.period_secs \
+         WHERE timers.period_secs IS NULL OR timers.period_secs <> excluded.period_secs",
     )
     .bind(id)
     .bind(now)

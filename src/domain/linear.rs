@@ -167,13 +167,14 @@ impl Delivery {
     }
 }
 
-/// A non-empty string at `path` (keys of nested objects).
+/// A non-empty string at `path` (keys of nested objects), without NUL characters (which
+/// PostgreSQL's text refuses).
 fn text_at(data: &Value, path: &[&str]) -> Option<String> {
     let mut at = data;
     for key in path {
         at = at.get(key)?;
     }
-    at.as_str().filter(|s| !s.is_empty()).map(String::from)
+    at.as_str().map(|s| s.replace('\0', "")).filter(|s| !s.is_empty())
 }
 
 fn number_at(data: &Value, key: &str) -> Option<f64> {

@@ -54,9 +54,9 @@ pub async fn tick(app: &App) -> AppResult<usize> {
             Box::pin(async move {
                 timers::ensure_recurring(c, SWEEP, SWEEP_PERIOD_SECS, now).await?;
                 timers::ensure_recurring(c, LINEAR_DELIVERIES, LINEAR_DELIVERIES_PERIOD_SECS, now).await?;
-                match linear_sync_period {
-                    Some(period) => timers::ensure_recurring(c, LINEAR_SYNC, period, now).await?,
-                    None => timers::remove(c, LINEAR_SYNC).await?,
+                // (A replica without Linear leaves the timer to those with it; see below.)
+                if let Some(period) = linear_sync_period {
+                    timers::ensure_recurring(c, LINEAR_SYNC, period, now).await?;
                 }
                 Ok(timers::ensure_recurring(c, PURGE, PURGE_PERIOD_SECS, now).await?)
             })
@@ -68,6 +68,12 @@ pub async fn tick(app: &App) -> AppResult<usize> {
         match id.as_str() {
             SWEEP => sweep::run(app, now).await?,
             PURGE => purge::run(app, now).await?,
+            LINEAR_SYNC if linear_sync_period.is_none() => {
+                // Linear is off here (no key, or LINEAR_SYNC_INTERVAL_SECONDS=0): the timer goes;
+                // a replica that has Linear sets it again.
+                app.db.write(move |c| Box::pin(async move { Ok(timers::remove(c, LINEAR_SYNC).await?) })).await?;
+                continue;
+            }
             LINEAR_SYNC => {
                 // It runs beside the scheduler and finishes its timer itself.
                 linear::start(app, now).await?;

@@ -175,8 +175,12 @@ impl Linear {
                     // else 1 s, 2 s, 4 s.
                     let reset = self.budget().blocked_until_ms().map(|r| r - now_ms()).filter(|ms| *ms > 0);
                     let backoff = Duration::from_millis(reset.map_or(1000 << attempt, |ms| ms as u64));
+                    if backoff > MAX_WAIT {
+                        // Not worth holding anyone for: say so now.
+                        return Err(LinearError::RateLimited(format!("{message} (the budget resets in {} s)", backoff.as_secs())));
+                    }
                     tracing::warn!(operation = doc.name, attempt, wait_ms = backoff.as_millis() as u64, "Linear rate limited: {message}");
-                    tokio::time::sleep(backoff.min(MAX_WAIT) + jitter()).await;
+                    tokio::time::sleep(backoff + jitter()).await;
                     attempt += 1;
                 }
                 other => return other,
@@ -254,9 +258,14 @@ impl Linear {
             let page: Page<T> = serde_json::from_value(page.unwrap_or(Value::Null))
                 .map_err(|e| LinearError::Api(format!("{} answered without a page of {}: {e}", doc.name, connection.join("."))))?;
             nodes.extend(page.nodes);
-            after = page.page_info.end_cursor;
-            if !page.page_info.has_next_page || after.is_none() {
+            if !page.page_info.has_next_page {
                 return Ok(nodes);
+            }
+            // More to come, but no way to ask for it (or the same page again): an incomplete
+            // list must not pass for the whole (a sync would remove the rest).
+            match page.page_info.end_cursor {
+                Some(cursor) if after.as_ref() != Some(&cursor) => after = Some(cursor),
+                _ => return Err(LinearError::Api(format!("{} answered a page without a way to the next", doc.name))),
             }
         }
     }

@@ -59,6 +59,10 @@ pub struct World {
     pub rate_limited: u32,
     /// How long a RATELIMITED answer says to wait (its reset header), in ms.
     pub reset_after_ms: i64,
+    /// The next this-many requests get a bare HTTP 429 (what a proxy in front may send).
+    pub too_many: u32,
+    /// Issue pages come with an error besides their data (a partial answer, HTTP 200).
+    pub partial_issues: bool,
     /// `issueUpdate` answers with this invalid-input error.
     pub refuse_updates: Option<String>,
     /// Operation names in the order they arrived, with when.
@@ -229,6 +233,10 @@ fn answer(world: &Arc<Mutex<World>>, headers: &HeaderMap, body: &Value) -> Respo
         w.invalid_documents.push(format!("{operation}: {errors}"));
         return error(StatusCode::BAD_REQUEST, &errors, json!({"code": "GRAPHQL_VALIDATION_FAILED", "type": "graphql error"}));
     }
+    if w.too_many > 0 {
+        w.too_many -= 1;
+        return StatusCode::TOO_MANY_REQUESTS.into_response();
+    }
     if w.rate_limited > 0 {
         w.rate_limited -= 1;
         let mut reply = error(
@@ -266,6 +274,11 @@ fn answer(world: &Arc<Mutex<World>>, headers: &HeaderMap, body: &Value) -> Respo
             let any_project = vars["filter"]["project"]["null"] == json!(false);
             let issues: Vec<Value> =
                 w.issues.iter().filter(|i| project.as_ref().map_or(any_project, |p| &i.project == p)).map(|i| i.node.clone()).collect();
+            if w.partial_issues {
+                let errors =
+                    json!([{"message": "Cannot return null for non-nullable field Issue.state", "extensions": {"type": "graphql error"}}]);
+                return Json(json!({"data": {"issues": page(issues, &vars, 50)}, "errors": errors})).into_response();
+            }
             json!({"issues": page(issues, &vars, 50)})
         }
         "IssueSetState" => {

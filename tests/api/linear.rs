@@ -112,6 +112,20 @@ async fn applied(live: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<ocd:
     assert!(matches!(woken, ocd::events::hub::Woken::LookAgain), "delivery {id} was not applied");
 }
 
+/// Waits until the scheduled sync's timer is rescheduled (the sync's task does it last).
+async fn timer_released(app: &TestApp) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let held: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT claimed_until FROM timers WHERE id = 'linear:sync'").fetch_optional(&app.app.db.read).await.unwrap();
+        if held == Some(None) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sync's timer is still held: {held:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits for the end of a sync that runs beside the scheduler (its `linear:sync` event).
 async fn synced(live: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<ocd::events::hub::Frame>>) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -189,7 +203,9 @@ async fn a_full_sync_reads_every_page(backend: Backend) {
     let names: Vec<String> = app.events().await.iter().map(|e| e.name.clone()).collect();
     assert!(names.contains(&"project:updated".to_string()) && names.contains(&"todo:updated".to_string()), "{names:?}");
 
-    // One project only: its issues, nothing removed elsewhere.
+    // One project only: its issues, nothing removed elsewhere (even what it did not see and
+    // was synced before it).
+    app.clock.advance_secs(60);
     let r = app.post("/api/linear/sync", json!({"project_id": "p2"})).await;
     assert_eq!(r.body["synced"]["issues"], 1, "{}", r.body);
     assert_eq!(issues(&app, "p1").await.len(), 250);
@@ -231,6 +247,19 @@ async fn a_sync_removes_what_linear_no_longer_has(backend: Backend) {
     assert_eq!(kept["agent_task_id"], "t1", "a sync keeps the linked task");
     assert_eq!(all["workflow_states"].as_array().unwrap().len(), 3);
     assert_eq!(app.get("/api/linear/projects").await.body["projects"].as_array().unwrap().len(), 1);
+
+    // A partial answer (data with an error) fails the sync: nothing is taken for removed.
+    linear.world().issues.clear();
+    linear.world().partial_issues = true;
+    app.clock.advance_secs(60);
+    let r = app.post("/api/linear/sync", json!({})).await;
+    assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.body);
+    assert!(issue(&app, "i1").await.is_some(), "kept");
+    // One sync at a time: another asked for meanwhile is refused.
+    let running = app.app.linear_sync.lock().await;
+    let r = app.post("/api/linear/sync", json!({})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    drop(running);
 }
 
 async fn rate_limits_are_waited_out(backend: Backend) {
@@ -244,6 +273,14 @@ async fn rate_limits_are_waited_out(backend: Backend) {
     assert_eq!(log[1].0, "Teams", "the rate-limited request is tried again");
     let waited = log[1].1.duration_since(log[0].1);
     assert!(waited >= Duration::from_millis(350), "retried after {waited:?}, before the reset");
+    // A bare 429 (a proxy's) is a rate limit too: waited out, then tried again.
+    linear.world().too_many = 1;
+    let before = linear.operations().len();
+    app.clock.advance_secs(60);
+    sync(&app).await;
+    let ops = linear.operations();
+    assert_eq!(&ops[before..before + 2], ["Teams", "Teams"]);
+    let log = linear.world().log.clone();
     // Rate limited on every try: the sync fails with Linear's reason, and Settings shows it.
     linear.world().rate_limited = 10;
     linear.world().reset_after_ms = 10;
@@ -538,6 +575,7 @@ async fn the_sync_runs_on_schedule_once_across_replicas(backend: Backend) {
     app.tick().await;
     replica.tick().await;
     synced(&mut live).await;
+    timer_released(&app).await;
     let teams = linear.operations().iter().filter(|o| *o == "Teams").count();
     assert_eq!(teams, 1, "one sync, on one replica");
     let mut owner = signed_in(&app, Role::Owner).await;

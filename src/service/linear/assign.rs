@@ -5,13 +5,10 @@
 //! first completed state in Linear (a durable timer, so a restart or an unreachable Linear
 //! delays it but does not lose it).
 
-use serde_json::json;
-
 use crate::db::linear as cache;
 use crate::domain::agents::CommandKind;
 use crate::domain::linear::{Candidate, agent_for, assignment_message, first_completed_state, task_id_for, task_priority};
 use crate::error::{AppError, AppResult};
-use crate::linear::queries::ISSUE_SET_STATE;
 use crate::service::agents::{self, NewAssignment};
 use crate::service::commands;
 use crate::state::App;
@@ -59,25 +56,16 @@ pub async fn finish_issue(app: &App, issue_id: &str) -> AppResult<()> {
         tracing::warn!(issue = %issue_id, "Linear issue not finished: its team has no completed state in the cache");
         return Ok(());
     };
-    match app.linear.run(ISSUE_SET_STATE, json!({"id": issue_id, "stateId": done.id})).await {
-        Ok(_) => {}
-        Err(e) if e.is_transient() => return Err(e.into()),
+    match super::board::set_state_in_linear(app, issue_id, &done.id).await {
+        Ok(Some(reported)) => super::board::store_state(app, issue_id.to_string(), reported).await.map(|_| ()),
+        Ok(None) => {
+            tracing::warn!(issue = %issue_id, "Linear did not finish the issue");
+            Ok(())
+        }
+        Err(e) if e.is_transient() => Err(e.into()),
         Err(e) => {
             tracing::warn!(issue = %issue_id, error = %e, "Linear issue not finished");
-            return Ok(());
+            Ok(())
         }
     }
-    let now = app.clock.now();
-    let id = issue_id.to_string();
-    app.db
-        .write(move |c| {
-            Box::pin(async move {
-                cache::set_issue_state(c, &id, &done, None, now).await?;
-                if let Some(issue) = cache::issue(&mut *c, &id).await? {
-                    super::issue_changed(c, &issue, now).await?;
-                }
-                Ok(())
-            })
-        })
-        .await
 }

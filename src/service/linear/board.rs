@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::db::linear::{self as cache};
 use crate::domain::linear::{LinearIssue, LinearProject, LinearTeam, WorkflowState};
 use crate::error::{AppError, AppResult};
+use crate::linear::LinearError;
 use crate::linear::queries::ISSUE_SET_STATE;
 use crate::state::App;
 
@@ -92,7 +93,7 @@ struct UpdatePayload {
 }
 
 #[derive(Debug, Deserialize)]
-struct UpdatedIssue {
+pub(super) struct UpdatedIssue {
     #[serde(rename = "updatedAt")]
     updated_at: Option<String>,
     state: StateRef,
@@ -106,18 +107,16 @@ struct StateRef {
     kind: String,
 }
 
-/// Moves an issue to another workflow state: Linear first (`issueUpdate`); the cached card
-/// then takes the state Linear reports. An issue ocd has not cached is refused before
-/// anything is asked of Linear.
-pub async fn move_issue(app: &App, issue_id: String, state_id: String) -> AppResult<LinearIssue> {
-    if cache::issue(&app.db.read, &issue_id).await?.is_none() {
-        return Err(AppError::NotFound("Issue not found in cache".into()));
-    }
+/// Asks Linear to move an issue to a workflow state: the issue as Linear reports it after
+/// the change, or none when Linear answered that it did not change it.
+pub(super) async fn set_state_in_linear(app: &App, issue_id: &str, state_id: &str) -> Result<Option<UpdatedIssue>, LinearError> {
     let answer: IssueUpdated = app.linear.query(ISSUE_SET_STATE, json!({"id": issue_id, "stateId": state_id})).await?;
-    let reported = answer.issue_update.issue.filter(|_| answer.issue_update.success);
-    let Some(reported) = reported else {
-        return Err(AppError::BadGateway("Linear did not change the issue's state".into()));
-    };
+    Ok(answer.issue_update.issue.filter(|_| answer.issue_update.success))
+}
+
+/// The cached card takes the state Linear reported (with Linear's time of the change, so an
+/// older copy arriving later does not undo it); announced on the stream.
+pub(super) async fn store_state(app: &App, issue_id: String, reported: UpdatedIssue) -> AppResult<LinearIssue> {
     let now = app.clock.now();
     app.db
         .write(move |c| {
@@ -139,4 +138,17 @@ pub async fn move_issue(app: &App, issue_id: String, state_id: String) -> AppRes
             })
         })
         .await
+}
+
+/// Moves an issue to another workflow state: Linear first (`issueUpdate`); the cached card
+/// then takes the state Linear reports. An issue ocd has not cached is refused before
+/// anything is asked of Linear.
+pub async fn move_issue(app: &App, issue_id: String, state_id: String) -> AppResult<LinearIssue> {
+    if cache::issue(&app.db.read, &issue_id).await?.is_none() {
+        return Err(AppError::NotFound("Issue not found in cache".into()));
+    }
+    let Some(reported) = set_state_in_linear(app, &issue_id, &state_id).await? else {
+        return Err(AppError::BadGateway("Linear did not change the issue's state".into()));
+    };
+    store_state(app, issue_id, reported).await
 }

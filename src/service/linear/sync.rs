@@ -112,7 +112,8 @@ async fn fetch(linear: &Linear, only: Option<&str>, now: i64) -> Result<Fetched,
             let state = node.get("state").and_then(|s| s.get("id")).and_then(Value::as_str).and_then(|id| by_id.get(id).copied());
             issue_from(node, None, state, None, now)
         })
-        .filter(|i| !i.id.is_empty())
+        // (An issue of a project the project list left out, say an archived one, is not kept.)
+        .filter(|i| !i.id.is_empty() && i.project_id.as_ref().is_some_and(|p| projects.iter().any(|known| &known.id == p)))
         .collect();
     tracing::info!(issues = issues.len(), "Linear sync: issues fetched");
     Ok(Fetched { teams, states, projects, issues })

@@ -195,11 +195,18 @@ fn summary(data: &Value) -> Value {
 pub async fn recover(app: &App, now: i64) -> AppResult<()> {
     let stuck = app.db.write(move |c| Box::pin(async move { Ok(store::unprocessed(c, now - 60).await?) })).await?;
     for id in stuck {
-        // One that cannot be applied is set aside with its reason; the others go on.
-        if let Err(e) = apply(app, &id).await {
-            tracing::warn!(delivery = %id, error = %e, "Linear delivery could not be applied");
-            let reason = e.to_string();
-            app.db.write(move |c| Box::pin(async move { Ok(store::give_up(c, &id, &reason, now).await?) })).await?;
+        // The others go on. A storage failure may pass: the delivery is tried again next
+        // minute; any other failure would repeat, so that delivery is set aside with its reason.
+        match apply(app, &id).await {
+            Ok(()) => {}
+            Err(e @ (AppError::Database(_) | AppError::Unavailable | AppError::Internal(_))) => {
+                tracing::warn!(delivery = %id, error = %e, "Linear delivery not applied yet");
+            }
+            Err(e) => {
+                tracing::warn!(delivery = %id, error = %e, "Linear delivery set aside");
+                let reason = e.to_string();
+                app.db.write(move |c| Box::pin(async move { Ok(store::give_up(c, &id, &reason, now).await?) })).await?;
+            }
         }
     }
     app.db.write(move |c| Box::pin(async move { Ok(store::prune(c, now - 3 * 86_400).await.map(|_| ())?) })).await
