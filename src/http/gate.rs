@@ -57,7 +57,16 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
         } else if let Some(rule) = rules.iter().find(|r| r.method == method || (method == Method::HEAD && r.method == Method::GET)) {
             let ip = client_ip(peer.ip(), req.headers(), &app.trusted_proxies);
             match admit(&app, rule, route_path, ip, req).await {
-                Ok(req) => next.run(req).await,
+                Ok(req) => {
+                    let response = next.run(req).await;
+                    // A bad signature is a failed authentication like a wrong key: too many
+                    // from one address and it is refused for a while.
+                    if SIGNED.contains(&rule.path) && response.status() == StatusCode::UNAUTHORIZED {
+                        tracing::info!(route = rule.path, %ip, "refused: signature not valid");
+                        let _ = app.auth_failures.check(&ip.to_string(), app.clock.now_ms());
+                    }
+                    response
+                }
                 Err(e) => e.into_response(),
             }
         } else {
@@ -88,6 +97,10 @@ pub async fn gate(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketA
     app.metrics.record(pattern, method.as_str(), response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
+
+/// Public routes that authenticate by a signature over the body (Linear's deliveries): their
+/// failures count toward AUTH_FAILURE_LIMIT_PER_MINUTE like wrong keys.
+const SIGNED: &[&str] = &["/api/linear/webhook"];
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -145,7 +158,7 @@ async fn check_caller(app: &App, rule: &Rule, ip: IpAddr, head: &RequestHead<'_>
     // as `Bearer` or `?token=` counts (a browser's expired cookie is not a guess). Other
     // public routes stay open.
     let address = ip.to_string();
-    let guarded = rule.access != Access::Public || rule.path == "/api/auth/verify";
+    let guarded = rule.access != Access::Public || rule.path == "/api/auth/verify" || SIGNED.contains(&rule.path);
     if guarded && let Err(retry_after_secs) = app.auth_failures.peek(&address, app.clock.now_ms()) {
         return Err(AppError::RateLimited { retry_after_secs });
     }

@@ -1,7 +1,7 @@
 //! A stand-in for Linear's GraphQL API on 127.0.0.1, following
-//! `../shared/reference/external-apis.md`: every request's document is validated against
-//! Linear's real schema (tests/fixtures/linear/schema.graphql) and refused when it does not
-//! validate; the personal key goes in `Authorization` without "Bearer" (anything else is an
+//! `../shared/reference/external-apis.md`: every request — its document and its variables —
+//! is validated against Linear's real schema (tests/fixtures/linear/schema.graphql) and
+//! refused when it does not validate; the personal key goes in `Authorization` without "Bearer" (anything else is an
 //! authentication error); connections page with `first`/`after`; every answer carries the
 //! `X-RateLimit-*` headers, and a RATELIMITED error is HTTP 400. It can also sign and send
 //! webhook deliveries the way Linear does.
@@ -39,6 +39,26 @@ pub fn schema() -> &'static Valid<Schema> {
 /// The validation errors of a document, if any.
 pub fn invalid(document: &str) -> Option<String> {
     ExecutableDocument::parse_and_validate(schema(), document, "request.graphql").err().map(|e| e.errors.to_string())
+}
+
+/// What is wrong with a request — its document, its operation name or its variables (each of
+/// the type the schema declares, input objects field by field), if anything.
+pub fn invalid_request(document: &str, operation: Option<&str>, variables: &Value) -> Option<String> {
+    use apollo_compiler::response::serde_json_bytes::Value as BytesValue;
+    let doc = match ExecutableDocument::parse_and_validate(schema(), document, "request.graphql") {
+        Ok(doc) => doc,
+        Err(e) => return Some(e.errors.to_string()),
+    };
+    let op = match doc.operations.get(operation) {
+        Ok(op) => op,
+        Err(e) => return Some(e.message().to_string()),
+    };
+    let values = match BytesValue::from(variables.clone()) {
+        BytesValue::Object(map) => map,
+        BytesValue::Null => Default::default(),
+        _ => return Some("variables must be an object".into()),
+    };
+    apollo_compiler::request::coerce_variable_values(schema(), op, &values).err().map(|e| e.message().to_string())
 }
 
 #[derive(Debug, Clone)]
@@ -229,7 +249,7 @@ fn answer(world: &Arc<Mutex<World>>, headers: &HeaderMap, body: &Value) -> Respo
             json!({"type": "authentication error", "code": "AUTHENTICATION_ERROR", "userPresentableMessage": "You need to authenticate to access this operation."}),
         );
     }
-    if let Some(errors) = invalid(query) {
+    if let Some(errors) = invalid_request(query, Some(operation.as_str()).filter(|o| !o.is_empty()), &vars) {
         w.invalid_documents.push(format!("{operation}: {errors}"));
         return error(StatusCode::BAD_REQUEST, &errors, json!({"code": "GRAPHQL_VALIDATION_FAILED", "type": "graphql error"}));
     }

@@ -351,6 +351,16 @@ async fn deliveries_are_verified(backend: Backend) {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = send_signed(&url, SECRET, "not json", "d4").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Guessing signatures counts as failed authentication: past the limit, the address waits.
+    let (app, _linear) = setup_with(backend, |c| c.auth_failure_limit_per_minute = 3).await;
+    let url = format!("{}/api/linear/webhook", app.base);
+    for n in 0..3 {
+        let r = send_signed(&url, "guess", &old.to_string(), &format!("g{n}")).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = send_signed(&url, "guess", &old.to_string(), "g3").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 async fn deliveries_update_the_cache(backend: Backend) {
