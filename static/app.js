@@ -20,7 +20,7 @@ const EVENTS = {
   agents: ["agent:status", "agent:usage", "agent:command", "task:created", "task:updated", "task:deleted"],
   agent: ["agent:status", "agent:usage", "agent:command", "task:created", "task:updated", "task:deleted", "approval:requested", "approval:decided", "approval:expired"],
   approvals: ["approval:requested", "approval:decided", "approval:expired"],
-  linear: ["todo:updated", "project:updated", "linear:webhook", "agent:status", "task:updated"],
+  linear: ["todo:updated", "project:updated", "linear:webhook", "linear:sync", "agent:status", "task:updated"],
 };
 
 /// The page's kind of live content (`<body data-live>`), if it has any.
