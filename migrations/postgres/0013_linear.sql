@@ -61,6 +61,14 @@ CREATE TABLE linear_issues (
 CREATE INDEX linear_issues_project ON linear_issues (project_id);
 CREATE INDEX linear_issues_task ON linear_issues (agent_task_id);
 
+-- Issues a webhook removed, with Linear's time of the removal: a late, older update of the
+-- issue does not bring it back (a sync that finds it in Linear does). Kept three days.
+CREATE TABLE linear_removed_issues (
+    id TEXT PRIMARY KEY,
+    updated_at TEXT,
+    removed_at BIGINT NOT NULL
+);
+
 -- Webhook deliveries, kept for idempotency (`Linear-Delivery`) and processed after the 200.
 -- `body_hash` (SHA-256 of the signed body, which carries its timestamp) catches a captured
 -- delivery replayed under a new `Linear-Delivery` header within the 60 s window.

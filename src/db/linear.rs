@@ -202,6 +202,43 @@ pub async fn delete_issue(conn: &mut WriteConn, id: &str) -> Result<bool, sqlx::
     Ok(done.rows_affected() == 1)
 }
 
+/// Remembers an issue a webhook removed, as of Linear's `updated_at` of the removal.
+pub async fn remember_removal(conn: &mut WriteConn, id: &str, updated_at: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO linear_removed_issues (id, updated_at, removed_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, removed_at = excluded.removed_at",
+    )
+    .bind(id)
+    .bind(updated_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// Whether an issue was removed by a webhook and `updated_at` (an update's time) is not
+/// later than the removal: such an update is older news.
+pub async fn removed_after(conn: &mut WriteConn, id: &str, updated_at: Option<&str>) -> Result<bool, sqlx::Error> {
+    let removal: Option<Option<String>> =
+        sqlx::query_scalar("SELECT updated_at FROM linear_removed_issues WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    Ok(match (removal, updated_at) {
+        (None, _) => false,
+        (Some(Some(removed)), Some(update)) => update <= removed.as_str(),
+        (Some(_), _) => true,
+    })
+}
+
+/// Forgets removals: of issues found in Linear again (`ids`), or all older than `before`.
+pub async fn forget_removals(conn: &mut WriteConn, ids: &[String], before: Option<i64>) -> Result<(), sqlx::Error> {
+    for id in ids {
+        sqlx::query("DELETE FROM linear_removed_issues WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    }
+    if let Some(before) = before {
+        sqlx::query("DELETE FROM linear_removed_issues WHERE removed_at < $1").bind(before).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The issue's state after a move on the board; `updated_at` is Linear's time of the change.
 pub async fn set_issue_state(
     conn: &mut WriteConn,

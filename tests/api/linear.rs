@@ -392,7 +392,18 @@ async fn deliveries_update_the_cache(backend: Backend) {
     late["updatedAt"] = json!("2026-02-16T00:00:30.000Z");
     deliver(&app, &delivery("Issue", "update", late)).await;
     assert_eq!(issue(&app, "i1").await.unwrap()["state_type"], "started");
-    deliver(&app, &delivery("Issue", "remove", json!({"id": "i1"}))).await;
+    deliver(&app, &delivery("Issue", "remove", json!({"id": "i1", "updatedAt": "2026-02-16T00:03:00.000Z"}))).await;
+    assert!(issue(&app, "i1").await.is_none());
+    // A late update from before the removal does not bring it back; a later one (restored) does.
+    let mut stale = issue_data("i1", Some("p_new"), ("st_doing", "In Progress", "started"), None, 0);
+    stale["updatedAt"] = json!("2026-02-16T00:02:00.000Z");
+    deliver(&app, &delivery("Issue", "update", stale)).await;
+    assert!(issue(&app, "i1").await.is_none(), "an older update after the removal is ignored");
+    let mut restored = issue_data("i1", Some("p_new"), ("st_doing", "In Progress", "started"), None, 0);
+    restored["updatedAt"] = json!("2026-02-16T00:04:00.000Z");
+    deliver(&app, &delivery("Issue", "update", restored)).await;
+    assert!(issue(&app, "i1").await.is_some(), "restored in Linear");
+    deliver(&app, &delivery("Issue", "remove", json!({"id": "i1", "updatedAt": "2026-02-16T00:05:00.000Z"}))).await;
     assert!(issue(&app, "i1").await.is_none());
 
     // Projects: created, renamed (fields cleared), removed (its issues stay, without a project).

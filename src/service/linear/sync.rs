@@ -183,6 +183,9 @@ async fn store(app: &App, fetched: Fetched, only: Option<String>, now: i64) -> A
                     let issue = LinearIssue { agent_task_id: linked.get(&issue.id).cloned(), ..issue.clone() };
                     cache::upsert_issue(c, &issue).await?;
                 }
+                // What Linear has is not removed, whatever a webhook said before.
+                let seen: Vec<String> = fetched.issues.iter().map(|i| i.id.clone()).collect();
+                cache::forget_removals(c, &seen, None).await?;
                 // The issues this sync speaks for: those of the projects it read, and of the
                 // projects that are gone (their issues Linear still has are in no project now).
                 let mut scope: Vec<String> = fetched.projects.iter().map(|p| p.id.clone()).collect();

@@ -133,8 +133,11 @@ pub async fn apply(app: &App, id: &str) -> AppResult<()> {
         })
         .await?;
     let Some((applied, done)) = outcome else { return Ok(()) };
-    if let Applied::Issue(issue) = applied {
-        super::assign::consider(app, &issue).await?;
+    // (The delivery is applied either way; an assignment that failed is in the log.)
+    if let Applied::Issue(issue) = applied
+        && let Err(e) = super::assign::consider(app, &issue).await
+    {
+        tracing::warn!(issue = %issue, error = %e, "Linear issue not assigned to its agent");
     }
     // Announced last: whoever waits for a delivery sees everything it caused.
     app.db.write(move |c| Box::pin(async move { super::publish(c, "linear:webhook", done, now).await })).await
@@ -145,6 +148,8 @@ async fn apply_in(c: &mut WriteConn, d: &Delivery, now: i64) -> AppResult<Applie
     match (d.kind.as_str(), d.is_removal()) {
         ("Issue", true) => {
             cache::delete_issue(c, d.id()).await?;
+            let removed_at = data.get("updatedAt").and_then(Value::as_str);
+            cache::remember_removal(c, d.id(), removed_at, now).await?;
             super::publish(c, "todo:updated", json!({"issue_id": d.id(), "action": "remove"}), now).await?;
             Ok(Applied::Other)
         }
@@ -157,6 +162,11 @@ async fn apply_in(c: &mut WriteConn, d: &Delivery, now: i64) -> AppResult<Applie
             };
             let task = cached.as_ref().and_then(|i| i.agent_task_id.clone());
             let issue = issue_from(&data, None, state.as_ref(), task, now);
+            if cache::removed_after(c, &issue.id, issue.updated_at.as_deref()).await? {
+                // A late, older update of an issue removed since: it stays removed.
+                return Ok(Applied::Other);
+            }
+            cache::forget_removals(c, std::slice::from_ref(&issue.id), None).await?;
             if cache::upsert_issue(c, &issue).await? {
                 super::issue_changed(c, &issue, now).await?;
             }
@@ -209,5 +219,12 @@ pub async fn recover(app: &App, now: i64) -> AppResult<()> {
             }
         }
     }
-    app.db.write(move |c| Box::pin(async move { Ok(store::prune(c, now - 3 * 86_400).await.map(|_| ())?) })).await
+    app.db
+        .write(move |c| {
+            Box::pin(async move {
+                store::prune(c, now - 3 * 86_400).await?;
+                Ok(cache::forget_removals(c, &[], Some(now - 3 * 86_400)).await?)
+            })
+        })
+        .await
 }
