@@ -134,7 +134,7 @@ pub struct HeartbeatBody {
 /// The body may be empty or `{}` (the hook's). The reply carries the agent's due commands
 /// (decisions.md#commands); old clients ignore the extra key.
 pub async fn heartbeat(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Value>> {
-    let body: HeartbeatBody = if body.iter().all(u8::is_ascii_whitespace) { HeartbeatBody::default() } else { parse(&body)? };
+    let body: HeartbeatBody = crate::http::json::parse_optional(&body)?;
     let due = service::heartbeat(&app, id, body.usage).await?;
     Ok(Json(json!({"success": true, "commands": due})))
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::auth::principal::Principal;
 use crate::domain::linear::LinearSettings;
 use crate::error::{AppResult, Checks};
-use crate::http::json::{Body, Params, non_null, parse};
+use crate::http::json::{Body, Params, non_null, parse_optional};
 use crate::service::linear::{self as service, board, hooks, sync, webhook};
 use crate::state::App;
 
@@ -25,7 +25,7 @@ pub async fn issues(State(app): State<App>, params: Params) -> AppResult<Json<Va
     Ok(Json(board::board_json(&board)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncBody {
     #[serde(default, deserialize_with = "non_null")]
@@ -34,7 +34,7 @@ pub struct SyncBody {
 
 /// The body is optional: empty, or `{project_id}` to sync one project's issues.
 pub async fn sync(State(app): State<App>, body: Bytes) -> AppResult<Json<Value>> {
-    let project = if body.iter().all(u8::is_ascii_whitespace) { None } else { parse::<SyncBody>(&body)?.project_id };
+    let project = parse_optional::<SyncBody>(&body)?.project_id;
     Checks::new().min1_opt("project_id", project.as_deref()).finish()?;
     let synced = sync::run(&app, project, "manual").await?;
     Ok(Json(json!({ "synced": synced })))
@@ -80,7 +80,7 @@ pub struct RegisterBody {
 }
 
 pub async fn register_webhook(State(app): State<App>, principal: Principal, body: Bytes) -> AppResult<(StatusCode, Json<Value>)> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) { RegisterBody::default() } else { parse::<RegisterBody>(&body)? };
+    let body: RegisterBody = parse_optional(&body)?;
     let by = crate::service::approvals::name_of(&app, &principal).await?;
     let webhook = hooks::register(&app, body.url, by).await?;
     Ok((StatusCode::CREATED, Json(json!({ "webhook": webhook }))))

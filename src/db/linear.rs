@@ -2,8 +2,6 @@
 //! them. Rows are replaced whole by a sync or a webhook; an issue keeps only its linked agent
 //! task, and an older version of an issue (Linear's `updatedAt`) never replaces a newer one.
 
-use std::collections::HashMap;
-
 use sqlx::AnyPool;
 
 use crate::db::WriteConn;
@@ -99,10 +97,6 @@ pub async fn projects(pool: &AnyPool) -> Result<Vec<LinearProject>, sqlx::Error>
     sqlx::query_as(sql!("SELECT {PROJECT_COLUMNS} FROM linear_projects ORDER BY synced_at DESC, id DESC")).fetch_all(pool).await
 }
 
-pub async fn project(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, id: &str) -> Result<Option<LinearProject>, sqlx::Error> {
-    sqlx::query_as(sql!("SELECT {PROJECT_COLUMNS} FROM linear_projects WHERE id = $1")).bind(id).fetch_optional(conn).await
-}
-
 /// How many issues of each project are in each state type (`unknown` when it has none).
 pub async fn issue_counts(pool: &AnyPool) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
     sqlx::query_as(
@@ -190,13 +184,6 @@ pub async fn workers(pool: &AnyPool, project: Option<&str>) -> Result<Vec<(Strin
     .await
 }
 
-/// The linked agent task of each cached issue of a scope, by issue id (what a sync keeps).
-pub async fn linked_tasks(conn: &mut WriteConn) -> Result<HashMap<String, String>, sqlx::Error> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, agent_task_id FROM linear_issues WHERE agent_task_id IS NOT NULL").fetch_all(&mut *conn).await?;
-    Ok(rows.into_iter().collect())
-}
-
 pub async fn delete_issue(conn: &mut WriteConn, id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM linear_issues WHERE id = $1").bind(id).execute(&mut *conn).await?;
     Ok(done.rows_affected() == 1)
@@ -216,27 +203,20 @@ pub async fn remember_removal(conn: &mut WriteConn, id: &str, updated_at: Option
     .map(|_| ())
 }
 
-/// Whether an issue was removed by a webhook and `updated_at` (an update's time) is not
-/// later than the removal: such an update is older news.
-pub async fn removed_after(conn: &mut WriteConn, id: &str, updated_at: Option<&str>) -> Result<bool, sqlx::Error> {
-    let removal: Option<Option<String>> =
-        sqlx::query_scalar("SELECT updated_at FROM linear_removed_issues WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
-    Ok(match (removal, updated_at) {
-        (None, _) => false,
-        (Some(Some(removed)), Some(update)) => update <= removed.as_str(),
-        (Some(_), _) => true,
-    })
+/// Linear's time of an issue's removal by a webhook: none when it was not removed; `Some(None)`
+/// when the removal carried no time.
+pub async fn removal(conn: &mut WriteConn, id: &str) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT updated_at FROM linear_removed_issues WHERE id = $1").bind(id).fetch_optional(&mut *conn).await
 }
 
-/// Forgets removals: of issues found in Linear again (`ids`), or all older than `before`.
-pub async fn forget_removals(conn: &mut WriteConn, ids: &[String], before: Option<i64>) -> Result<(), sqlx::Error> {
-    for id in ids {
-        sqlx::query("DELETE FROM linear_removed_issues WHERE id = $1").bind(id).execute(&mut *conn).await?;
-    }
-    if let Some(before) = before {
-        sqlx::query("DELETE FROM linear_removed_issues WHERE removed_at < $1").bind(before).execute(&mut *conn).await?;
-    }
-    Ok(())
+/// Forgets the removals of issues that are cached again (found in Linear since).
+pub async fn forget_found_removals(conn: &mut WriteConn) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM linear_removed_issues WHERE id IN (SELECT id FROM linear_issues)").execute(&mut *conn).await.map(|_| ())
+}
+
+/// Forgets removals older than `before` (past Linear's last retry of a delivery).
+pub async fn forget_old_removals(conn: &mut WriteConn, before: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM linear_removed_issues WHERE removed_at < $1").bind(before).execute(&mut *conn).await.map(|_| ())
 }
 
 /// The issue's state after a move on the board; `updated_at` is Linear's time of the change.

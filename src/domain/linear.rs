@@ -199,21 +199,14 @@ fn items(value: Option<&Value>) -> Vec<&Value> {
 /// An issue as Linear describes it — a webhook's `data` or a node of the API's issue query —
 /// as a cache row. What Linear sent is the whole issue: a field it leaves out or sends as null
 /// is cleared (the original could never clear one, D12). Kept from the cached row: the linked
-/// agent task, and the project when the description names none but it was synced under one
-/// (`project_hint`). `state` fills in the state's name and type when only its id came.
-pub fn issue_from(
-    data: &Value,
-    project_hint: Option<&str>,
-    state: Option<&WorkflowState>,
-    agent_task_id: Option<String>,
-    now: i64,
-) -> LinearIssue {
+/// agent task. `state` fills in the state's name and type when only its id came.
+pub fn issue_from(data: &Value, state: Option<&WorkflowState>, agent_task_id: Option<String>, now: i64) -> LinearIssue {
     let labels: Vec<String> = items(data.get("labels")).into_iter().filter_map(|l| text_at(l, &["name"])).collect();
     let state_id = first_text(data, &[&["stateId"], &["state", "id"]]);
     let known_state = state.filter(|s| Some(&s.id) == state_id.as_ref());
     LinearIssue {
         id: text_at(data, &["id"]).unwrap_or_default(),
-        project_id: first_text(data, &[&["projectId"], &["project", "id"]]).or_else(|| project_hint.map(String::from)),
+        project_id: first_text(data, &[&["projectId"], &["project", "id"]]),
         identifier: text_at(data, &["identifier"]),
         title: text_at(data, &["title"]).unwrap_or_else(|| "Untitled issue".into()),
         description: text_at(data, &["description"]),
@@ -259,6 +252,17 @@ pub fn project_from(data: &Value, team_name: impl Fn(&str) -> Option<String>, no
         team_id,
         updated_at: text_at(data, &["updatedAt"]),
         synced_at: now,
+    }
+}
+
+/// Whether an update of an issue a webhook removed is older news (Linear's `updatedAt` not
+/// after the removal's, or either unknown): it must not bring the issue back. `removal` is the
+/// removal's time when the issue was removed (`Some(None)`: removed, time unknown).
+pub fn is_before_removal(update: Option<&str>, removal: Option<Option<&str>>) -> bool {
+    match (removal, update) {
+        (None, _) => false,
+        (Some(Some(removed)), Some(update)) => update <= removed,
+        (Some(_), _) => true,
     }
 }
 
@@ -354,15 +358,15 @@ mod tests {
 
     #[test]
     fn an_issue_update_clears_what_linear_left_out() {
-        let data = json!({"id": "i1", "title": "T", "priority": 0, "state": {"id": "s1", "name": "Todo", "type": "unstarted"}});
-        let issue = issue_from(&data, Some("p1"), None, Some("task".into()), 5);
+        let data = json!({"id": "i1", "title": "T", "priority": 0, "project": {"id": "p1"}, "state": {"id": "s1", "name": "Todo", "type": "unstarted"}});
+        let issue = issue_from(&data, None, Some("task".into()), 5);
         assert_eq!(issue.priority, 0);
         assert_eq!(issue.assignee_name, None);
         assert_eq!(issue.project_id.as_deref(), Some("p1"));
         assert_eq!(issue.agent_task_id.as_deref(), Some("task"));
         let api_node =
             json!({"id": "i1", "title": "T", "assignee": {"name": "n", "displayName": "d"}, "labels": {"nodes": [{"name": "bug"}]}});
-        let issue = issue_from(&api_node, None, None, None, 5);
+        let issue = issue_from(&api_node, None, None, 5);
         assert_eq!(issue.assignee_name.as_deref(), Some("n"), "the name, as webhooks carry it");
         assert_eq!(issue.label_names.as_deref(), Some(r#"["bug"]"#));
     }
@@ -373,7 +377,7 @@ mod tests {
             state_type: Some("started".into()),
             assignee_id: Some("u1".into()),
             assignee_name: Some(" Builder ".into()),
-            ..issue_from(&json!({"id": "i"}), None, None, None, 0)
+            ..issue_from(&json!({"id": "i"}), None, None, 0)
         };
         let agents = [Candidate { id: "a1", name: "builder" }, Candidate { id: "a2", name: "other" }];
         assert_eq!(agent_for(&issue, &LinearSettings::default(), &agents).as_deref(), Some("a1"));

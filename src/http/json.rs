@@ -66,6 +66,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
     serde_path_to_error::deserialize(value).map_err(|e| AppError::InvalidBody(vec![issue_of(&e)]))
 }
 
+/// A body that may be left out: empty (or only whitespace) is `T::default()`, anything else
+/// must parse as `parse` does.
+pub fn parse_optional<T: DeserializeOwned + Default>(bytes: &[u8]) -> AppResult<T> {
+    if bytes.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { parse(bytes) }
+}
+
 fn issue_of(e: &serde_path_to_error::Error<serde_json::Error>) -> Issue {
     let mut path: Vec<Value> = e
         .path()

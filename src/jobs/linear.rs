@@ -23,7 +23,7 @@ async fn hold(app: &App) -> AppResult<()> {
     app.db.write(move |c| Box::pin(async move { Ok(timers::hold(c, super::LINEAR_SYNC, until).await?) })).await
 }
 
-pub async fn start(app: &App, _now: i64) -> AppResult<()> {
+pub async fn start(app: &App) -> AppResult<()> {
     hold(app).await?;
     let app = app.clone();
     tokio::spawn(async move {

@@ -76,7 +76,7 @@ pub async fn tick(app: &App) -> AppResult<usize> {
             }
             LINEAR_SYNC => {
                 // It runs beside the scheduler and finishes its timer itself.
-                linear::start(app, now).await?;
+                linear::start(app).await?;
                 continue;
             }
             LINEAR_DELIVERIES => crate::service::linear::webhook::recover(app, now).await?,

@@ -124,6 +124,13 @@ pub struct Board {
     pub statuses: Vec<(&'static str, &'static str)>,
 }
 
+impl Board {
+    /// The columns a card in `status` can move to, for its "Move to" menu.
+    pub fn moves_from(&self, status: &str) -> Vec<(&'static str, &'static str)> {
+        self.statuses.iter().filter(|(value, _)| *value != status).copied().collect()
+    }
+}
+
 /// What a ticket's title is: its name, else the first line of its content (cut at 140
 /// characters), else its id.
 pub fn title_of(t: &Todo) -> String {

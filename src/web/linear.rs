@@ -71,6 +71,13 @@ pub struct TeamBoard {
     pub columns: Vec<Column>,
 }
 
+impl TeamBoard {
+    /// The team's other columns, for a card's "Move to" menu: (state id, name).
+    pub fn moves_from(&self, state: &str) -> Vec<(&str, &str)> {
+        self.columns.iter().filter(|c| c.state.id != state).map(|c| (c.state.id.as_str(), c.state.name.as_str())).collect()
+    }
+}
+
 pub struct LinearView {
     pub configured: bool,
     /// (id, name) of every cached project, by name.
@@ -105,6 +112,7 @@ async fn load(app: &App, wanted: Option<&str>) -> AppResult<LinearView> {
     let busiest =
         summaries.iter().max_by_key(|p| (p.issues_by_state.values().sum::<i64>(), std::cmp::Reverse(p.project.name.to_lowercase())));
     let busiest = busiest.map(|p| p.project.id.clone());
+    let team_of: HashMap<String, Option<String>> = summaries.iter().map(|p| (p.project.id.clone(), p.project.team_id.clone())).collect();
     let mut projects: Vec<(String, String)> = summaries.into_iter().map(|p| (p.project.id, p.project.name)).collect();
     projects.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then(a.0.cmp(&b.0)));
     let selected = wanted.filter(|w| projects.iter().any(|(id, _)| id == w)).map(String::from).or(busiest);
@@ -115,7 +123,7 @@ async fn load(app: &App, wanted: Option<&str>) -> AppResult<LinearView> {
     let mut teams = Vec::new();
     let (mut shown, mut unplaced) = (0, 0);
     if let Some(mut data) = data {
-        let project_team = crate::db::linear::project(&app.db.read, selected.as_deref().unwrap_or_default()).await?.and_then(|p| p.team_id);
+        let project_team = selected.as_ref().and_then(|p| team_of.get(p).cloned().flatten());
         let mut by_state: HashMap<String, Vec<CardView>> = HashMap::new();
         let known: HashMap<&str, &WorkflowState> = data.states.iter().map(|s| (s.id.as_str(), s)).collect();
         let mut team_ids: Vec<String> = project_team.into_iter().collect();

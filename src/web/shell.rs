@@ -199,6 +199,16 @@ impl Shell {
         format!("{}/todos/{}", self.base, percent::encode(id))
     }
 
+    /// Where a todo card's "Move to" menu posts.
+    pub fn todo_move_path(&self, id: &str) -> String {
+        format!("{}/move", self.todo_path(id))
+    }
+
+    /// Where a Linear card's "Move to" menu posts.
+    pub fn linear_move_path(&self, id: &str) -> String {
+        format!("{}/linear/issues/{}/move", self.base, percent::encode(id))
+    }
+
     /// An agent's page.
     pub fn agent_href(&self, id: &str) -> String {
         self.link(&format!("/agents/{}", percent::encode(id)))

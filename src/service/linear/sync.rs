@@ -104,16 +104,17 @@ async fn fetch(linear: &Linear, only: Option<&str>, now: i64) -> Result<Fetched,
         None => json!({"project": {"null": false}}),
     };
     let by_id: HashMap<&str, &WorkflowState> = states.iter().map(|s| (s.id.as_str(), s)).collect();
+    let known_projects: HashSet<&str> = projects.iter().map(|p| p.id.as_str()).collect();
     let issues: Vec<LinearIssue> = linear
         .all_pages::<Value>(ISSUES, json!({"filter": filter, "first": ISSUES_PAGE}), &["issues"])
         .await?
         .iter()
         .map(|node| {
             let state = node.get("state").and_then(|s| s.get("id")).and_then(Value::as_str).and_then(|id| by_id.get(id).copied());
-            issue_from(node, None, state, None, now)
+            issue_from(node, state, None, now)
         })
         // (An issue of a project the project list left out, say an archived one, is not kept.)
-        .filter(|i| !i.id.is_empty() && i.project_id.as_ref().is_some_and(|p| projects.iter().any(|known| &known.id == p)))
+        .filter(|i| !i.id.is_empty() && i.project_id.as_deref().is_some_and(|p| known_projects.contains(p)))
         .collect();
     tracing::info!(issues = issues.len(), "Linear sync: issues fetched");
     Ok(Fetched { teams, states, projects, issues })
@@ -165,7 +166,6 @@ async fn store(app: &App, fetched: Fetched, only: Option<String>, now: i64) -> A
     app.db
         .write(move |c| {
             Box::pin(async move {
-                let linked = cache::linked_tasks(c).await?;
                 let full = only.is_none();
                 if full {
                     for team in &fetched.teams {
@@ -179,13 +179,12 @@ async fn store(app: &App, fetched: Fetched, only: Option<String>, now: i64) -> A
                 for project in &fetched.projects {
                     cache::upsert_project(c, project).await?;
                 }
+                // (An upsert keeps the cached issue's linked agent task.)
                 for issue in &fetched.issues {
-                    let issue = LinearIssue { agent_task_id: linked.get(&issue.id).cloned(), ..issue.clone() };
-                    cache::upsert_issue(c, &issue).await?;
+                    cache::upsert_issue(c, issue).await?;
                 }
                 // What Linear has is not removed, whatever a webhook said before.
-                let seen: Vec<String> = fetched.issues.iter().map(|i| i.id.clone()).collect();
-                cache::forget_removals(c, &seen, None).await?;
+                cache::forget_found_removals(c).await?;
                 // The issues this sync speaks for: those of the projects it read, and of the
                 // projects that are gone (their issues Linear still has are in no project now).
                 let mut scope: Vec<String> = fetched.projects.iter().map(|p| p.id.clone()).collect();

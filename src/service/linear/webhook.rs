@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::db::WriteConn;
 use crate::db::linear as cache;
 use crate::db::linear_webhooks::{self as store, StoredDelivery};
-use crate::domain::linear::{Delivery, issue_from, project_from, signature_matches, timestamp_fresh};
+use crate::domain::linear::{Delivery, is_before_removal, issue_from, project_from, signature_matches, timestamp_fresh};
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 
@@ -161,13 +161,14 @@ async fn apply_in(c: &mut WriteConn, d: &Delivery, now: i64) -> AppResult<Applie
                 None => None,
             };
             let task = cached.as_ref().and_then(|i| i.agent_task_id.clone());
-            let issue = issue_from(&data, None, state.as_ref(), task, now);
-            if cache::removed_after(c, &issue.id, issue.updated_at.as_deref()).await? {
+            let issue = issue_from(&data, state.as_ref(), task, now);
+            let removal = cache::removal(c, &issue.id).await?;
+            if is_before_removal(issue.updated_at.as_deref(), removal.as_ref().map(Option::as_deref)) {
                 // A late, older update of an issue removed since: it stays removed.
                 return Ok(Applied::Other);
             }
-            cache::forget_removals(c, std::slice::from_ref(&issue.id), None).await?;
             if cache::upsert_issue(c, &issue).await? {
+                cache::forget_found_removals(c).await?;
                 super::issue_changed(c, &issue, now).await?;
             }
             Ok(Applied::Issue(issue.id))
@@ -223,7 +224,7 @@ pub async fn recover(app: &App, now: i64) -> AppResult<()> {
         .write(move |c| {
             Box::pin(async move {
                 store::prune(c, now - 3 * 86_400).await?;
-                Ok(cache::forget_removals(c, &[], Some(now - 3 * 86_400)).await?)
+                Ok(cache::forget_old_removals(c, now - 3 * 86_400).await?)
             })
         })
         .await
